@@ -1,0 +1,102 @@
+//! Zero heap allocations per single-line event in steady state, counted by
+//! a global allocator that counts per thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use bytes::Bytes;
+use sse_core::Parser;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: delegates to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+const EVENT: &[u8] = b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello, world\"}}\n\n: keep-alive\nevent: ping\ndata: {\"type\": \"ping\"}\n\n";
+
+#[test]
+fn single_line_events_do_not_allocate() {
+    let chunks: Vec<Bytes> = (0..64).map(|_| Bytes::from(EVENT.repeat(100))).collect();
+    // Make the chunks shared up front (the first clone of a `Vec`-backed
+    // `Bytes` allocates its shared header once per chunk, not per event).
+    let keep: Vec<Bytes> = chunks.to_vec();
+    let mut parser = Parser::new();
+    // Warm up: grow the chunk queue once.
+    for c in &chunks[..2] {
+        parser.push(c.clone());
+    }
+    while parser.next_event().unwrap().is_some() {}
+
+    let before = allocations();
+    let mut events = 0;
+    let mut bytes = 0;
+    for c in &chunks[2..] {
+        parser.push(c.clone());
+        while let Some(e) = parser.next_event().unwrap() {
+            bytes += e.data().len();
+            events += 1;
+        }
+    }
+    let after = allocations();
+    assert_eq!(events, 62 * 200);
+    assert!(bytes > 0);
+    assert_eq!(
+        after - before,
+        0,
+        "allocations while parsing {events} events"
+    );
+    drop(keep);
+}
+
+#[test]
+fn split_and_multi_line_events_reuse_their_buffer() {
+    // Copying is allowed here, but the buffer's capacity is reused, so the
+    // allocation count stays far below the event count.
+    let input = b"data: first line\ndata: second line\n\n".repeat(2000);
+    let chunks: Vec<Bytes> = input.chunks(7).map(Bytes::copy_from_slice).collect();
+    let mut parser = Parser::new();
+    let before = allocations();
+    let mut events = 0;
+    for c in chunks {
+        parser.push(c);
+        while parser.next_event().unwrap().is_some() {
+            events += 1;
+        }
+    }
+    let after = allocations();
+    assert_eq!(events, 2000);
+    // The events are dropped as they go, so the buffer is reclaimed.
+    assert!(
+        after - before < events / 4,
+        "{} allocations for {events} events",
+        after - before
+    );
+}

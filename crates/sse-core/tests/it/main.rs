@@ -1,0 +1,14 @@
+//! Integration tests for sse-core: spec cases at every chunking, properties
+//! against a reference parser, recorded streams, allocation counts, the
+//! encoder, the stream adapter and the dump example.
+
+mod alloc_count;
+mod cases;
+mod dump;
+mod encoder;
+mod fixtures;
+mod limits;
+mod props;
+mod reference;
+mod stream;
+mod support;
