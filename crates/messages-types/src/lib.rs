@@ -1,10 +1,98 @@
 //! Wire types for Claude's Messages API.
 //!
-//! This crate knows JSON shapes and nothing else: no I/O, no HTTP.
+//! This crate knows JSON shapes and nothing else: no I/O, no HTTP. It has
+//! the request bodies ([`MessageRequest`], [`CountTokensRequest`],
+//! [`BatchCreateParams`]), the responses ([`Message`], [`MessageBatch`],
+//! [`ModelInfo`], [`Page`], [`BatchResultLine`]), the stream events
+//! ([`StreamEvent`]) and the error envelope ([`ErrorResponse`]).
+//!
+//! # Forward compatibility
+//!
+//! The API adds content block, delta, event, tool and stop-reason types
+//! without notice. Every enum of API kinds has an `Unknown` variant that
+//! keeps the raw JSON (object-valued kinds keep a `serde_json::Value`,
+//! string-valued kinds the string) and serializes back to the same JSON
+//! value; the enums are `#[non_exhaustive]`. Unknown fields are tolerated
+//! everywhere and kept (in an `extra` map) on the request and the larger
+//! response types.
+//!
+//! # Decoding streams fast
+//!
+//! [`decode_event`] decodes a stream event from its SSE event name and data
+//! bytes. It picks the struct by name, shares the data buffer for delta text
+//! (see [`Text`]) and gives the same result as the generic path
+//! ([`decode_event_generic`], plain `serde_json` into [`StreamEvent`]).
+//!
+//! # Example
+//!
+//! ```
+//! use messages_types::{MessageRequest, StreamEvent, decode_event};
+//!
+//! let req = MessageRequest::new("claude-sonnet-4-5", 256).user("Hi").stream(true);
+//! let body = serde_json::to_string(&req).unwrap();
+//! assert!(body.starts_with(r#"{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hi"}]"#));
+//!
+//! let data = bytes::Bytes::from_static(br#"{"type": "ping"}"#);
+//! assert!(matches!(decode_event("ping", &data), Ok(StreamEvent::Ping(_))));
+//! ```
+//!
+//! # Optional Features
+//!
+//! - `simd-json`: decode large documents ([`decode_message`],
+//!   [`decode_batch_result_line`] from [`SIMD_JSON_MIN_LEN`] bytes) with
+//!   simd-json, where the benchmark shows it is faster. Results are the same
+//!   as with serde_json.
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings, rust_2018_idioms))))]
 
+#[macro_use]
+mod macros;
+
+pub mod batch;
+pub mod content;
+mod decode;
 pub mod error;
+pub mod message;
+pub mod models;
+pub mod request;
+pub mod stream;
+mod text;
+pub mod tools;
 
+pub use batch::{
+    BatchCreateParams, BatchRequest, BatchResult, BatchResultLine, DeletedMessageBatch,
+    MessageBatch, ProcessingStatus, RequestCounts,
+};
+pub use content::{
+    BlocksOrText, CacheControl, Citation, CitationsConfig, ContentBlock, DocumentBlock,
+    DocumentCitation, DocumentContent, DocumentSource, ImageBlock, ImageSource, MessageContent,
+    RedactedThinkingBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
+    ToolResultContent, ToolUseBlock, WebSearchCitation, WebSearchResult, WebSearchToolResultBlock,
+    WebSearchToolResultContent, WebSearchToolResultError,
+};
+#[doc(hidden)]
+pub use decode::_benchable;
+pub use decode::{
+    DecodeError, SIMD_JSON_MIN_LEN, decode_batch_result_line, decode_event, decode_event_generic,
+    decode_json, decode_message,
+};
 pub use error::{ApiError, ErrorResponse, ErrorType};
+pub use message::{CacheCreation, Message, Role, ServerToolUsage, StopReason, Usage};
+pub use models::{CountTokensRequest, CountTokensResponse, ModelInfo, Page};
+pub use request::{InputMessage, MessageRequest, Metadata, System};
+pub use stream::{
+    CitationsDelta, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStartEvent,
+    ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent, MessageStartEvent,
+    MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta, ThinkingDelta,
+};
+pub use text::Text;
+pub use tools::{
+    BuiltinTool, CustomTool, ThinkingConfig, Tool, ToolChoice, UserLocation, WebFetchTool,
+    WebSearchTool,
+};
+
+#[cfg(test)]
+mod tests;

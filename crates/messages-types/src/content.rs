@@ -1,0 +1,627 @@
+//! Content blocks, shared by requests (user and assistant turns) and
+//! responses ([`Message::content`](crate::Message::content)).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One block of message content.
+///
+/// Blocks this version does not know are kept in [`ContentBlock::Unknown`]
+/// and serialize back to the same JSON value.
+///
+/// # Examples
+///
+/// ```
+/// use messages_types::ContentBlock;
+///
+/// let block: ContentBlock = serde_json::from_str(r#"{"type":"text","text":"Hi"}"#).unwrap();
+/// assert_eq!(block.as_text(), Some("Hi"));
+///
+/// let new: ContentBlock = serde_json::from_str(r#"{"type":"hologram","x":1}"#).unwrap();
+/// assert!(matches!(new, ContentBlock::Unknown(_)));
+/// assert_eq!(serde_json::to_string(&new).unwrap(), r#"{"type":"hologram","x":1}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum ContentBlock {
+    /// `text`.
+    #[serde(rename = "text")]
+    Text(TextBlock),
+    /// `image`.
+    #[serde(rename = "image")]
+    Image(ImageBlock),
+    /// `document`.
+    #[serde(rename = "document")]
+    Document(DocumentBlock),
+    /// `tool_use`: the model calls one of the request's tools.
+    #[serde(rename = "tool_use")]
+    ToolUse(ToolUseBlock),
+    /// `tool_result`: the caller answers a `tool_use`.
+    #[serde(rename = "tool_result")]
+    ToolResult(ToolResultBlock),
+    /// `thinking`.
+    #[serde(rename = "thinking")]
+    Thinking(ThinkingBlock),
+    /// `redacted_thinking`.
+    #[serde(rename = "redacted_thinking")]
+    RedactedThinking(RedactedThinkingBlock),
+    /// `server_tool_use`: the model calls a server tool such as web search.
+    #[serde(rename = "server_tool_use")]
+    ServerToolUse(ServerToolUseBlock),
+    /// `web_search_tool_result`.
+    #[serde(rename = "web_search_tool_result")]
+    WebSearchToolResult(WebSearchToolResultBlock),
+    /// A block type this version does not know, kept as raw JSON
+    /// (including its `type`).
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+tagged_deserialize!(ContentBlock, "content block", {
+    "text" => Text(TextBlock),
+    "image" => Image(ImageBlock),
+    "document" => Document(DocumentBlock),
+    "tool_use" => ToolUse(ToolUseBlock),
+    "tool_result" => ToolResult(ToolResultBlock),
+    "thinking" => Thinking(ThinkingBlock),
+    "redacted_thinking" => RedactedThinking(RedactedThinkingBlock),
+    "server_tool_use" => ServerToolUse(ServerToolUseBlock),
+    "web_search_tool_result" => WebSearchToolResult(WebSearchToolResultBlock),
+});
+
+impl ContentBlock {
+    /// A `text` block.
+    pub fn text(text: impl Into<String>) -> ContentBlock {
+        ContentBlock::Text(TextBlock::new(text))
+    }
+
+    /// A `tool_result` block with text content.
+    pub fn tool_result(tool_use_id: impl Into<String>, content: impl Into<String>) -> ContentBlock {
+        ContentBlock::ToolResult(ToolResultBlock {
+            tool_use_id: tool_use_id.into(),
+            content: Some(ToolResultContent::Text(content.into())),
+            is_error: None,
+            cache_control: None,
+        })
+    }
+
+    /// An `image` block from base64 data.
+    pub fn image_base64(media_type: impl Into<String>, data: impl Into<String>) -> ContentBlock {
+        ContentBlock::Image(ImageBlock {
+            source: ImageSource::Base64 {
+                media_type: media_type.into(),
+                data: data.into(),
+            },
+            cache_control: None,
+        })
+    }
+
+    /// The wire `type` of this block, such as `"text"`.
+    pub fn kind(&self) -> &str {
+        match self {
+            ContentBlock::Text(_) => "text",
+            ContentBlock::Image(_) => "image",
+            ContentBlock::Document(_) => "document",
+            ContentBlock::ToolUse(_) => "tool_use",
+            ContentBlock::ToolResult(_) => "tool_result",
+            ContentBlock::Thinking(_) => "thinking",
+            ContentBlock::RedactedThinking(_) => "redacted_thinking",
+            ContentBlock::ServerToolUse(_) => "server_tool_use",
+            ContentBlock::WebSearchToolResult(_) => "web_search_tool_result",
+            ContentBlock::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
+        }
+    }
+
+    /// The text of a `text` block.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            ContentBlock::Text(t) => Some(&t.text),
+            _ => None,
+        }
+    }
+}
+
+/// Prompt-caching breakpoint: `{"type":"ephemeral","ttl":"1h"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheControl {
+    /// The cache kind; `"ephemeral"` today.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Time to live, such as `"5m"` or `"1h"`; the API's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+}
+
+impl CacheControl {
+    /// `{"type":"ephemeral"}`.
+    pub fn ephemeral() -> CacheControl {
+        CacheControl {
+            kind: "ephemeral".to_owned(),
+            ttl: None,
+        }
+    }
+}
+
+/// A `text` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TextBlock {
+    /// The text.
+    pub text: String,
+    /// Citations supporting the text (responses with citations enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+impl TextBlock {
+    /// A text block without citations or cache control.
+    pub fn new(text: impl Into<String>) -> TextBlock {
+        TextBlock {
+            text: text.into(),
+            citations: None,
+            cache_control: None,
+        }
+    }
+}
+
+/// A citation attached to text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum Citation {
+    /// `char_location`: a character range of a plain-text document.
+    #[serde(rename = "char_location")]
+    CharLocation(DocumentCitation),
+    /// `page_location`: a page range of a PDF document.
+    #[serde(rename = "page_location")]
+    PageLocation(DocumentCitation),
+    /// `content_block_location`: a block range of a content document.
+    #[serde(rename = "content_block_location")]
+    ContentBlockLocation(DocumentCitation),
+    /// `web_search_result_location`.
+    #[serde(rename = "web_search_result_location")]
+    WebSearchResultLocation(WebSearchCitation),
+    /// A citation kind this version does not know, kept as raw JSON.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+tagged_deserialize!(Citation, "citation", {
+    "char_location" => CharLocation(DocumentCitation),
+    "page_location" => PageLocation(DocumentCitation),
+    "content_block_location" => ContentBlockLocation(DocumentCitation),
+    "web_search_result_location" => WebSearchResultLocation(WebSearchCitation),
+});
+
+/// A citation of a document passage. The location fields depend on the
+/// kind; the ones not listed here are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DocumentCitation {
+    /// The cited text.
+    pub cited_text: String,
+    /// Index of the cited document in the request.
+    pub document_index: u32,
+    /// Title of the cited document.
+    #[serde(default)]
+    pub document_title: Option<String>,
+    /// Location fields (`start_char_index`, `end_page_number`, ...) and any
+    /// field this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A citation of a web search result.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WebSearchCitation {
+    /// The cited text.
+    pub cited_text: String,
+    /// The result's URL.
+    pub url: String,
+    /// The result's title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Opaque reference to pass back in multi-turn conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_index: Option<String>,
+}
+
+/// An `image` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageBlock {
+    /// Where the image comes from.
+    pub source: ImageSource,
+    /// Prompt-caching breakpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// The source of an image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum ImageSource {
+    /// `base64`: inline data.
+    #[serde(rename = "base64")]
+    Base64 {
+        /// `image/jpeg`, `image/png`, `image/gif` or `image/webp`.
+        media_type: String,
+        /// Base64-encoded bytes.
+        data: String,
+    },
+    /// `url`: fetched by the API.
+    #[serde(rename = "url")]
+    Url {
+        /// The URL.
+        url: String,
+    },
+    /// `file`: uploaded through the Files API.
+    #[serde(rename = "file")]
+    File {
+        /// The file id.
+        file_id: String,
+    },
+    /// A source kind this version does not know, kept as raw JSON.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+#[derive(Deserialize)]
+struct Base64Source {
+    media_type: String,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct UrlSource {
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct FileSource {
+    file_id: String,
+}
+
+#[derive(Deserialize)]
+struct ContentSource {
+    content: DocumentContent,
+}
+
+impl<'de> Deserialize<'de> for ImageSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let tag = crate::macros::tag_of::<D::Error>(&value, "image source")?;
+        let err = |e| crate::macros::in_variant::<D::Error>(e, "image source", tag);
+        match tag {
+            "base64" => Base64Source::deserialize(&value)
+                .map(|s| ImageSource::Base64 {
+                    media_type: s.media_type,
+                    data: s.data,
+                })
+                .map_err(err),
+            "url" => UrlSource::deserialize(&value)
+                .map(|s| ImageSource::Url { url: s.url })
+                .map_err(err),
+            "file" => FileSource::deserialize(&value)
+                .map(|s| ImageSource::File { file_id: s.file_id })
+                .map_err(err),
+            _ => Ok(ImageSource::Unknown(value)),
+        }
+    }
+}
+
+/// A `document` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentBlock {
+    /// Where the document comes from.
+    pub source: DocumentSource,
+    /// A title for citations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Context about the document the model may use but not cite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// `{"enabled": true}` to get citations into this document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<CitationsConfig>,
+    /// Prompt-caching breakpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// Whether citations are enabled for a document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CitationsConfig {
+    /// Enables citations.
+    pub enabled: bool,
+}
+
+/// The source of a document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum DocumentSource {
+    /// `base64`: an inline PDF.
+    #[serde(rename = "base64")]
+    Base64 {
+        /// `application/pdf`.
+        media_type: String,
+        /// Base64-encoded bytes.
+        data: String,
+    },
+    /// `text`: inline plain text.
+    #[serde(rename = "text")]
+    Text {
+        /// `text/plain`.
+        media_type: String,
+        /// The text.
+        data: String,
+    },
+    /// `url`: a PDF fetched by the API.
+    #[serde(rename = "url")]
+    Url {
+        /// The URL.
+        url: String,
+    },
+    /// `file`: uploaded through the Files API.
+    #[serde(rename = "file")]
+    File {
+        /// The file id.
+        file_id: String,
+    },
+    /// `content`: a custom document made of content blocks.
+    #[serde(rename = "content")]
+    Content {
+        /// A string or text/image blocks.
+        content: DocumentContent,
+    },
+    /// A source kind this version does not know, kept as raw JSON.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for DocumentSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let tag = crate::macros::tag_of::<D::Error>(&value, "document source")?;
+        let err = |e| crate::macros::in_variant::<D::Error>(e, "document source", tag);
+        match tag {
+            "base64" => Base64Source::deserialize(&value)
+                .map(|s| DocumentSource::Base64 {
+                    media_type: s.media_type,
+                    data: s.data,
+                })
+                .map_err(err),
+            "text" => Base64Source::deserialize(&value)
+                .map(|s| DocumentSource::Text {
+                    media_type: s.media_type,
+                    data: s.data,
+                })
+                .map_err(err),
+            "url" => UrlSource::deserialize(&value)
+                .map(|s| DocumentSource::Url { url: s.url })
+                .map_err(err),
+            "file" => FileSource::deserialize(&value)
+                .map(|s| DocumentSource::File { file_id: s.file_id })
+                .map_err(err),
+            "content" => ContentSource::deserialize(&value)
+                .map(|s| DocumentSource::Content { content: s.content })
+                .map_err(err),
+            _ => Ok(DocumentSource::Unknown(value)),
+        }
+    }
+}
+
+/// A string or a list of blocks: the content of a turn, of a tool result or
+/// of a custom document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum BlocksOrText {
+    /// Plain text (one text block).
+    Text(String),
+    /// Content blocks.
+    Blocks(Vec<ContentBlock>),
+}
+
+/// The content of a turn: a string or blocks.
+pub type MessageContent = BlocksOrText;
+/// The content of a `tool_result` block: a string or blocks.
+pub type ToolResultContent = BlocksOrText;
+/// The content of a `content` document source: a string or blocks.
+pub type DocumentContent = BlocksOrText;
+
+impl BlocksOrText {
+    /// The content as blocks: a string becomes one text block.
+    pub fn into_blocks(self) -> Vec<ContentBlock> {
+        match self {
+            BlocksOrText::Text(t) => vec![ContentBlock::text(t)],
+            BlocksOrText::Blocks(b) => b,
+        }
+    }
+}
+
+impl From<String> for BlocksOrText {
+    fn from(s: String) -> BlocksOrText {
+        BlocksOrText::Text(s)
+    }
+}
+
+impl From<&str> for BlocksOrText {
+    fn from(s: &str) -> BlocksOrText {
+        BlocksOrText::Text(s.to_owned())
+    }
+}
+
+impl From<Vec<ContentBlock>> for BlocksOrText {
+    fn from(b: Vec<ContentBlock>) -> BlocksOrText {
+        BlocksOrText::Blocks(b)
+    }
+}
+
+impl<'de> Deserialize<'de> for BlocksOrText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BlocksOrText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<BlocksOrText, E> {
+                Ok(BlocksOrText::Text(s.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<BlocksOrText, E> {
+                Ok(BlocksOrText::Text(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<BlocksOrText, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(b) = seq.next_element()? {
+                    blocks.push(b);
+                }
+                Ok(BlocksOrText::Blocks(blocks))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A `tool_use` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ToolUseBlock {
+    /// The call id, echoed by the matching `tool_result`.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The input, an object matching the tool's `input_schema`.
+    pub input: Value,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know (such as `caller`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `tool_result` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ToolResultBlock {
+    /// The `id` of the `tool_use` this answers.
+    pub tool_use_id: String,
+    /// The result: a string or blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ToolResultContent>,
+    /// Set when the tool failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    /// Prompt-caching breakpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// A `thinking` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ThinkingBlock {
+    /// The model's reasoning.
+    pub thinking: String,
+    /// Signature to pass back unchanged in multi-turn conversations.
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// A `redacted_thinking` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RedactedThinkingBlock {
+    /// Encrypted reasoning, to pass back unchanged.
+    pub data: String,
+}
+
+/// A `server_tool_use` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerToolUseBlock {
+    /// The call id.
+    pub id: String,
+    /// The server tool's name, such as `web_search`.
+    pub name: String,
+    /// The input, such as `{"query": ".."}`.
+    pub input: Value,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `web_search_tool_result` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebSearchToolResultBlock {
+    /// The `id` of the `server_tool_use` this answers.
+    pub tool_use_id: String,
+    /// The results, or an error.
+    pub content: WebSearchToolResultContent,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know (such as `caller`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The content of a `web_search_tool_result` block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum WebSearchToolResultContent {
+    /// The search results.
+    Results(Vec<WebSearchResult>),
+    /// `{"type":"web_search_tool_result_error","error_code":..}`.
+    Error(WebSearchToolResultError),
+    /// A shape this version does not know, kept as raw JSON.
+    Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for WebSearchToolResultContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let res = match &value {
+            Value::Array(_) => {
+                Vec::<WebSearchResult>::deserialize(value).map(WebSearchToolResultContent::Results)
+            }
+            Value::Object(m)
+                if m.get("type").and_then(Value::as_str)
+                    == Some("web_search_tool_result_error") =>
+            {
+                WebSearchToolResultError::deserialize(value).map(WebSearchToolResultContent::Error)
+            }
+            _ => return Ok(WebSearchToolResultContent::Unknown(value)),
+        };
+        res.map_err(de::Error::custom)
+    }
+}
+
+/// One web search result.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "web_search_result")]
+pub struct WebSearchResult {
+    /// The page title.
+    pub title: String,
+    /// The page URL.
+    pub url: String,
+    /// Opaque content to pass back in multi-turn conversations.
+    pub encrypted_content: String,
+    /// How old the page is, as the API words it (`"1 week ago"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_age: Option<String>,
+}
+
+/// A failed web search.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "web_search_tool_result_error")]
+pub struct WebSearchToolResultError {
+    /// `too_many_requests`, `invalid_input`, `max_uses_exceeded`, ...
+    pub error_code: String,
+}

@@ -1,0 +1,186 @@
+//! The response of `POST /v1/messages`: [`Message`], [`Usage`], [`StopReason`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::content::ContentBlock;
+
+string_enum! {
+    /// Who wrote a turn.
+    pub enum Role {
+        /// `user`.
+        User => "user",
+        /// `assistant`.
+        Assistant => "assistant",
+    }
+}
+
+string_enum! {
+    /// Why the model stopped.
+    pub enum StopReason {
+        /// `end_turn`: a natural stopping point.
+        EndTurn => "end_turn",
+        /// `max_tokens`: the request's `max_tokens` was reached.
+        MaxTokens => "max_tokens",
+        /// `stop_sequence`: one of the request's stop sequences was generated.
+        StopSequence => "stop_sequence",
+        /// `tool_use`: the model called tools and waits for their results.
+        ToolUse => "tool_use",
+        /// `pause_turn`: a long server-tool turn was paused; send it back to continue.
+        PauseTurn => "pause_turn",
+        /// `refusal`: the model declined.
+        Refusal => "refusal",
+        /// `model_context_window_exceeded`.
+        ModelContextWindowExceeded => "model_context_window_exceeded",
+    }
+}
+
+/// A message from the model.
+///
+/// Fields this version does not know (`stop_details`, `container`, ...) are
+/// kept in [`Message::extra`] and serialized back.
+///
+/// # Examples
+///
+/// ```
+/// use messages_types::{Message, StopReason};
+///
+/// let json = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude",
+///     "content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn",
+///     "stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#;
+/// let m: Message = serde_json::from_str(json).unwrap();
+/// assert_eq!(m.stop_reason, Some(StopReason::EndTurn));
+/// assert_eq!(m.text(), "Hi");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "message")]
+pub struct Message {
+    /// The message id, `msg_...`.
+    pub id: String,
+    /// Always [`Role::Assistant`] today.
+    pub role: Role,
+    /// The model that answered.
+    pub model: String,
+    /// The content blocks.
+    pub content: Vec<ContentBlock>,
+    /// Why the model stopped; `null` in a stream's `message_start`.
+    pub stop_reason: Option<StopReason>,
+    /// The stop sequence that was generated, if that is why it stopped.
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    /// Token usage.
+    pub usage: Usage,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
+}
+
+impl Message {
+    /// An empty assistant message, as a stream's `message_start` carries it.
+    pub fn new(id: impl Into<String>, model: impl Into<String>) -> Message {
+        Message {
+            id: id.into(),
+            role: Role::Assistant,
+            model: model.into(),
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            usage: Usage::default(),
+            extra: Map::new(),
+        }
+    }
+
+    /// All `text` blocks joined. This operation allocates.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(ContentBlock::as_text)
+            .collect()
+    }
+}
+
+/// Token usage.
+///
+/// In a stream's `message_delta` the counts are cumulative: a client
+/// overwrites the fields that are present, it never adds them up.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    /// Input tokens (after the last cache breakpoint). Absent from some
+    /// `message_delta` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens written to the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// Input tokens read from the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+    /// Cache writes by time to live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation: Option<CacheCreation>,
+    /// Server tool calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_tool_use: Option<ServerToolUsage>,
+    /// The tier that served the request: `standard`, `priority` or `batch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Usage {
+    /// Overwrites the counts that `newer` carries, as a `message_delta`
+    /// requires (the counts are cumulative, never added).
+    pub fn update(&mut self, newer: &Usage) {
+        if newer.input_tokens.is_some() {
+            self.input_tokens = newer.input_tokens;
+        }
+        self.output_tokens = newer.output_tokens;
+        if newer.cache_creation_input_tokens.is_some() {
+            self.cache_creation_input_tokens = newer.cache_creation_input_tokens;
+        }
+        if newer.cache_read_input_tokens.is_some() {
+            self.cache_read_input_tokens = newer.cache_read_input_tokens;
+        }
+        if newer.cache_creation.is_some() {
+            self.cache_creation.clone_from(&newer.cache_creation);
+        }
+        if newer.server_tool_use.is_some() {
+            self.server_tool_use.clone_from(&newer.server_tool_use);
+        }
+        if newer.service_tier.is_some() {
+            self.service_tier.clone_from(&newer.service_tier);
+        }
+        for (k, v) in &newer.extra {
+            self.extra.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Cache writes by time to live.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CacheCreation {
+    /// Tokens written with a 5 minute time to live.
+    #[serde(default)]
+    pub ephemeral_5m_input_tokens: u64,
+    /// Tokens written with a 1 hour time to live.
+    #[serde(default)]
+    pub ephemeral_1h_input_tokens: u64,
+}
+
+/// Server tool call counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerToolUsage {
+    /// Web searches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_requests: Option<u64>,
+    /// Web fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_fetch_requests: Option<u64>,
+    /// Counts of tools this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

@@ -1,0 +1,331 @@
+//! The body of `POST /v1/messages` and `POST /v1/messages/count_tokens`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::content::{BlocksOrText, ContentBlock, MessageContent, TextBlock};
+use crate::message::Role;
+use crate::tools::{ThinkingConfig, Tool, ToolChoice};
+
+/// The body of `POST /v1/messages`.
+///
+/// Build it builder-lite style; every field is public too. Fields this
+/// version does not model go into [`MessageRequest::extra`] and are
+/// serialized as they are.
+///
+/// # Examples
+///
+/// ```
+/// use messages_types::{MessageRequest, Tool};
+/// use serde_json::json;
+///
+/// let req = MessageRequest::new("claude-sonnet-4-5", 1024)
+///     .system("Be brief.")
+///     .user("What's the weather in Paris?")
+///     .tool(Tool::custom("get_weather", json!({"type": "object"})))
+///     .temperature(0.2);
+/// let body = serde_json::to_value(&req).unwrap();
+/// assert_eq!(body["messages"][0], json!({"role": "user", "content": "What's the weather in Paris?"}));
+/// assert_eq!(body["system"], "Be brief.");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRequest {
+    /// The model, such as `claude-sonnet-4-5`.
+    pub model: String,
+    /// The maximum number of tokens to generate.
+    pub max_tokens: u32,
+    /// The conversation so far, alternating user and assistant turns.
+    pub messages: Vec<InputMessage>,
+    /// The system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<System>,
+    /// Request metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Custom stop sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_sequences: Option<Vec<String>>,
+    /// Whether to stream the response as server-sent events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// Randomness, 0.0 to 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Top-k sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    /// How the model may use the tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Extended thinking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingConfig>,
+    /// `auto` or `standard_only`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// A container id to reuse (code execution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Any other field, serialized as it is (new API parameters, betas).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl MessageRequest {
+    /// A request with no messages yet.
+    pub fn new(model: impl Into<String>, max_tokens: u32) -> MessageRequest {
+        MessageRequest {
+            model: model.into(),
+            max_tokens,
+            messages: Vec::new(),
+            system: None,
+            metadata: None,
+            stop_sequences: None,
+            stream: None,
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            tools: None,
+            tool_choice: None,
+            thinking: None,
+            service_tier: None,
+            container: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets the system prompt (a string, or text blocks via [`System::Blocks`]).
+    #[must_use]
+    pub fn system(mut self, system: impl Into<System>) -> MessageRequest {
+        self.system = Some(system.into());
+        self
+    }
+
+    /// Appends a user turn (a string or blocks).
+    #[must_use]
+    pub fn user(mut self, content: impl Into<MessageContent>) -> MessageRequest {
+        self.messages.push(InputMessage::user(content));
+        self
+    }
+
+    /// Appends an assistant turn (a string or blocks), for multi-turn
+    /// conversations or to prefill the answer.
+    #[must_use]
+    pub fn assistant(mut self, content: impl Into<MessageContent>) -> MessageRequest {
+        self.messages.push(InputMessage::assistant(content));
+        self
+    }
+
+    /// Appends a turn.
+    #[must_use]
+    pub fn message(mut self, message: InputMessage) -> MessageRequest {
+        self.messages.push(message);
+        self
+    }
+
+    /// Adds a tool.
+    #[must_use]
+    pub fn tool(mut self, tool: Tool) -> MessageRequest {
+        self.tools.get_or_insert_with(Vec::new).push(tool);
+        self
+    }
+
+    /// Sets how the model may use the tools.
+    #[must_use]
+    pub fn tool_choice(mut self, choice: ToolChoice) -> MessageRequest {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Enables extended thinking with a token budget.
+    #[must_use]
+    pub fn thinking(mut self, budget_tokens: u32) -> MessageRequest {
+        self.thinking = Some(ThinkingConfig::Enabled { budget_tokens });
+        self
+    }
+
+    /// Sets the temperature.
+    #[must_use]
+    pub fn temperature(mut self, temperature: f64) -> MessageRequest {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets `top_p`.
+    #[must_use]
+    pub fn top_p(mut self, top_p: f64) -> MessageRequest {
+        self.top_p = Some(top_p);
+        self
+    }
+
+    /// Sets `top_k`.
+    #[must_use]
+    pub fn top_k(mut self, top_k: u32) -> MessageRequest {
+        self.top_k = Some(top_k);
+        self
+    }
+
+    /// Adds a stop sequence.
+    #[must_use]
+    pub fn stop_sequence(mut self, stop: impl Into<String>) -> MessageRequest {
+        self.stop_sequences
+            .get_or_insert_with(Vec::new)
+            .push(stop.into());
+        self
+    }
+
+    /// Sets `stream`.
+    #[must_use]
+    pub fn stream(mut self, stream: bool) -> MessageRequest {
+        self.stream = Some(stream);
+        self
+    }
+
+    /// Sets `metadata.user_id`.
+    #[must_use]
+    pub fn user_id(mut self, user_id: impl Into<String>) -> MessageRequest {
+        self.metadata = Some(Metadata {
+            user_id: Some(user_id.into()),
+            extra: Map::new(),
+        });
+        self
+    }
+
+    /// Sets `service_tier`.
+    #[must_use]
+    pub fn service_tier(mut self, tier: impl Into<String>) -> MessageRequest {
+        self.service_tier = Some(tier.into());
+        self
+    }
+
+    /// Sets `container`.
+    #[must_use]
+    pub fn container(mut self, container: impl Into<String>) -> MessageRequest {
+        self.container = Some(container.into());
+        self
+    }
+
+    /// Sets any other top-level field, serialized as it is. A field this type
+    /// models is better set through its own method: both would be sent.
+    #[must_use]
+    pub fn extra(mut self, key: impl Into<String>, value: Value) -> MessageRequest {
+        self.extra.insert(key.into(), value);
+        self
+    }
+}
+
+/// One turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputMessage {
+    /// `user` or `assistant`.
+    pub role: Role,
+    /// A string or blocks.
+    pub content: MessageContent,
+}
+
+impl InputMessage {
+    /// A user turn.
+    pub fn user(content: impl Into<MessageContent>) -> InputMessage {
+        InputMessage {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    /// An assistant turn.
+    pub fn assistant(content: impl Into<MessageContent>) -> InputMessage {
+        InputMessage {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+impl From<crate::Message> for InputMessage {
+    /// The assistant turn to send back after receiving `message`.
+    fn from(message: crate::Message) -> InputMessage {
+        InputMessage {
+            role: message.role,
+            content: BlocksOrText::Blocks(message.content),
+        }
+    }
+}
+
+/// The system prompt: a string, or text blocks (for cache control).
+#[derive(Debug, Clone, PartialEq)]
+pub enum System {
+    /// A plain string.
+    Text(String),
+    /// Text blocks, each with optional `cache_control`.
+    Blocks(Vec<TextBlock>),
+}
+
+impl From<String> for System {
+    fn from(s: String) -> System {
+        System::Text(s)
+    }
+}
+
+impl From<&str> for System {
+    fn from(s: &str) -> System {
+        System::Text(s.to_owned())
+    }
+}
+
+impl From<Vec<TextBlock>> for System {
+    fn from(b: Vec<TextBlock>) -> System {
+        System::Blocks(b)
+    }
+}
+
+impl<'de> Deserialize<'de> for System {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match BlocksOrText::deserialize(d)? {
+            BlocksOrText::Text(s) => Ok(System::Text(s)),
+            BlocksOrText::Blocks(blocks) => blocks
+                .into_iter()
+                .map(|b| match b {
+                    ContentBlock::Text(t) => Ok(t),
+                    other => Err(serde::de::Error::custom(format_args!(
+                        "system blocks must be `text` blocks, found `{}`",
+                        other.kind()
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(System::Blocks),
+        }
+    }
+}
+
+impl Serialize for System {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// A text block with its `"type":"text"` tag.
+        #[derive(Serialize)]
+        #[serde(tag = "type")]
+        enum Tagged<'a> {
+            #[serde(rename = "text")]
+            Text(&'a TextBlock),
+        }
+        match self {
+            System::Text(t) => s.serialize_str(t),
+            System::Blocks(blocks) => s.collect_seq(blocks.iter().map(Tagged::Text)),
+        }
+    }
+}
+
+/// Request metadata.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    /// An opaque id of the end user (no personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

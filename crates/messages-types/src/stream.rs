@@ -1,0 +1,209 @@
+//! Stream events of `POST /v1/messages` with `"stream": true`.
+//!
+//! Each event struct carries its own `"type"` when serialized, and
+//! [`StreamEvent`] serializes as the struct it holds, so an event serializes
+//! to the same JSON shape as the API sends.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::content::{Citation, ContentBlock};
+use crate::error::ErrorResponse;
+use crate::message::{Message, StopReason, Usage};
+use crate::text::Text;
+
+/// One event of a Messages stream.
+///
+/// Deserializing this type is the generic path: it reads the JSON `type`.
+/// [`decode_event`](crate::decode_event) is the fast path, which picks the
+/// struct by the SSE event name and gives the same result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// `message_start`: the message with empty content and input usage.
+    MessageStart(MessageStartEvent),
+    /// `content_block_start`: a block begins (some arrive whole here).
+    ContentBlockStart(ContentBlockStartEvent),
+    /// `content_block_delta`: a piece of a block.
+    ContentBlockDelta(ContentBlockDeltaEvent),
+    /// `content_block_stop`: a block is complete.
+    ContentBlockStop(ContentBlockStopEvent),
+    /// `message_delta`: stop reason and cumulative usage.
+    MessageDelta(MessageDeltaEvent),
+    /// `message_stop`: the stream is complete.
+    MessageStop(MessageStopEvent),
+    /// `ping`: keep-alive.
+    Ping(PingEvent),
+    /// `error`: an error mid-stream (the HTTP status was 200).
+    Error(ErrorResponse),
+    /// An event type this version does not know, kept as raw JSON.
+    Unknown(Value),
+}
+
+impl StreamEvent {
+    /// The event's `type`, which is also its SSE event name.
+    pub fn kind(&self) -> &str {
+        match self {
+            StreamEvent::MessageStart(_) => "message_start",
+            StreamEvent::ContentBlockStart(_) => "content_block_start",
+            StreamEvent::ContentBlockDelta(_) => "content_block_delta",
+            StreamEvent::ContentBlockStop(_) => "content_block_stop",
+            StreamEvent::MessageDelta(_) => "message_delta",
+            StreamEvent::MessageStop(_) => "message_stop",
+            StreamEvent::Ping(_) => "ping",
+            StreamEvent::Error(_) => "error",
+            StreamEvent::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
+        }
+    }
+}
+
+tagged_deserialize!(StreamEvent, "stream event", {
+    "message_start" => MessageStart(MessageStartEvent),
+    "content_block_start" => ContentBlockStart(ContentBlockStartEvent),
+    "content_block_delta" => ContentBlockDelta(ContentBlockDeltaEvent),
+    "content_block_stop" => ContentBlockStop(ContentBlockStopEvent),
+    "message_delta" => MessageDelta(MessageDeltaEvent),
+    "message_stop" => MessageStop(MessageStopEvent),
+    "ping" => Ping(PingEvent),
+    "error" => Error(ErrorResponse),
+});
+
+/// `message_start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "message_start")]
+pub struct MessageStartEvent {
+    /// The message, with empty content.
+    pub message: Message,
+}
+
+/// `content_block_start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "content_block_start")]
+pub struct ContentBlockStartEvent {
+    /// The block's index in the message content.
+    pub index: u32,
+    /// The block: empty for blocks that get deltas, whole for the others.
+    pub content_block: ContentBlock,
+}
+
+/// `content_block_delta`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "content_block_delta")]
+pub struct ContentBlockDeltaEvent {
+    /// The block's index in the message content.
+    pub index: u32,
+    /// The delta.
+    pub delta: ContentBlockDelta,
+}
+
+/// `content_block_stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "content_block_stop")]
+pub struct ContentBlockStopEvent {
+    /// The block's index in the message content.
+    pub index: u32,
+}
+
+/// `message_delta`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "message_delta")]
+pub struct MessageDeltaEvent {
+    /// Top-level message fields that changed.
+    pub delta: MessageDelta,
+    /// Cumulative usage: overwrite the counts present, never add them.
+    pub usage: Usage,
+}
+
+/// The `delta` of a `message_delta` event.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MessageDelta {
+    /// Why the model stopped.
+    #[serde(default)]
+    pub stop_reason: Option<StopReason>,
+    /// The stop sequence that was generated.
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    /// Fields this version does not know (such as `stop_details`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `message_stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "message_stop")]
+pub struct MessageStopEvent {}
+
+/// `ping`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "ping")]
+pub struct PingEvent {}
+
+/// The `delta` of a `content_block_delta` event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum ContentBlockDelta {
+    /// `text_delta`: append to a `text` block.
+    #[serde(rename = "text_delta")]
+    Text(TextDelta),
+    /// `input_json_delta`: append to the partial JSON input of a
+    /// `tool_use` or `server_tool_use` block (the first may be empty).
+    #[serde(rename = "input_json_delta")]
+    InputJson(InputJsonDelta),
+    /// `thinking_delta`: append to a `thinking` block.
+    #[serde(rename = "thinking_delta")]
+    Thinking(ThinkingDelta),
+    /// `signature_delta`: set (not append) the signature of a `thinking` block.
+    #[serde(rename = "signature_delta")]
+    Signature(SignatureDelta),
+    /// `citations_delta`: add a citation to a `text` block.
+    #[serde(rename = "citations_delta")]
+    Citations(CitationsDelta),
+    /// A delta type this version does not know, kept as raw JSON.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+tagged_deserialize!(ContentBlockDelta, "content block delta", {
+    "text_delta" => Text(TextDelta),
+    "input_json_delta" => InputJson(InputJsonDelta),
+    "thinking_delta" => Thinking(ThinkingDelta),
+    "signature_delta" => Signature(SignatureDelta),
+    "citations_delta" => Citations(CitationsDelta),
+});
+
+/// `text_delta`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TextDelta {
+    /// Text to append.
+    pub text: Text,
+}
+
+/// `input_json_delta`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InputJsonDelta {
+    /// A piece of the tool input's JSON text, to append.
+    pub partial_json: Text,
+}
+
+/// `thinking_delta`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ThinkingDelta {
+    /// Reasoning text to append.
+    pub thinking: Text,
+}
+
+/// `signature_delta`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SignatureDelta {
+    /// The block's signature (replaces, never appends).
+    pub signature: Text,
+}
+
+/// `citations_delta`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CitationsDelta {
+    /// The citation to add.
+    pub citation: Citation,
+}
