@@ -1,0 +1,701 @@
+//! Message Batches: the store, background processing and persistence.
+//!
+//! On disk, each batch lives in `DATA_DIR/batches/ID/`:
+//! `meta.json` (status and times, replaced atomically on each transition),
+//! `requests.jsonl` (the submitted requests, written once) and
+//! `results.jsonl` (one line per finished request, appended as they finish).
+//! Request counts are derived from the results, so a restart loses nothing:
+//! a torn last results line is dropped and its request processed again.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use crate::generate::generate;
+use crate::models::Model;
+use crate::util::{self, Rng, hash_json, now_secs, rfc3339};
+use crate::validate::{self, Failure};
+
+/// The API's limit on requests per batch.
+pub(crate) const MAX_REQUESTS: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    InProgress,
+    Canceling,
+    Ended,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::InProgress => "in_progress",
+            Status::Canceling => "canceling",
+            Status::Ended => "ended",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        match s {
+            "in_progress" => Some(Status::InProgress),
+            "canceling" => Some(Status::Canceling),
+            "ended" => Some(Status::Ended),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    succeeded: u64,
+    errored: u64,
+    canceled: u64,
+    expired: u64,
+}
+
+#[derive(Debug)]
+struct Batch {
+    id: String,
+    created_at: f64,
+    expires_at: f64,
+    ended_at: Option<f64>,
+    cancel_initiated_at: Option<f64>,
+    status: Status,
+    custom_ids: Vec<String>,
+    params: Vec<Value>,
+    done: Vec<bool>,
+    results: Vec<Bytes>,
+    counts: Counts,
+    seq: u64,
+}
+
+impl Batch {
+    fn total(&self) -> u64 {
+        self.custom_ids.len() as u64
+    }
+
+    fn processing(&self) -> u64 {
+        let c = self.counts;
+        self.total() - c.succeeded - c.errored - c.canceled - c.expired
+    }
+
+    fn to_json(&self, base_url: &str) -> Value {
+        let c = self.counts;
+        json!({
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": self.status.as_str(),
+            "request_counts": {
+                "processing": self.processing(),
+                "succeeded": c.succeeded,
+                "errored": c.errored,
+                "canceled": c.canceled,
+                "expired": c.expired,
+            },
+            "ended_at": self.ended_at.map(rfc3339),
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+            "archived_at": null,
+            "cancel_initiated_at": self.cancel_initiated_at.map(rfc3339),
+            "results_url": (self.status == Status::Ended)
+                .then(|| format!("{base_url}/v1/messages/batches/{}/results", self.id)),
+        })
+    }
+
+    fn meta_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "ended_at": self.ended_at,
+            "cancel_initiated_at": self.cancel_initiated_at,
+            "processing_status": self.status.as_str(),
+            "seq": self.seq,
+        })
+    }
+
+    /// Records one finished request; returns the line for the results file.
+    fn record(&mut self, index: usize, result: Value) -> Option<Bytes> {
+        if self.done.get(index).copied().unwrap_or(true) {
+            return None;
+        }
+        match result.get("type").and_then(Value::as_str) {
+            Some("succeeded") => self.counts.succeeded += 1,
+            Some("errored") => self.counts.errored += 1,
+            Some("canceled") => self.counts.canceled += 1,
+            _ => self.counts.expired += 1,
+        }
+        self.done[index] = true;
+        let mut line = json!({"custom_id": self.custom_ids[index], "result": result}).to_string();
+        line.push('\n');
+        let line = Bytes::from(line);
+        self.results.push(line.clone());
+        Some(line)
+    }
+}
+
+/// Batch configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchConfig {
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) pace: Duration,
+    pub(crate) expiry: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    batches: HashMap<String, Batch>,
+    next_seq: u64,
+}
+
+/// All batches, shared by the HTTP handlers and the workers.
+#[derive(Debug)]
+pub(crate) struct BatchStore {
+    inner: Mutex<Inner>,
+    config: BatchConfig,
+    models: Arc<Vec<Model>>,
+    shutdown: watch::Receiver<bool>,
+    workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl BatchStore {
+    /// Opens the store, loading persisted batches (it does not start workers).
+    pub(crate) fn open(
+        config: BatchConfig,
+        models: Arc<Vec<Model>>,
+        shutdown: watch::Receiver<bool>,
+    ) -> io::Result<BatchStore> {
+        let mut inner = Inner::default();
+        if let Some(dir) = &config.data_dir {
+            let root = dir.join("batches");
+            fs::create_dir_all(&root)?;
+            for entry in fs::read_dir(&root)? {
+                let path = entry?.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                match load_batch(&path) {
+                    Ok(b) => {
+                        inner.next_seq = inner.next_seq.max(b.seq + 1);
+                        inner.batches.insert(b.id.clone(), b);
+                    }
+                    Err(e) => {
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!("loading batch from {}: {e}", path.display()),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(BatchStore {
+            inner: Mutex::new(inner),
+            config,
+            models,
+            shutdown,
+            workers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Starts a worker for every batch that has not ended (after a restart).
+    pub(crate) fn resume(self: &Arc<Self>) {
+        let ids: Vec<String> = self
+            .lock()
+            .batches
+            .values()
+            .filter(|b| b.status != Status::Ended)
+            .map(|b| b.id.clone())
+            .collect();
+        for id in ids {
+            self.spawn_worker(id);
+        }
+    }
+
+    fn spawn_worker(self: &Arc<Self>, id: String) {
+        let store = Arc::clone(self);
+        let handle = tokio::spawn(async move { store.work(id).await });
+        let mut workers = match self.workers.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        workers.retain(|h| !h.is_finished());
+        workers.push(handle);
+    }
+
+    /// Waits for all workers to stop (after the shutdown signal).
+    pub(crate) async fn join_workers(&self) {
+        let handles: Vec<_> = match self.workers.lock() {
+            Ok(mut g) => g.drain(..).collect(),
+            Err(p) => p.into_inner().drain(..).collect(),
+        };
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    fn dir(&self, id: &str) -> Option<PathBuf> {
+        self.config
+            .data_dir
+            .as_ref()
+            .map(|d| d.join("batches").join(id))
+    }
+
+    /// Validates and stores a new batch, then starts processing it.
+    pub(crate) fn create(
+        self: &Arc<Self>,
+        body: &Map<String, Value>,
+        base_url: &str,
+    ) -> Result<Value, Failure> {
+        let requests = match body.get("requests") {
+            None | Some(Value::Null) => return Err(Failure::invalid("requests: Field required")),
+            Some(Value::Array(a)) => a,
+            Some(_) => return Err(Failure::invalid("requests: Input should be a valid list")),
+        };
+        if requests.is_empty() {
+            return Err(Failure::invalid(
+                "requests: List should have at least 1 item after validation, not 0",
+            ));
+        }
+        if requests.len() > MAX_REQUESTS {
+            return Err(Failure::invalid(format!(
+                "requests: List should have at most {MAX_REQUESTS} items after validation, not {}",
+                requests.len()
+            )));
+        }
+        let mut custom_ids = Vec::with_capacity(requests.len());
+        let mut params = Vec::with_capacity(requests.len());
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            let Value::Object(r) = r else {
+                return Err(Failure::invalid(format!(
+                    "requests.{i}: Input should be a valid dictionary"
+                )));
+            };
+            let cid = match r.get("custom_id") {
+                None | Some(Value::Null) => {
+                    return Err(Failure::invalid(format!(
+                        "requests.{i}.custom_id: Field required"
+                    )));
+                }
+                Some(Value::String(s)) => s.as_str(),
+                Some(_) => {
+                    return Err(Failure::invalid(format!(
+                        "requests.{i}.custom_id: Input should be a valid string"
+                    )));
+                }
+            };
+            if cid.is_empty()
+                || cid.len() > 64
+                || !cid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(Failure::invalid(format!(
+                    "requests.{i}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+                )));
+            }
+            if let Some(first) = seen.insert(cid, i) {
+                return Err(Failure::invalid(format!(
+                    "requests.{i}.custom_id: Duplicate custom_id '{cid}' (first used at requests.{first}); custom_id must be unique within a batch"
+                )));
+            }
+            let p = match r.get("params") {
+                None | Some(Value::Null) => {
+                    return Err(Failure::invalid(format!(
+                        "requests.{i}.params: Field required"
+                    )));
+                }
+                Some(Value::Object(p)) => p,
+                Some(_) => {
+                    return Err(Failure::invalid(format!(
+                        "requests.{i}.params: Input should be a valid dictionary"
+                    )));
+                }
+            };
+            // The shape is checked now; everything else (unknown model,
+            // roles, tools...) becomes an `errored` result, as the API does.
+            for key in ["model", "max_tokens", "messages"] {
+                if p.get(key).is_none_or(Value::is_null) {
+                    return Err(Failure::invalid(format!(
+                        "requests.{i}.params.{key}: Field required"
+                    )));
+                }
+            }
+            custom_ids.push(cid.to_owned());
+            params.push(Value::Object(p.clone()));
+        }
+
+        let now = now_secs();
+        let id = util::new_id("msgbatch_");
+        let n = custom_ids.len();
+        let json = {
+            let mut inner = self.lock();
+            let seq = inner.next_seq;
+            inner.next_seq += 1;
+            let batch = Batch {
+                id: id.clone(),
+                created_at: now,
+                expires_at: now + self.config.expiry.as_secs_f64(),
+                ended_at: None,
+                cancel_initiated_at: None,
+                status: Status::InProgress,
+                custom_ids,
+                params,
+                done: vec![false; n],
+                results: Vec::new(),
+                counts: Counts::default(),
+                seq,
+            };
+            if let Some(dir) = self.dir(&id) {
+                persist_new(&dir, &batch).map_err(|e| {
+                    Failure::new(
+                        500,
+                        "api_error",
+                        format!("could not persist the batch: {e}"),
+                    )
+                })?;
+            }
+            let json = batch.to_json(base_url);
+            inner.batches.insert(id.clone(), batch);
+            json
+        };
+        self.spawn_worker(id);
+        Ok(json)
+    }
+
+    pub(crate) fn get(&self, id: &str, base_url: &str) -> Result<Value, Failure> {
+        self.lock()
+            .batches
+            .get(id)
+            .map(|b| b.to_json(base_url))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// All batches, newest first.
+    pub(crate) fn list(&self, base_url: &str) -> Vec<(String, Value)> {
+        let inner = self.lock();
+        let mut all: Vec<&Batch> = inner.batches.values().collect();
+        all.sort_by_key(|b| std::cmp::Reverse(b.seq));
+        all.iter()
+            .map(|b| (b.id.clone(), b.to_json(base_url)))
+            .collect()
+    }
+
+    pub(crate) fn cancel(&self, id: &str, base_url: &str) -> Result<Value, Failure> {
+        let mut inner = self.lock();
+        let b = inner.batches.get_mut(id).ok_or_else(|| not_found(id))?;
+        if b.status == Status::InProgress {
+            b.status = Status::Canceling;
+            b.cancel_initiated_at = Some(now_secs());
+            if let Some(dir) = self.dir(id) {
+                write_meta(&dir, b).map_err(persist_failure)?;
+            }
+        }
+        Ok(b.to_json(base_url))
+    }
+
+    pub(crate) fn delete(&self, id: &str) -> Result<Value, Failure> {
+        let mut inner = self.lock();
+        let b = inner.batches.get(id).ok_or_else(|| not_found(id))?;
+        if b.status != Status::Ended {
+            return Err(Failure::invalid(format!(
+                "Message Batch {id} cannot be deleted while it is {}; cancel it and wait until it has ended",
+                b.status.as_str()
+            )));
+        }
+        if let Some(dir) = self.dir(id) {
+            fs::remove_dir_all(&dir).map_err(persist_failure)?;
+        }
+        inner.batches.remove(id);
+        Ok(json!({"id": id, "type": "message_batch_deleted"}))
+    }
+
+    /// The results lines of an ended batch.
+    pub(crate) fn results(&self, id: &str) -> Result<Vec<Bytes>, Failure> {
+        let inner = self.lock();
+        let b = inner.batches.get(id).ok_or_else(|| not_found(id))?;
+        if b.status != Status::Ended {
+            return Err(Failure::invalid(format!(
+                "Message Batch {id} has not ended yet (processing_status: {}); results are available once it has ended",
+                b.status.as_str()
+            )));
+        }
+        Ok(b.results.clone())
+    }
+
+    /// Processes one batch until it ends or the server shuts down.
+    async fn work(self: Arc<Self>, id: String) {
+        let mut shutdown = self.shutdown.clone();
+        // Requests finish in an order unrelated to submission: clients must
+        // match results by custom_id, as with the real API.
+        let order: Vec<usize> = {
+            let inner = self.lock();
+            let Some(b) = inner.batches.get(&id) else {
+                return;
+            };
+            let mut order: Vec<usize> = (0..b.custom_ids.len()).filter(|&i| !b.done[i]).collect();
+            let mut rng = Rng::new(util::Fnv::new().finish() ^ hash_json(&json!(id), &[]));
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            order
+        };
+        for index in order {
+            if *shutdown.borrow() {
+                return;
+            }
+            if !self.config.pace.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.pace) => {}
+                    _ = shutdown.changed() => return,
+                }
+            } else if index % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+            let params = {
+                let mut inner = self.lock();
+                let Some(b) = inner.batches.get_mut(&id) else {
+                    return;
+                };
+                if self.finish_if_due(b) {
+                    return;
+                }
+                b.params[index].clone()
+            };
+            let result = process(&params, &self.models);
+            let mut inner = self.lock();
+            let Some(b) = inner.batches.get_mut(&id) else {
+                return;
+            };
+            if let Some(line) = b.record(index, result)
+                && let Some(dir) = self.dir(&id)
+            {
+                let _ = append_results(&dir, &[line]);
+            }
+        }
+        let mut inner = self.lock();
+        if let Some(b) = inner.batches.get_mut(&id)
+            && !self.finish_if_due(b)
+        {
+            self.end(b, "canceled");
+        }
+    }
+
+    /// Ends the batch when it was canceled or has expired; true if it ended.
+    fn finish_if_due(&self, b: &mut Batch) -> bool {
+        if b.status == Status::Ended {
+            return true;
+        }
+        if b.status == Status::Canceling {
+            self.end(b, "canceled");
+            return true;
+        }
+        if now_secs() >= b.expires_at {
+            self.end(b, "expired");
+            return true;
+        }
+        false
+    }
+
+    /// Marks every unfinished request `kind` and ends the batch.
+    fn end(&self, b: &mut Batch, kind: &str) {
+        let mut lines = Vec::new();
+        for i in 0..b.custom_ids.len() {
+            if !b.done[i]
+                && let Some(l) = b.record(i, json!({"type": kind}))
+            {
+                lines.push(l);
+            }
+        }
+        b.status = Status::Ended;
+        b.ended_at = Some(now_secs());
+        if let Some(dir) = self.dir(&b.id) {
+            let _ = append_results(&dir, &lines);
+            let _ = write_meta(&dir, b);
+        }
+    }
+}
+
+fn not_found(id: &str) -> Failure {
+    Failure::not_found(format!("Message Batch not found: {id}"))
+}
+
+fn persist_failure(e: io::Error) -> Failure {
+    Failure::new(500, "api_error", format!("batch storage failed: {e}"))
+}
+
+/// Runs one batch request: a `succeeded` or `errored` result.
+fn process(params: &Value, models: &[Model]) -> Value {
+    let outcome = match params {
+        Value::Object(p) => validate::message_request(p, models, "").and_then(|mp| {
+            if mp.stream {
+                Err(Failure::invalid(
+                    "stream: Batch requests cannot be streamed",
+                ))
+            } else {
+                Ok(mp)
+            }
+        }),
+        _ => Err(Failure::invalid(
+            "params: Input should be a valid dictionary",
+        )),
+    };
+    match outcome {
+        Ok(mp) => json!({"type": "succeeded", "message": generate(&mp).message_json()}),
+        Err(f) => json!({
+            "type": "errored",
+            "error": {"type": "error", "error": {"type": f.kind, "message": f.message}},
+        }),
+    }
+}
+
+// ===== persistence =====
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+fn write_meta(dir: &Path, b: &Batch) -> io::Result<()> {
+    write_atomic(&dir.join("meta.json"), b.meta_json().to_string().as_bytes())
+}
+
+fn persist_new(dir: &Path, b: &Batch) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut buf = Vec::new();
+    for (cid, p) in b.custom_ids.iter().zip(&b.params) {
+        serde_json::to_writer(&mut buf, &json!({"custom_id": cid, "params": p}))?;
+        buf.push(b'\n');
+    }
+    write_atomic(&dir.join("requests.jsonl"), &buf)?;
+    fs::File::create(dir.join("results.jsonl"))?;
+    // meta.json last: a directory without it is an incomplete create.
+    write_meta(dir, b)
+}
+
+fn append_results(dir: &Path, lines: &[Bytes]) -> io::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("results.jsonl"))?;
+    let mut buf = Vec::new();
+    for l in lines {
+        buf.extend_from_slice(l);
+    }
+    f.write_all(&buf)
+}
+
+fn bad_data(path: &Path, what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}: {what}", path.display()),
+    )
+}
+
+fn load_batch(dir: &Path) -> io::Result<Batch> {
+    let meta_path = dir.join("meta.json");
+    let meta: Value =
+        serde_json::from_slice(&fs::read(&meta_path)?).map_err(|e| bad_data(&meta_path, e))?;
+    let str_field = |k: &str| -> io::Result<String> {
+        meta.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| bad_data(&meta_path, format!("missing `{k}`")))
+    };
+    let num_field = |k: &str| meta.get(k).and_then(Value::as_f64);
+    let id = str_field("id")?;
+    let status = Status::parse(&str_field("processing_status")?)
+        .ok_or_else(|| bad_data(&meta_path, "unknown processing_status"))?;
+
+    let req_path = dir.join("requests.jsonl");
+    let mut custom_ids = Vec::new();
+    let mut params = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (n, line) in fs::read(&req_path)?.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_slice(line)
+            .map_err(|e| bad_data(&req_path, format!("line {}: {e}", n + 1)))?;
+        let cid = v
+            .get("custom_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_data(&req_path, format!("line {}: no custom_id", n + 1)))?
+            .to_owned();
+        index.insert(cid.clone(), custom_ids.len());
+        custom_ids.push(cid);
+        params.push(v.get("params").cloned().unwrap_or(Value::Null));
+    }
+
+    let mut batch = Batch {
+        id,
+        created_at: num_field("created_at").unwrap_or_else(now_secs),
+        expires_at: num_field("expires_at").unwrap_or_else(now_secs),
+        ended_at: num_field("ended_at"),
+        cancel_initiated_at: num_field("cancel_initiated_at"),
+        status,
+        done: vec![false; custom_ids.len()],
+        custom_ids,
+        params,
+        results: Vec::new(),
+        counts: Counts::default(),
+        seq: meta.get("seq").and_then(Value::as_u64).unwrap_or(0),
+    };
+
+    // Replay the results; a torn last line (a crash mid-append) is cut off
+    // and its request processed again.
+    let res_path = dir.join("results.jsonl");
+    let data = fs::read(&res_path).unwrap_or_default();
+    let mut good_len = 0usize;
+    let mut seen = HashSet::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let end = match data[pos..].iter().position(|&b| b == b'\n') {
+            Some(e) => pos + e,
+            None => break,
+        };
+        let line = &data[pos..end];
+        let parsed: Option<(String, Value)> =
+            serde_json::from_slice::<Value>(line).ok().and_then(|v| {
+                let cid = v.get("custom_id")?.as_str()?.to_owned();
+                Some((cid, v.get("result")?.clone()))
+            });
+        let Some((cid, result)) = parsed else {
+            break;
+        };
+        if let Some(&i) = index.get(&cid)
+            && seen.insert(i)
+        {
+            batch.record(i, result);
+        }
+        pos = end + 1;
+        good_len = pos;
+    }
+    if good_len < data.len() {
+        let f = fs::OpenOptions::new().write(true).open(&res_path)?;
+        f.set_len(good_len as u64)?;
+    }
+    Ok(batch)
+}

@@ -1,0 +1,267 @@
+//! Fault injection: the `x-emulator-fault` grammar and its bookkeeping.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use crate::Error;
+
+/// A parsed fault specification: one or more faults, as written in the
+/// `x-emulator-fault` header or passed to [`EmulatorBuilder::fault`].
+///
+/// See the [crate docs](crate#fault-injection) for the grammar.
+///
+/// [`EmulatorBuilder::fault`]: crate::EmulatorBuilder::fault
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultSpec {
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) source: String,
+}
+
+/// One fault with its `times` limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub(crate) kind: FaultKind,
+    /// Only the first `times` identical requests see this fault.
+    pub(crate) times: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FaultKind {
+    Status {
+        code: u16,
+        error_type: Option<String>,
+        retry_after: Option<String>,
+        retry_after_ms: Option<u64>,
+        should_retry: Option<bool>,
+    },
+    DisconnectAfter(u64),
+    ErrorAfter {
+        after: u64,
+        error_type: String,
+    },
+    StallAfter(u64),
+    MalformedAfter(u64),
+    TruncateResults(u64),
+}
+
+impl FaultSpec {
+    /// Parses a specification such as `status=429,retry-after=1,times=2; disconnect-after=5`.
+    ///
+    /// `none` (or an empty string) is the empty specification: it turns off
+    /// server-wide faults for one request.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error naming the offending fault or parameter.
+    pub fn parse(spec: &str) -> Result<FaultSpec, Error> {
+        let trimmed = spec.trim();
+        let mut faults = Vec::new();
+        if !(trimmed.is_empty() || trimmed.eq_ignore_ascii_case("none")) {
+            for part in trimmed.split(';') {
+                let part = part.trim();
+                if part.is_empty() {
+                    continue;
+                }
+                faults.push(parse_fault(part)?);
+            }
+        }
+        Ok(FaultSpec {
+            faults,
+            source: trimmed.to_owned(),
+        })
+    }
+
+    /// Whether the specification holds no fault.
+    pub fn is_empty(&self) -> bool {
+        self.faults.is_empty()
+    }
+}
+
+impl FromStr for FaultSpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<FaultSpec, Error> {
+        FaultSpec::parse(s)
+    }
+}
+
+impl fmt::Display for FaultSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+fn parse_fault(part: &str) -> Result<Fault, Error> {
+    let mut params = Vec::new();
+    for kv in part.split(',') {
+        let kv = kv.trim();
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(Error::fault(format!(
+                "`{kv}` in `{part}` is not `key=value`"
+            )));
+        };
+        params.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    let (name, value) = params[0].clone();
+    let num = |key: &str, v: &str| -> Result<u64, Error> {
+        v.parse::<u64>().map_err(|_| {
+            Error::fault(format!(
+                "`{key}={v}` in `{part}`: expected a non-negative integer"
+            ))
+        })
+    };
+    let mut times = None;
+    let mut error_type = None;
+    let mut retry_after = None;
+    let mut retry_after_ms = None;
+    let mut should_retry = None;
+    for (k, v) in &params[1..] {
+        match k.as_str() {
+            "times" => {
+                let n = num(k, v)?;
+                times = Some(u32::try_from(n).unwrap_or(u32::MAX));
+            }
+            "type" => error_type = Some(v.clone()),
+            "retry-after" if name == "status" => retry_after = Some(v.clone()),
+            "retry-after-ms" if name == "status" => retry_after_ms = Some(num(k, v)?),
+            "should-retry" if name == "status" => {
+                should_retry = Some(match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Error::fault(format!(
+                            "`should-retry={v}` in `{part}`: expected true or false"
+                        )));
+                    }
+                });
+            }
+            _ => {
+                return Err(Error::fault(format!(
+                    "unknown parameter `{k}` for fault `{name}` in `{part}`"
+                )));
+            }
+        }
+    }
+    let kind = match name.as_str() {
+        "status" => {
+            let code = num(&name, &value)?;
+            if !(100..=999).contains(&code) {
+                return Err(Error::fault(format!(
+                    "`status={value}` in `{part}`: expected an HTTP status code"
+                )));
+            }
+            FaultKind::Status {
+                code: code as u16,
+                error_type,
+                retry_after,
+                retry_after_ms,
+                should_retry,
+            }
+        }
+        "disconnect-after" => FaultKind::DisconnectAfter(num(&name, &value)?),
+        "error-after" => FaultKind::ErrorAfter {
+            after: num(&name, &value)?,
+            error_type: error_type.unwrap_or_else(|| "overloaded_error".to_owned()),
+        },
+        "stall-after" => FaultKind::StallAfter(num(&name, &value)?),
+        "malformed-after" => FaultKind::MalformedAfter(num(&name, &value)?),
+        "truncate-results" => FaultKind::TruncateResults(num(&name, &value)?),
+        other => {
+            return Err(Error::fault(format!(
+                "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
+                 error-after, stall-after, malformed-after, truncate-results"
+            )));
+        }
+    };
+    if !matches!(
+        kind,
+        FaultKind::Status { .. } | FaultKind::ErrorAfter { .. }
+    ) && params[1..].iter().any(|(k, _)| k == "type")
+    {
+        return Err(Error::fault(format!(
+            "unknown parameter `type` for fault `{name}` in `{part}`"
+        )));
+    }
+    Ok(Fault { kind, times })
+}
+
+/// The faults that apply to one request, after `times` bookkeeping.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ActiveFaults {
+    pub(crate) status: Option<FaultKind>,
+    pub(crate) disconnect_after: Option<u64>,
+    pub(crate) error_after: Option<(u64, String)>,
+    pub(crate) stall_after: Option<u64>,
+    pub(crate) malformed_after: Option<u64>,
+    pub(crate) truncate_results: Option<u64>,
+}
+
+impl ActiveFaults {
+    /// Whether any stream fault is active (the stream must be written event by event).
+    pub(crate) fn any_stream_fault(&self) -> bool {
+        self.disconnect_after.is_some()
+            || self.error_after.is_some()
+            || self.stall_after.is_some()
+            || self.malformed_after.is_some()
+    }
+}
+
+/// Counts how often each (request, fault) pair has fired, for `times=N`.
+#[derive(Debug, Default)]
+pub(crate) struct FaultCounter {
+    fired: Mutex<HashMap<u64, u32>>,
+}
+
+impl FaultCounter {
+    /// Resolves `spec` for the request identified by `request_key`.
+    pub(crate) fn activate(&self, spec: &FaultSpec, request_key: u64) -> ActiveFaults {
+        let mut active = ActiveFaults::default();
+        // A status fault answers the request by itself: when one fires, the
+        // other faults are neither applied nor counted.
+        for pass_status in [true, false] {
+            for (i, fault) in spec.faults.iter().enumerate() {
+                let is_status = matches!(fault.kind, FaultKind::Status { .. });
+                if is_status != pass_status || (is_status && active.status.is_some()) {
+                    continue;
+                }
+                if let Some(limit) = fault.times
+                    && !self.take(request_key, i, limit)
+                {
+                    continue;
+                }
+                match &fault.kind {
+                    FaultKind::Status { .. } => active.status = Some(fault.kind.clone()),
+                    FaultKind::DisconnectAfter(n) => active.disconnect_after = Some(*n),
+                    FaultKind::ErrorAfter { after, error_type } => {
+                        active.error_after = Some((*after, error_type.clone()));
+                    }
+                    FaultKind::StallAfter(n) => active.stall_after = Some(*n),
+                    FaultKind::MalformedAfter(n) => active.malformed_after = Some(*n),
+                    FaultKind::TruncateResults(n) => active.truncate_results = Some(*n),
+                }
+            }
+            if active.status.is_some() {
+                break;
+            }
+        }
+        active
+    }
+
+    /// Counts one firing of fault `index` for the request; false once the
+    /// limit is reached.
+    fn take(&self, request_key: u64, index: usize, limit: u32) -> bool {
+        let key = request_key ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut fired = match self.fired.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let count = fired.entry(key).or_insert(0);
+        if *count >= limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}

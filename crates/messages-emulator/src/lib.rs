@@ -1,0 +1,656 @@
+//! A local server that speaks Claude's Messages API wire format.
+//!
+//! The emulator is a real HTTP/1.1 and HTTP/2 (prior knowledge) server on
+//! hyper. It answers the Messages, token counting, Models and Message Batches
+//! endpoints the way the API does, faithfully enough that the official Python
+//! and TypeScript SDKs work against it unchanged, pointed at it by base URL.
+//! It is the ground truth for this workspace's integration tests, the CLI's
+//! embedded default and the server of every end-to-end benchmark.
+//!
+//! # Example
+//!
+//! Start an emulator on an ephemeral loopback port inside a test, use it, and
+//! shut it down:
+//!
+//! ```
+//! use std::time::Duration;
+//! use messages_emulator::Emulator;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), messages_emulator::Error> {
+//! let emulator = Emulator::builder()
+//!     .token_delay(Duration::ZERO) // no pacing in tests
+//!     .start()
+//!     .await?;
+//! let base_url = emulator.base_url(); // "http://127.0.0.1:PORT"
+//! assert!(base_url.starts_with("http://127.0.0.1:"));
+//! // ... point a client at `base_url` ...
+//! assert_eq!(emulator.request_log().count("POST", "/v1/messages"), 0);
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Endpoints
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `POST /v1/messages` | a message, or an SSE stream when `"stream": true` |
+//! | `POST /v1/messages/count_tokens` | `{"input_tokens": N}` |
+//! | `GET /v1/models`, `GET /v1/models/{id}` | the model table (ids and aliases below) |
+//! | `POST /v1/messages/batches` | create a batch |
+//! | `GET /v1/messages/batches` | list batches, newest first (`before_id`, `after_id`, `limit` 1..=1000) |
+//! | `GET /v1/messages/batches/{id}` | retrieve a batch |
+//! | `POST /v1/messages/batches/{id}/cancel` | cancel: `canceling`, then `ended` |
+//! | `DELETE /v1/messages/batches/{id}` | delete an ended batch |
+//! | `GET /v1/messages/batches/{id}/results` | results as JSONL (`application/x-jsonl`), in no particular order |
+//!
+//! Every response carries a `request-id` header (`req_...`) and the
+//! `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
+//! headers. Errors have the API's body,
+//! `{"type":"error","error":{"type":T,"message":M},"request_id":"req_..."}`:
+//!
+//! - no `x-api-key` and no `Authorization: Bearer` token, or a key other than
+//!   the configured one: 401 `authentication_error` (without a configured key,
+//!   any non-empty key is accepted);
+//! - a missing or invalid field: 400 `invalid_request_error` with a message
+//!   naming it, such as `messages.0.role: Input should be 'user' or 'assistant'`;
+//! - an unknown model: 404 `not_found_error` (`model: NAME`);
+//! - a body that is not JSON, or a content type other than
+//!   `application/json`: 400 `invalid_request_error`;
+//! - a body over the limit (32 MiB, 256 MB for batch creation): 413
+//!   `request_too_large`;
+//! - an unknown path or method: 404 `not_found_error`.
+//!
+//! Known models: `claude-opus-4-5-20251101` (`claude-opus-4-5`),
+//! `claude-haiku-4-5-20251001` (`claude-haiku-4-5`),
+//! `claude-sonnet-4-5-20250929` (`claude-sonnet-4-5`),
+//! `claude-opus-4-1-20250805` (`claude-opus-4-1`),
+//! `claude-opus-4-20250514` (`claude-opus-4-0`),
+//! `claude-sonnet-4-20250514` (`claude-sonnet-4-0`),
+//! `claude-3-7-sonnet-20250219` (`claude-3-7-sonnet-latest`),
+//! `claude-3-5-haiku-20241022` (`claude-3-5-haiku-latest`),
+//! `claude-3-haiku-20240307`; more with [`EmulatorBuilder::model`].
+//!
+//! # Generation
+//!
+//! Replies are deterministic: everything is seeded by a hash of the request
+//! body (except `stream`), so the same request gets the same message, ids
+//! included, and a streamed reply accumulates to exactly the message the
+//! non-streaming request returns.
+//!
+//! - Text is prose made of a fixed vocabulary plus the words of the system
+//!   prompt and the last user turn. It is cut at `max_tokens` (one word is one
+//!   token; `stop_reason: "max_tokens"`) and before the first `stop_sequences`
+//!   entry it contains (`stop_reason: "stop_sequence"`, `stop_sequence` set).
+//! - With client tools and `tool_choice` `auto` (the default), the reply is a
+//!   short text and a `tool_use` block, unless the last user turn carries a
+//!   `tool_result` (then a text answer: agent loops end). `any` and `tool`
+//!   force a `tool_use` block without text; `none` never calls a tool. The
+//!   input is valid for the tool's `input_schema` (types, `properties`,
+//!   `required`, `enum`, `const`, `anyOf`/`oneOf`/`allOf`, numeric bounds,
+//!   lengths; `pattern` is not honoured). `stop_reason` is `tool_use`.
+//! - With `thinking` enabled, a `thinking` block (thinking and signature
+//!   deltas) comes first.
+//! - `usage.input_tokens` estimates the request (about 4 bytes per token, as
+//!   `count_tokens` reports); `usage.output_tokens` counts what was generated.
+//! - Streams are paced: by default 3 ms per token ([`EmulatorBuilder::token_delay`],
+//!   `--token-delay-ms`; zero in tests).
+//!
+//! Streams follow the real event order: `message_start`, then per block
+//! `content_block_start`, deltas and `content_block_stop`, then
+//! `message_delta` and `message_stop`, with a `ping` after the first
+//! `content_block_start` and after every 25 deltas. The content type is
+//! `text/event-stream; charset=utf-8`. [`EmulatorBuilder::pad_json`] pads the
+//! JSON with spaces before its closing brace, as the real API does.
+//!
+//! # Fault injection
+//!
+//! The request header `x-emulator-fault` injects faults into one request:
+//!
+//! ```text
+//! x-emulator-fault: FAULT [; FAULT ...]      or  none
+//! FAULT := NAME=VALUE [, PARAM=VALUE ...]
+//! ```
+//!
+//! | fault | effect |
+//! |---|---|
+//! | `status=CODE` | answer with this HTTP status and the API error body for it (`429` `rate_limit_error`, `529` `overloaded_error`, `500` `api_error`...). Parameters: `type=T` (error type), `retry-after=S` (the `retry-after` header, verbatim), `retry-after-ms=MS`, `should-retry=true\|false` (`x-should-retry`) |
+//! | `disconnect-after=N` | send N stream events, then drop the connection (no terminating chunk) |
+//! | `error-after=N` | send N events, then an `error` event and end the stream. Parameter: `type=T`, default `overloaded_error` |
+//! | `stall-after=N` | send N events, then nothing, keeping the connection open until the client leaves |
+//! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
+//! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
+//!
+//! Every fault takes `times=N`: only the first N identical requests (same
+//! method, path, body and fault header) see it; later ones succeed, so client
+//! retries can be tested. Example:
+//! `x-emulator-fault: status=429,retry-after=1,times=2; disconnect-after=5`.
+//! A status fault answers by itself: when it fires, the other faults of the
+//! header neither apply nor count. Stream faults count every event, pings
+//! included, and only apply to streaming responses. A header that does not
+//! parse gets a 400 naming the problem.
+//!
+//! The same faults can be set server-wide ([`EmulatorBuilder::fault`],
+//! `--fault SPEC`); a request with its own `x-emulator-fault` header (`none`
+//! for no fault) replaces them.
+//!
+//! **Firehose.** The header `x-emulator-firehose: N` on a streaming request
+//! streams N text deltas (`" token"` each) as fast as the socket takes them:
+//! the frames are rendered once and handed to hyper as shared buffers.
+//!
+//! # Batches
+//!
+//! Batch creation is validated as the API does: 1 to 100,000 requests, a body
+//! up to 256 MB, `custom_id` 1 to 64 characters of `[A-Za-z0-9_-]` and unique
+//! in the batch, `params` an object with `model`, `max_tokens` and
+//! `messages`. The rest of each request's validation happens while processing
+//! and yields an `errored` result, like the API's. Requests are processed in
+//! the background, one per [`EmulatorBuilder::batch_pace`], in a shuffled
+//! order, with `request_counts` moving as they finish. Cancel moves a batch to
+//! `canceling`, then `ended` with the unprocessed requests `canceled`; a batch
+//! still in progress at `expires_at` ([`EmulatorBuilder::batch_expiry`],
+//! 24 hours by default) ends with them `expired`. Only ended batches can be
+//! deleted and only ended batches have results.
+//!
+//! With [`EmulatorBuilder::data_dir`], batches are persisted under
+//! `DIR/batches/ID/`, and a restarted emulator resumes batches in progress and
+//! keeps finished results. Without it, they live in memory.
+//!
+//! # The binary
+//!
+//! ```text
+//! messages-emulator [--addr 127.0.0.1:0] [--data-dir DIR] [--api-key KEY]
+//!                   [--replay FILE.sse] [--token-delay-ms N] [--fault SPEC]...
+//!                   [--pad-json] [--ping-every N] [--batch-pace-ms N]
+//!                   [--batch-expiry-secs N] [--max-body-bytes N]
+//! ```
+//!
+//! It prints exactly `listening on http://HOST:PORT` as its first line on
+//! stdout once it accepts connections, then serves until SIGINT or SIGTERM.
+//! `--replay FILE.sse` answers every streaming `POST /v1/messages` with the
+//! file's bytes, verbatim.
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod batch;
+mod body;
+mod fault;
+mod generate;
+mod log;
+mod models;
+mod server;
+mod sse;
+mod stream;
+mod util;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use crate::fault::FaultSpec;
+pub use crate::log::{LoggedRequest, RequestLog};
+
+/// The header that injects faults into one request (see [Fault injection](crate#fault-injection)).
+pub const FAULT_HEADER: &str = server::FAULT_HEADER;
+/// The header that turns a streaming request into a firehose of N text deltas.
+pub const FIREHOSE_HEADER: &str = server::FIREHOSE_HEADER;
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+// ===== Error =====
+
+/// Why the emulator could not start, or why a fault specification did not parse.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    message: String,
+    source: Option<io::Error>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fault,
+    Io,
+}
+
+impl Error {
+    pub(crate) fn fault(message: String) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind: Kind::Fault,
+                message,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn io(message: String, source: io::Error) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind: Kind::Io,
+                message,
+                source: Some(source),
+            }),
+        }
+    }
+
+    /// Whether a fault specification did not parse.
+    pub fn is_fault_spec(&self) -> bool {
+        self.inner.kind == Kind::Fault
+    }
+
+    /// Whether an I/O operation failed (binding the address, the data directory, the replay file).
+    pub fn is_io(&self) -> bool {
+        self.inner.kind == Kind::Io
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("source", &self.inner.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+// ===== Config =====
+
+/// The server's configuration (built by [`EmulatorBuilder`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) addr: SocketAddr,
+    pub(crate) api_key: Option<String>,
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) replay: Option<Bytes>,
+    pub(crate) token_delay: Duration,
+    pub(crate) faults: FaultSpec,
+    pub(crate) pad_json: bool,
+    pub(crate) ping_every: usize,
+    pub(crate) batch_pace: Duration,
+    pub(crate) batch_expiry: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_batch_bytes: usize,
+    pub(crate) request_log: bool,
+    pub(crate) extra_models: Vec<String>,
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_key: None,
+            data_dir: None,
+            replay: None,
+            token_delay: Duration::from_millis(3),
+            faults: FaultSpec::default(),
+            pad_json: false,
+            ping_every: 25,
+            batch_pace: Duration::from_millis(5),
+            batch_expiry: Duration::from_secs(24 * 60 * 60),
+            max_body_bytes: 32 * 1024 * 1024,
+            max_batch_bytes: 256 * 1000 * 1000,
+            request_log: true,
+            extra_models: Vec::new(),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+// ===== Emulator =====
+
+/// Entry point: [`Emulator::builder`] configures and starts a server.
+#[derive(Debug)]
+pub struct Emulator {
+    _private: (),
+}
+
+impl Emulator {
+    /// A builder with the defaults: `127.0.0.1:0`, any non-empty key, 3 ms per
+    /// token, batches in memory at 5 ms per request, 24 h expiry.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            config: Config::default(),
+            error: None,
+        }
+    }
+}
+
+/// Configures an emulator; [`EmulatorBuilder::start`] starts it.
+///
+/// Fallible setters (like [`fault`](EmulatorBuilder::fault)) keep the first
+/// error and `start` returns it.
+#[derive(Debug)]
+#[must_use]
+pub struct EmulatorBuilder {
+    config: Config,
+    error: Option<Error>,
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on. Default is `127.0.0.1:0` (an ephemeral port).
+    pub fn addr(mut self, addr: SocketAddr) -> EmulatorBuilder {
+        self.config.addr = addr;
+        self
+    }
+
+    /// The only API key accepted (as `x-api-key` or a Bearer token). Default
+    /// is none: any non-empty key is accepted.
+    pub fn api_key(mut self, key: impl Into<String>) -> EmulatorBuilder {
+        self.config.api_key = Some(key.into());
+        self
+    }
+
+    /// Persist batches under this directory. Default is in memory only.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> EmulatorBuilder {
+        self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Answer every streaming `POST /v1/messages` with these bytes, verbatim.
+    /// Default is none (generated streams).
+    pub fn replay(mut self, sse_body: impl Into<Bytes>) -> EmulatorBuilder {
+        self.config.replay = Some(sse_body.into());
+        self
+    }
+
+    /// Time per generated token when streaming. Default is 3 ms; use
+    /// `Duration::ZERO` in tests.
+    pub fn token_delay(mut self, delay: Duration) -> EmulatorBuilder {
+        self.config.token_delay = delay;
+        self
+    }
+
+    /// Server-wide faults, in the `x-emulator-fault` grammar. Default is none.
+    /// Calling it again replaces the previous specification.
+    pub fn fault(mut self, spec: &str) -> EmulatorBuilder {
+        match FaultSpec::parse(spec) {
+            Ok(s) => self.config.faults = s,
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Pad stream JSON with spaces before the closing brace, as the real API
+    /// sometimes does. Default is off.
+    pub fn pad_json(mut self, pad: bool) -> EmulatorBuilder {
+        self.config.pad_json = pad;
+        self
+    }
+
+    /// Send a `ping` after every `n` deltas (0: only the first ping).
+    /// Default is 25.
+    pub fn ping_every(mut self, n: usize) -> EmulatorBuilder {
+        self.config.ping_every = n;
+        self
+    }
+
+    /// Time to process one batch request. Default is 5 ms.
+    pub fn batch_pace(mut self, pace: Duration) -> EmulatorBuilder {
+        self.config.batch_pace = pace;
+        self
+    }
+
+    /// How long after creation a batch expires. Default is 24 hours.
+    pub fn batch_expiry(mut self, expiry: Duration) -> EmulatorBuilder {
+        self.config.batch_expiry = expiry;
+        self
+    }
+
+    /// The largest request body, except batch creation. Default is 32 MiB.
+    pub fn max_body_bytes(mut self, n: usize) -> EmulatorBuilder {
+        self.config.max_body_bytes = n;
+        self
+    }
+
+    /// The largest batch creation body. Default is 256 MB.
+    pub fn max_batch_bytes(mut self, n: usize) -> EmulatorBuilder {
+        self.config.max_batch_bytes = n;
+        self
+    }
+
+    /// Keep a [`RequestLog`] of every request (bodies included). Default is
+    /// on; turn it off for long-running servers.
+    pub fn request_log(mut self, on: bool) -> EmulatorBuilder {
+        self.config.request_log = on;
+        self
+    }
+
+    /// Accept one more model id (listed after the built-in ones).
+    pub fn model(mut self, id: impl Into<String>) -> EmulatorBuilder {
+        self.config.extra_models.push(id.into());
+        self
+    }
+
+    /// How long [`EmulatorHandle::shutdown`] waits for open connections
+    /// (stalled streams, for example) before closing them. Default is 5 s.
+    pub fn shutdown_grace(mut self, grace: Duration) -> EmulatorBuilder {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// Binds the address, loads persisted batches, resumes the ones in
+    /// progress and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// An invalid fault specification, an address that cannot be bound, or a
+    /// data directory that cannot be read.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (with the `net` and `time` drivers enabled).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future before it completes releases the listener; no task
+    /// has been spawned yet.
+    pub async fn start(self) -> Result<EmulatorHandle> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut config = self.config;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| Error::io(format!("could not bind {}: {e}", config.addr), e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| Error::io(format!("could not read the bound address: {e}"), e))?;
+        config.addr = local_addr;
+
+        let mut table = models::builtin();
+        for id in &config.extra_models {
+            table.push(models::Model {
+                id: id.clone(),
+                display_name: id.clone(),
+                created_at: "2025-01-01T00:00:00Z".to_owned(),
+                aliases: Vec::new(),
+            });
+        }
+        let models = Arc::new(table);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let store = batch::BatchStore::open(
+            batch::BatchConfig {
+                data_dir: config.data_dir.clone(),
+                pace: config.batch_pace,
+                expiry: config.batch_expiry,
+            },
+            Arc::clone(&models),
+            shutdown_rx.clone(),
+        )
+        .map_err(|e| Error::io(format!("batch store: {e}"), e))?;
+        let batches = Arc::new(store);
+        batches.resume();
+
+        let log = config.request_log.then(RequestLog::default);
+        let state = Arc::new(server::State {
+            replay: config.replay.clone(),
+            config,
+            models,
+            faults: fault::FaultCounter::default(),
+            log: log.clone(),
+            batches,
+            requests_served: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&state), shutdown_rx));
+        Ok(EmulatorHandle {
+            addr: local_addr,
+            log: log.unwrap_or_default(),
+            shutdown: Some(shutdown_tx),
+            task: Some(task),
+            state,
+        })
+    }
+}
+
+/// Accepts connections until the shutdown signal, then shuts down gracefully.
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<server::State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new());
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // Out of file descriptors or a connection reset before
+                        // accept: wait a moment and keep serving.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let st = Arc::clone(&state);
+                let svc = service_fn(move |req| server::handle(Arc::clone(&st), req));
+                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                let conn = graceful.watch(conn);
+                conns.spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let grace = state.config.shutdown_grace;
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {}
+    }
+    // Whatever is still open (a stalled stream, say) is closed now.
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+    state.batches.join_workers().await;
+}
+
+/// A running emulator.
+///
+/// Dropping the handle signals the server to stop without waiting; call
+/// [`shutdown`](EmulatorHandle::shutdown) to wait until it has.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    log: RequestLog,
+    shutdown: Option<watch::Sender<bool>>,
+    task: Option<JoinHandle<()>>,
+    state: Arc<server::State>,
+}
+
+impl EmulatorHandle {
+    /// The base URL to give clients, such as `http://127.0.0.1:40123`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The log of answered requests (empty, and never filled, when the log
+    /// was turned off). Cloning it is cheap.
+    pub fn request_log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    /// Whether the request log is on.
+    pub fn logs_requests(&self) -> bool {
+        self.state.log.is_some()
+    }
+
+    /// Stops accepting, lets open requests finish (up to the shutdown grace
+    /// period, then closes them), stops batch workers (their progress is
+    /// already persisted) and returns when everything has stopped.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future does not cancel the shutdown: the server keeps
+    /// shutting down in the background.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+    }
+}

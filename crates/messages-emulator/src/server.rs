@@ -1,0 +1,555 @@
+//! The HTTP side: routing, auth, limits, faults, headers and the request log.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use crate::Config;
+use crate::batch::BatchStore;
+use crate::body::Body;
+use crate::fault::{ActiveFaults, FaultCounter, FaultKind, FaultSpec};
+use crate::generate::generate;
+use crate::log::{LoggedRequest, RequestLog};
+use crate::models::{self, Model};
+use crate::stream::{self, StreamOptions};
+use crate::util::{Fnv, new_id, now_secs, rfc3339_secs};
+use crate::validate::{self, Failure};
+
+/// The header that injects faults into one request.
+pub(crate) const FAULT_HEADER: &str = "x-emulator-fault";
+/// The header that turns a streaming request into a firehose.
+pub(crate) const FIREHOSE_HEADER: &str = "x-emulator-firehose";
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) models: Arc<Vec<Model>>,
+    pub(crate) faults: FaultCounter,
+    pub(crate) log: Option<RequestLog>,
+    pub(crate) batches: Arc<BatchStore>,
+    pub(crate) replay: Option<Bytes>,
+    pub(crate) requests_served: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route<'a> {
+    Messages,
+    CountTokens,
+    ListModels,
+    GetModel(&'a str),
+    CreateBatch,
+    ListBatches,
+    GetBatch(&'a str),
+    CancelBatch(&'a str),
+    DeleteBatch(&'a str),
+    BatchResults(&'a str),
+}
+
+impl Route<'_> {
+    fn takes_json_body(self) -> bool {
+        matches!(
+            self,
+            Route::Messages | Route::CountTokens | Route::CreateBatch
+        )
+    }
+}
+
+fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    let id_ok = |s: &str| !s.is_empty();
+    match (method, segs.as_slice()) {
+        (&Method::POST, ["v1", "messages"]) => Some(Route::Messages),
+        (&Method::POST, ["v1", "messages", "count_tokens"]) => Some(Route::CountTokens),
+        (&Method::GET, ["v1", "models"]) => Some(Route::ListModels),
+        (&Method::GET, ["v1", "models", id]) if id_ok(id) => Some(Route::GetModel(id)),
+        (&Method::POST, ["v1", "messages", "batches"]) => Some(Route::CreateBatch),
+        (&Method::GET, ["v1", "messages", "batches"]) => Some(Route::ListBatches),
+        (&Method::GET, ["v1", "messages", "batches", id]) if id_ok(id) => Some(Route::GetBatch(id)),
+        (&Method::DELETE, ["v1", "messages", "batches", id]) if id_ok(id) => {
+            Some(Route::DeleteBatch(id))
+        }
+        (&Method::POST, ["v1", "messages", "batches", id, "cancel"]) if id_ok(id) => {
+            Some(Route::CancelBatch(id))
+        }
+        (&Method::GET, ["v1", "messages", "batches", id, "results"]) if id_ok(id) => {
+            Some(Route::BatchResults(id))
+        }
+        _ => None,
+    }
+}
+
+/// What a handler produced before the common headers are added.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Body,
+    extra: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn json(value: &Value) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "application/json",
+            body: Body::full(value.to_string()),
+            extra: Vec::new(),
+        }
+    }
+
+    fn failure(f: &Failure, request_id: &str) -> Reply {
+        let text = json!({
+            "type": "error",
+            "error": {"type": f.kind, "message": f.message},
+            "request_id": request_id,
+        })
+        .to_string();
+        Reply {
+            status: f.status,
+            content_type: "application/json",
+            body: Body::full(text),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Serves one request. Never fails: every problem becomes an API-shaped error.
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let request_id = new_id("req_");
+    let (parts, incoming) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let mut body_bytes = Bytes::new();
+    let reply = match serve(&state, &parts, incoming, &request_id, &mut body_bytes).await {
+        Ok(r) => r,
+        Err(f) => Reply::failure(&f, &request_id),
+    };
+    if let Some(log) = &state.log {
+        log.push(LoggedRequest {
+            method: parts.method.clone(),
+            path,
+            query,
+            headers: parts.headers.clone(),
+            body: body_bytes,
+            status: reply.status,
+            request_id: request_id.clone(),
+        });
+    }
+    Ok(finish(&state, reply, &request_id))
+}
+
+fn finish(state: &State, reply: Reply, request_id: &str) -> Response<Body> {
+    let served = state.requests_served.fetch_add(1, Ordering::Relaxed);
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(reply.body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("request-id", v);
+    }
+    let reset = rfc3339_secs(now_secs() + 1.0);
+    let remaining = 4000 - (served % 4000);
+    let limits: [(&str, u64, u64); 4] = [
+        ("requests", 4000, remaining),
+        ("tokens", 2_000_000, 2_000_000),
+        ("input-tokens", 1_600_000, 1_600_000),
+        ("output-tokens", 400_000, 400_000),
+    ];
+    for (name, limit, left) in limits {
+        for (suffix, value) in [
+            ("limit", limit.to_string()),
+            ("remaining", left.to_string()),
+            ("reset", reset.clone()),
+        ] {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(
+                    format!("anthropic-ratelimit-{name}-{suffix}").as_bytes(),
+                ),
+                HeaderValue::from_str(&value),
+            ) {
+                h.insert(n, v);
+            }
+        }
+    }
+    if reply.content_type.starts_with("text/event-stream") {
+        h.insert("cache-control", HeaderValue::from_static("no-cache"));
+    }
+    for (name, value) in reply.extra {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
+async fn serve(
+    state: &State,
+    parts: &http::request::Parts,
+    incoming: Incoming,
+    request_id: &str,
+    body_out: &mut Bytes,
+) -> Result<Reply, Failure> {
+    let path = parts.uri.path();
+    let Some(route) = route(&parts.method, path) else {
+        return Err(Failure::not_found(format!(
+            "Not Found: {} {path}",
+            parts.method
+        )));
+    };
+    check_auth(&state.config, &parts.headers)?;
+
+    if route.takes_json_body() {
+        let ct = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(Failure::invalid(format!(
+                "content-type: expected application/json, got {}",
+                if ct.is_empty() {
+                    "no content-type header"
+                } else {
+                    ct
+                }
+            )));
+        }
+    }
+    let limit = if route == Route::CreateBatch {
+        state.config.max_batch_bytes
+    } else {
+        state.config.max_body_bytes
+    };
+    let body = read_body(incoming, &parts.headers, limit).await?;
+    *body_out = body.clone();
+
+    // Faults: the header replaces the server-wide faults for this request.
+    let spec_owned;
+    let spec = match parts.headers.get(FAULT_HEADER) {
+        Some(v) => {
+            let text = v.to_str().map_err(|_| {
+                Failure::invalid(format!("{FAULT_HEADER}: header is not valid UTF-8"))
+            })?;
+            spec_owned = FaultSpec::parse(text)
+                .map_err(|e| Failure::invalid(format!("{FAULT_HEADER}: {e}")))?;
+            &spec_owned
+        }
+        None => &state.config.faults,
+    };
+    let faults = if spec.is_empty() {
+        ActiveFaults::default()
+    } else {
+        let mut h = Fnv::new();
+        h.write(parts.method.as_str().as_bytes());
+        h.write(b" ");
+        h.write(parts.uri.path().as_bytes());
+        h.write(b"\0");
+        h.write(&body);
+        h.write(b"\0");
+        h.write(spec.source.as_bytes());
+        state.faults.activate(spec, h.finish())
+    };
+    if let Some(FaultKind::Status {
+        code,
+        error_type,
+        retry_after,
+        retry_after_ms,
+        should_retry,
+    }) = &faults.status
+    {
+        let kind = error_type
+            .clone()
+            .unwrap_or_else(|| error_type_for_status(*code).to_owned());
+        let message = stream::error_message(&kind);
+        let mut reply = Reply::failure(&Failure::new(*code, &kind, message), request_id);
+        if let Some(s) = retry_after {
+            reply.extra.push(("retry-after", s.clone()));
+        }
+        if let Some(ms) = retry_after_ms {
+            reply.extra.push(("retry-after-ms", ms.to_string()));
+        }
+        if let Some(b) = should_retry {
+            reply.extra.push(("x-should-retry", b.to_string()));
+        }
+        return Ok(reply);
+    }
+
+    let base_url = base_url(&parts.headers, state);
+    match route {
+        Route::Messages => messages(state, &parts.headers, &body, faults),
+        Route::CountTokens => {
+            let mut obj = validate::parse_object(&body)?;
+            obj.remove("stream");
+            if obj.get("max_tokens").is_none_or(Value::is_null) {
+                obj.insert("max_tokens".into(), json!(validate::MAX_OUTPUT_TOKENS));
+            }
+            let p = validate::message_request(&obj, &state.models, "")?;
+            Ok(Reply::json(&json!({"input_tokens": p.input_tokens})))
+        }
+        Route::ListModels => {
+            let items: Vec<(String, Value)> = state
+                .models
+                .iter()
+                .map(|m| (m.id.clone(), m.to_json()))
+                .collect();
+            Ok(Reply::json(&page(items, query(parts))?))
+        }
+        Route::GetModel(id) => models::find(&state.models, id)
+            .map(|m| Reply::json(&m.to_json()))
+            .ok_or_else(|| Failure::not_found(format!("model: {id}"))),
+        Route::CreateBatch => {
+            let obj = validate::parse_object(&body)?;
+            state
+                .batches
+                .create(&obj, &base_url)
+                .map(|v| Reply::json(&v))
+        }
+        Route::ListBatches => Ok(Reply::json(&page(
+            state.batches.list(&base_url),
+            query(parts),
+        )?)),
+        Route::GetBatch(id) => state.batches.get(id, &base_url).map(|v| Reply::json(&v)),
+        Route::CancelBatch(id) => state.batches.cancel(id, &base_url).map(|v| Reply::json(&v)),
+        Route::DeleteBatch(id) => state.batches.delete(id).map(|v| Reply::json(&v)),
+        Route::BatchResults(id) => {
+            let lines = state.batches.results(id)?;
+            let mut buf = BytesMut::new();
+            match faults.truncate_results {
+                Some(n) => {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
+                    for l in lines.iter().take(n) {
+                        buf.extend_from_slice(l);
+                    }
+                    if let Some(next) = lines.get(n) {
+                        buf.extend_from_slice(&next[..next.len() / 2]);
+                    }
+                }
+                None => {
+                    for l in &lines {
+                        buf.extend_from_slice(l);
+                    }
+                }
+            }
+            Ok(Reply {
+                status: 200,
+                content_type: "application/x-jsonl",
+                body: Body::full(buf.freeze()),
+                extra: Vec::new(),
+            })
+        }
+    }
+}
+
+fn query(parts: &http::request::Parts) -> Vec<(String, String)> {
+    parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// Pages a newest-first list by `before_id`, `after_id` and `limit`.
+fn page(items: Vec<(String, Value)>, query: Vec<(String, String)>) -> Result<Value, Failure> {
+    let mut limit = 20usize;
+    let mut before = None;
+    let mut after = None;
+    for (k, v) in query {
+        match k.as_str() {
+            "limit" => {
+                let n: usize = v.parse().map_err(|_| {
+                    Failure::invalid(format!("limit: Input should be a valid integer, got '{v}'"))
+                })?;
+                if !(1..=1000).contains(&n) {
+                    return Err(Failure::invalid(format!(
+                        "limit: Input should be between 1 and 1000, got {n}"
+                    )));
+                }
+                limit = n;
+            }
+            "before_id" => before = Some(v),
+            "after_id" => after = Some(v),
+            _ => {}
+        }
+    }
+    if before.is_some() && after.is_some() {
+        return Err(Failure::invalid(
+            "before_id, after_id: only one of them may be given",
+        ));
+    }
+    let position = |id: &str| items.iter().position(|(i, _)| i == id);
+    let (slice, has_more): (&[(String, Value)], bool) = if let Some(a) = after {
+        let start = position(&a).map_or(items.len(), |p| p + 1);
+        let end = (start + limit).min(items.len());
+        (&items[start..end], end < items.len())
+    } else if let Some(b) = before {
+        let end = position(&b).unwrap_or(0);
+        let start = end.saturating_sub(limit);
+        (&items[start..end], start > 0)
+    } else {
+        let end = limit.min(items.len());
+        (&items[..end], end < items.len())
+    };
+    Ok(json!({
+        "data": slice.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "first_id": slice.first().map(|(i, _)| i.clone()),
+        "last_id": slice.last().map(|(i, _)| i.clone()),
+    }))
+}
+
+fn base_url(headers: &HeaderMap, state: &State) -> String {
+    match headers.get(HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) if !host.is_empty() => format!("http://{host}"),
+        _ => format!("http://{}", state.config.addr),
+    }
+}
+
+fn check_auth(config: &Config, headers: &HeaderMap) -> Result<(), Failure> {
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let bearer = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let presented: Vec<&str> = [api_key, bearer]
+        .into_iter()
+        .flatten()
+        .filter(|k| !k.is_empty())
+        .collect();
+    let auth = |m: &str| Failure::new(401, "authentication_error", m);
+    if presented.is_empty() {
+        return Err(auth(
+            "x-api-key header is required (or an Authorization: Bearer token)",
+        ));
+    }
+    if let Some(expected) = &config.api_key
+        && !presented.iter().any(|k| k == expected)
+    {
+        return Err(auth("invalid x-api-key"));
+    }
+    Ok(())
+}
+
+async fn read_body(
+    mut incoming: Incoming,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, Failure> {
+    let too_large = |n: String| {
+        Failure::new(
+            413,
+            "request_too_large",
+            format!("Request exceeds the maximum allowed number of bytes: {n} > {limit}"),
+        )
+    };
+    if let Some(len) = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(too_large(len.to_string()));
+    }
+    let mut buf = BytesMut::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame =
+            frame.map_err(|e| Failure::invalid(format!("could not read the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large(format!("at least {}", buf.len() + data.len())));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+fn messages(
+    state: &State,
+    headers: &HeaderMap,
+    body: &[u8],
+    faults: ActiveFaults,
+) -> Result<Reply, Failure> {
+    let obj = validate::parse_object(body)?;
+    let params = validate::message_request(&obj, &state.models, "")?;
+    if !params.stream {
+        let g = generate(&params);
+        return Ok(Reply::json(&g.message_json()));
+    }
+    let sse = "text/event-stream; charset=utf-8";
+    if let Some(replay) = &state.replay {
+        return Ok(Reply {
+            status: 200,
+            content_type: sse,
+            body: Body::full(replay.clone()),
+            extra: Vec::new(),
+        });
+    }
+    let g = generate(&params);
+    if let Some(v) = headers.get(FIREHOSE_HEADER) {
+        let n: u64 = v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                Failure::invalid(format!(
+                    "{FIREHOSE_HEADER}: expected a number of text deltas"
+                ))
+            })?;
+        return Ok(Reply {
+            status: 200,
+            content_type: sse,
+            body: stream::firehose(&g, n, state.config.pad_json),
+            extra: Vec::new(),
+        });
+    }
+    let events = stream::events(&g, state.config.ping_every);
+    let opts = StreamOptions {
+        token_delay: state.config.token_delay,
+        pad_json: state.config.pad_json,
+    };
+    Ok(Reply {
+        status: 200,
+        content_type: sse,
+        body: stream::body(events, opts, faults),
+        extra: Vec::new(),
+    })
+}
+
+/// The error type the API uses for a status code.
+fn error_type_for_status(status: u16) -> &'static str {
+    match status {
+        400 | 409 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        408 | 504 => "timeout_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    }
+}

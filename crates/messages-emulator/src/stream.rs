@@ -1,0 +1,275 @@
+//! Turning a generated reply into an SSE stream, with pacing and faults.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::body::{Abort, Body};
+use crate::fault::ActiveFaults;
+use crate::generate::Generation;
+use crate::sse;
+
+/// One event to send: its name, its JSON data and the tokens it stands for.
+#[derive(Debug, Clone)]
+pub(crate) struct Ev {
+    pub(crate) name: &'static str,
+    pub(crate) data: Value,
+    pub(crate) tokens: u64,
+}
+
+fn ev(name: &'static str, data: Value, tokens: u64) -> Ev {
+    Ev { name, data, tokens }
+}
+
+/// The events of a reply, in the real API's order: `message_start`, per block
+/// `content_block_start` / deltas / `content_block_stop`, `message_delta`,
+/// `message_stop`; a `ping` after the first `content_block_start` and then
+/// after every `ping_every` deltas (0: no further pings).
+pub(crate) fn events(g: &Generation, ping_every: usize) -> Vec<Ev> {
+    let mut out = vec![ev(
+        "message_start",
+        json!({"type": "message_start", "message": g.start_message_json()}),
+        0,
+    )];
+    let mut deltas_sent = 0usize;
+    for (index, block) in g.blocks.iter().enumerate() {
+        out.push(ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": block.start_json()}),
+            0,
+        ));
+        if index == 0 {
+            out.push(ev("ping", json!({"type": "ping"}), 0));
+        }
+        for (delta, tokens) in block.deltas() {
+            out.push(ev(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                tokens,
+            ));
+            deltas_sent += 1;
+            if ping_every > 0 && deltas_sent.is_multiple_of(ping_every) {
+                out.push(ev("ping", json!({"type": "ping"}), 0));
+            }
+        }
+        out.push(ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+            0,
+        ));
+    }
+    out.push(ev("message_delta", g.message_delta_json(), 0));
+    out.push(ev("message_stop", json!({"type": "message_stop"}), 0));
+    out
+}
+
+/// Renders one event as an SSE frame, padded when `pad` is set.
+pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
+    let data = e.data.to_string();
+    if pad {
+        // Deterministic, varied padding like the real API's.
+        let n = (seq * 7 + 3) % 17;
+        sse::encode(buf, e.name, &sse::pad(&data, n));
+    } else {
+        sse::encode(buf, e.name, &data);
+    }
+}
+
+/// Stream options taken from the server configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamOptions {
+    pub(crate) token_delay: Duration,
+    pub(crate) pad_json: bool,
+}
+
+/// Builds the response body for a list of events.
+///
+/// Without pacing and faults the whole stream is one buffer; otherwise a task
+/// writes it event by event into a channel. The task ends when the stream
+/// ends or the client goes away (the channel closes).
+pub(crate) fn body(events: Vec<Ev>, opts: StreamOptions, faults: ActiveFaults) -> Body {
+    if opts.token_delay.is_zero() && !faults.any_stream_fault() {
+        let mut buf = BytesMut::new();
+        for (i, e) in events.iter().enumerate() {
+            render(&mut buf, e, i, opts.pad_json);
+        }
+        return Body::full(buf.freeze());
+    }
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Abort>>(16);
+    tokio::spawn(async move {
+        let _ = write_events(&tx, &events, opts, &faults).await;
+    });
+    Body::Channel(rx)
+}
+
+/// Sends events with pacing and faults; `Err` when the client went away.
+async fn write_events(
+    tx: &mpsc::Sender<Result<Bytes, Abort>>,
+    events: &[Ev],
+    opts: StreamOptions,
+    faults: &ActiveFaults,
+) -> Result<(), ()> {
+    let mut buf = BytesMut::new();
+    let mut malformed_pending = faults.malformed_after;
+    for (n, e) in events.iter().enumerate() {
+        let n64 = n as u64;
+        if faults.disconnect_after == Some(n64) {
+            return abort(tx).await;
+        }
+        if let Some((_, kind)) = faults.error_after.as_ref().filter(|(at, _)| *at == n64) {
+            let data = json!({
+                "type": "error",
+                "error": {"type": kind, "message": error_message(kind)},
+            });
+            render(&mut buf, &ev("error", data, 0), n, opts.pad_json);
+            tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
+            return Ok(());
+        }
+        if faults.stall_after == Some(n64) {
+            // Keep the connection open, send nothing, until the client leaves.
+            tx.closed().await;
+            return Ok(());
+        }
+        if malformed_pending == Some(n64) {
+            malformed_pending = None;
+            sse::encode(
+                &mut buf,
+                "content_block_delta",
+                "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del",
+            );
+            tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
+        }
+        if e.tokens > 0 && !opts.token_delay.is_zero() {
+            let ticks = u32::try_from(e.tokens).unwrap_or(u32::MAX);
+            tokio::time::sleep(opts.token_delay.saturating_mul(ticks)).await;
+        }
+        render(&mut buf, e, n, opts.pad_json);
+        tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
+    }
+    // A fault placed at or past the end of the stream still applies there.
+    let end = events.len() as u64;
+    if faults.stall_after.is_some_and(|s| s >= end) {
+        tx.closed().await;
+    } else if faults.disconnect_after.is_some_and(|d| d >= end) {
+        return abort(tx).await;
+    }
+    Ok(())
+}
+
+/// Drops the connection once the events before it are on the wire.
+///
+/// hyper discards its unflushed write buffer when a body fails, so wait until
+/// it has taken every queued chunk and had a moment to flush them.
+async fn abort(tx: &mpsc::Sender<Result<Bytes, Abort>>) -> Result<(), ()> {
+    while tx.capacity() < tx.max_capacity() {
+        if tx.is_closed() {
+            return Err(());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tx.send(Err(Abort)).await.map_err(drop)
+}
+
+/// The message the API uses for an error type.
+pub(crate) fn error_message(kind: &str) -> &'static str {
+    match kind {
+        "overloaded_error" => "Overloaded",
+        "api_error" => "Internal server error",
+        "rate_limit_error" => "Rate limited (emulated)",
+        "timeout_error" => "Request timed out (emulated)",
+        "authentication_error" => "invalid x-api-key",
+        "permission_error" => {
+            "Your API key does not have permission to use the specified resource."
+        }
+        "not_found_error" => "Not found",
+        "request_too_large" => "Request exceeds the maximum allowed number of bytes.",
+        "billing_error" => "Your credit balance is too low (emulated).",
+        "invalid_request_error" => "Invalid request (emulated)",
+        _ => "Error (emulated)",
+    }
+}
+
+/// The firehose: `n` text deltas as fast as the socket takes them.
+///
+/// The deltas are rendered once into a chunk of many events and that chunk is
+/// handed to hyper again and again (`Bytes` clones are reference counts), so
+/// producing the stream costs almost nothing per event.
+pub(crate) fn firehose(g: &Generation, n: u64, pad: bool) -> Body {
+    const PER_CHUNK: u64 = 256;
+    let text = " token";
+    let mut head = BytesMut::new();
+    let mut start = g.start_message_json();
+    start["usage"]["output_tokens"] = json!(1);
+    render(
+        &mut head,
+        &ev(
+            "message_start",
+            json!({"type": "message_start", "message": start}),
+            0,
+        ),
+        0,
+        pad,
+    );
+    render(
+        &mut head,
+        &ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            0,
+        ),
+        1,
+        pad,
+    );
+    render(&mut head, &ev("ping", json!({"type": "ping"}), 0), 2, pad);
+    let delta = ev(
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        1,
+    );
+    let mut one = BytesMut::new();
+    render(&mut one, &delta, 3, pad);
+    let mut chunk = BytesMut::with_capacity(one.len() * PER_CHUNK as usize);
+    for _ in 0..PER_CHUNK.min(n) {
+        chunk.extend_from_slice(&one);
+    }
+    let (full, rest) = if n >= PER_CHUNK {
+        (n / PER_CHUNK, n % PER_CHUNK)
+    } else {
+        (0, n)
+    };
+    let mut tail = BytesMut::new();
+    for _ in 0..rest {
+        tail.extend_from_slice(&one);
+    }
+    render(
+        &mut tail,
+        &ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+            0,
+        ),
+        4,
+        pad,
+    );
+    let md = json!({
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+        "usage": {"input_tokens": g.input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": n},
+    });
+    render(&mut tail, &ev("message_delta", md, 0), 5, pad);
+    render(
+        &mut tail,
+        &ev("message_stop", json!({"type": "message_stop"}), 0),
+        6,
+        pad,
+    );
+    Body::Repeat {
+        head: Some(head.freeze()),
+        chunk: chunk.freeze(),
+        count: full,
+        tail: Some(tail.freeze()),
+    }
+}

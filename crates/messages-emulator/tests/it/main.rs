@@ -1,0 +1,9 @@
+//! Integration tests: the emulator over real loopback HTTP.
+
+mod bad_input;
+mod batches;
+mod binary;
+mod faults;
+mod messages;
+mod streams;
+mod support;
