@@ -1,0 +1,88 @@
+//! The HTTP transport for Claude's Messages API.
+//!
+//! A tower [`Service`](tower::Service) stack over hyper-util's pooled client
+//! with rustls (HTTP/1.1 and HTTP/2), adding what every API call needs:
+//!
+//! - auth (`x-api-key` and/or `Authorization: Bearer`), `anthropic-version`,
+//!   comma-joined `anthropic-beta`, a user agent and default headers;
+//! - the official SDKs' retry contract ([`retry`]): `x-should-retry`, 408,
+//!   409, 429, >= 500, connection errors and timeouts, `retry-after-ms` /
+//!   `retry-after`, exponential backoff with jitter, 2 retries by default;
+//! - timeouts: connect (5 s), per attempt to the headers, an overall deadline
+//!   (10 min), and an **idle timeout between body chunks** (60 s) so a stalled
+//!   stream fails instead of hanging; plus the "streaming is required" guard;
+//! - one opaque [`Error`] that sorts API errors (typed with
+//!   `messages_types::error`), timeouts and connection failures;
+//! - optional concurrency and rate limits ([`limit`]) and user tower layers.
+//!
+//! It knows HTTP only: no SSE, no message content. The facades build on
+//! [`Transport::send`] and read the [`Body`] as a stream of `Bytes`.
+//!
+//! Credentials are never sent over plain `http://` to a host that is not
+//! loopback unless [`TransportBuilder::allow_insecure_credentials`] says so.
+//! Secrets never appear in `Debug` output or in `tracing` events; request
+//! bodies are never logged.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), messages_http::Error> {
+//! use messages_http::{Request, RequestOptions, Transport};
+//!
+//! let transport = Transport::from_env()?;
+//! let req = Request::post("/v1/messages")
+//!     .with_body(r#"{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#)
+//!     .with_options(RequestOptions::new().streaming(true).max_tokens(64));
+//! let mut resp = transport.send(req).await?;
+//! println!("request id: {:?}", resp.request_id());
+//! while let Some(chunk) = resp.body_mut().chunk().await? {
+//!     // Feed `chunk` to an SSE parser.
+//!     # let _ = chunk;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Optional Features
+//!
+//! - `webpki-roots` (default): trust the Mozilla roots compiled in.
+//! - `native-roots`: trust the operating system's certificate store.
+//!
+//! With both, both are trusted; with neither, only roots added with
+//! [`TransportBuilder::add_root_certificate_der`] are.
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+
+mod client;
+mod connect;
+pub mod error;
+pub mod limit;
+mod request;
+mod response;
+pub mod retry;
+pub mod timeout;
+
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+pub use crate::client::{
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_VERSION, Transport, TransportBuilder,
+};
+pub use crate::error::{Error, Result};
+pub use crate::request::{Request, RequestOptions};
+pub use crate::response::{Body, Response};
+
+/// The error type passed between middleware (tower's convention).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body type of responses inside the stack.
+pub type HttpBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+/// The type-erased per-attempt service that user layers wrap.
+pub type BoxService =
+    tower::util::BoxCloneSyncService<http::Request<Bytes>, http::Response<HttpBody>, BoxError>;

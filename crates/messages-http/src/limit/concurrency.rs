@@ -1,0 +1,155 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body as HttpBodyTrait, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::{Layer, Service, ServiceExt};
+
+use crate::{BoxError, HttpBody};
+
+/// Allows at most `n` requests in flight, counting a response until its body
+/// is finished or dropped (unlike `tower::limit::ConcurrencyLimit`, which
+/// frees the slot when the headers arrive, so long streams would not count).
+#[derive(Clone)]
+pub struct ConcurrencyLimit<S> {
+    inner: S,
+    semaphore: Arc<Semaphore>,
+}
+
+impl<S> ConcurrencyLimit<S> {
+    /// Wraps `inner` with a limit of `max` concurrent requests (at least 1).
+    pub fn new(inner: S, max: usize) -> Self {
+        ConcurrencyLimit {
+            inner,
+            semaphore: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> fmt::Debug for ConcurrencyLimit<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConcurrencyLimit")
+            .field("available", &self.semaphore.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Service<Request<Bytes>> for ConcurrencyLimit<S>
+where
+    S: Service<Request<Bytes>, Response = Response<HttpBody>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<HttpBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // The permit is taken in the future, so callers queue there (fairly,
+        // in FIFO order) instead of in `poll_ready`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let semaphore = self.semaphore.clone();
+        Box::pin(async move {
+            let permit = semaphore.acquire_owned().await?;
+            let resp = inner.oneshot(req).await?;
+            Ok(resp.map(|body| {
+                HttpBody::new(PermitBody {
+                    inner: body,
+                    permit: Some(permit),
+                })
+            }))
+        })
+    }
+}
+
+pin_project! {
+    struct PermitBody {
+        #[pin]
+        inner: HttpBody,
+        permit: Option<OwnedSemaphorePermit>,
+    }
+}
+
+impl HttpBodyTrait for PermitBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        let r = this.inner.poll_frame(cx);
+        if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            // The exchange is over: free the slot now, not when dropped.
+            *this.permit = None;
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Applies [`ConcurrencyLimit`]; the services it makes share one limit.
+#[derive(Clone)]
+pub struct ConcurrencyLimitLayer {
+    semaphore: Arc<Semaphore>,
+}
+
+impl ConcurrencyLimitLayer {
+    /// A layer allowing `max` concurrent requests (at least 1) across every
+    /// service it wraps.
+    pub fn new(max: usize) -> Self {
+        ConcurrencyLimitLayer {
+            semaphore: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
+        }
+    }
+}
+
+impl fmt::Debug for ConcurrencyLimitLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConcurrencyLimitLayer")
+            .field("available", &self.semaphore.available_permits())
+            .finish()
+    }
+}
+
+impl<S> Layer<S> for ConcurrencyLimitLayer {
+    type Service = ConcurrencyLimit<S>;
+
+    fn layer(&self, inner: S) -> ConcurrencyLimit<S> {
+        ConcurrencyLimit {
+            inner,
+            semaphore: self.semaphore.clone(),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The retry middleware: the official SDKs' retry contract.
+//!
+//! A response is retried when
+//!
+//! 1. the `x-should-retry` header says `true` (and never when it says
+//!    `false`: the header overrides every other rule), else
+//! 2. its status is 408, 409, 429 or any status >= 500.
+//!
+//! An error is retried when it is a connection error or a timeout of the
+//! attempt (anything but TLS certificate failures and refused requests).
+//!
+//! The wait before retry `n` (0-based) is `retry-after-ms`, else
+//! `retry-after` (seconds or an HTTP date), when that is in `(0, 60]`
+//! seconds; otherwise `min(0.5 * 2^n, 8)` seconds times `(1 - 0.25 * rand)`.
+//!
+//! Retries happen only before a response is returned: the body of the final
+//! response is handed over untouched, so no body byte is ever replayed.
+//! Requests carry their body as [`Bytes`], so every attempt
+//! sends the same bytes.
+
+pub mod error;
+pub mod future;
+mod layer;
+mod policy;
+
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower::Service;
+
+pub use self::layer::RetryLayer;
+pub use self::policy::{backoff_delay, retry_after, should_retry_status};
+
+use crate::BoxError;
+
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+
+/// A request extension that overrides the number of retries of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxRetries(pub u32);
+
+/// A response extension set by [`Retry`]: the number of attempts made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
+/// Retries requests whose responses or errors the retry contract marks
+/// retryable. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    max_retries: u32,
+}
+
+impl<S> Retry<S> {
+    /// Wraps `inner`, retrying at most `max_retries` times per request unless
+    /// the request carries a [`MaxRetries`] extension.
+    pub fn new(inner: S, max_retries: u32) -> Retry<S> {
+        Retry { inner, max_retries }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<Request<Bytes>> for Retry<S>
+where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = BoxError> + Clone,
+{
+    type Response = Response<B>;
+    type Error = BoxError;
+    type Future = future::ResponseFuture<S, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Readiness is checked per attempt on the clone the future owns.
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let max = req
+            .extensions()
+            .get::<MaxRetries>()
+            .map_or(self.max_retries, |m| m.0);
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        future::ResponseFuture::new(inner, req, max)
+    }
+}
+
+/// Clones a request whose body is `Bytes`. `O(headers)`; the body is shared.
+pub(crate) fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut r = Request::new(req.body().clone());
+    *r.method_mut() = req.method().clone();
+    *r.uri_mut() = req.uri().clone();
+    *r.version_mut() = req.version();
+    *r.headers_mut() = req.headers().clone();
+    *r.extensions_mut() = req.extensions().clone();
+    r
+}
+
+#[cfg(test)]
+pub(crate) fn policy_jitter() -> f64 {
+    policy::jitter()
+}

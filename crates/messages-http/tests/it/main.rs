@@ -1,0 +1,8 @@
+//! Integration tests for messages-http, against hyper servers on loopback.
+
+mod errors;
+mod retry;
+mod secrets;
+mod support;
+mod timeouts;
+mod tls;
