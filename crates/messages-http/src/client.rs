@@ -20,7 +20,7 @@ use crate::connect::{Connector, HyperService, check_secure};
 use crate::error::{Error, Result, TimeoutKind, one_line};
 use crate::limit::{ConcurrencyLimit, RateLimit};
 use crate::response::{Body, Response};
-use crate::retry::{Attempts, MaxRetries, Retry};
+use crate::retry::{AttemptCounter, Attempts, MaxRetries, Retry};
 use crate::timeout::{PerAttempt, Timeout};
 use crate::{BoxError, BoxService, HttpBody, Request};
 
@@ -249,6 +249,8 @@ impl Transport {
         if let Some(t) = opts.attempt_timeout {
             http_req.extensions_mut().insert(PerAttempt(Some(t)));
         }
+        let counter = AttemptCounter::default();
+        http_req.extensions_mut().insert(counter.clone());
 
         let span = tracing::info_span!(
             "messages_http.request",
@@ -272,7 +274,8 @@ impl Transport {
             Err(_elapsed) => {
                 let _g = span.enter();
                 tracing::info!(latency_ms, "deadline exceeded");
-                return Err(Error::timeout(TimeoutKind::Deadline(deadline_len)));
+                return Err(Error::timeout(TimeoutKind::Deadline(deadline_len))
+                    .with_attempts(counter.get()));
             }
             Ok(Err(e)) => {
                 let err = Error::from_stack(e);

@@ -254,7 +254,8 @@ impl Error {
         self.inner.api.as_ref()
     }
 
-    /// How many attempts were made (1 + retries). 0 if nothing was sent.
+    /// How many attempts were made or started (1 + retries). 0 if nothing
+    /// was sent.
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
     }

@@ -339,3 +339,49 @@ fn gcra_allows_bursts_then_spaces_requests() {
     let secs: Vec<u64> = g.iter().map(|d| d.as_secs()).collect();
     assert_eq!(secs, [0, 0, 0, 1, 2, 3]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn retry_layer_works_on_any_service() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tower::{Layer, ServiceExt};
+
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let svc = tower::service_fn(move |req: http::Request<bytes::Bytes>| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            assert_eq!(req.body().as_ref(), b"payload");
+            let status = if n < 2 { 503 } else { 200 };
+            let mut resp = http::Response::new(());
+            *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+            Ok::<_, crate::BoxError>(resp)
+        }
+    });
+    let retry = crate::retry::RetryLayer::new(2).layer(svc);
+    let start = tokio::time::Instant::now();
+    let resp = retry
+        .clone()
+        .oneshot(http::Request::new(bytes::Bytes::from_static(b"payload")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.extensions().get::<crate::retry::Attempts>(),
+        Some(&crate::retry::Attempts(3))
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1125) && waited <= Duration::from_millis(1500),
+        "{waited:?}"
+    );
+
+    // The per-request override wins over the layer's budget.
+    calls.store(0, Ordering::SeqCst);
+    let mut req = http::Request::new(bytes::Bytes::from_static(b"payload"));
+    req.extensions_mut().insert(crate::retry::MaxRetries(0));
+    let resp = retry.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

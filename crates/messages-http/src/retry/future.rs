@@ -13,7 +13,7 @@ use tower::Service;
 
 use super::error::Attempted;
 use super::policy::{delay_for, should_retry_error};
-use super::{Attempts, clone_request, should_retry_status};
+use super::{AttemptCounter, Attempts, clone_request, should_retry_status};
 use crate::BoxError;
 
 pin_project! {
@@ -77,6 +77,9 @@ where
                     }
                     *this.attempt += 1;
                     let attempt = *this.attempt;
+                    if let Some(c) = this.request.extensions().get::<AttemptCounter>() {
+                        c.0.store(attempt, std::sync::atomic::Ordering::Relaxed);
+                    }
                     tracing::Span::current().record("attempt", attempt);
                     tracing::debug!(attempt, "sending attempt");
                     let fut = this.service.call(clone_request(this.request));

@@ -41,6 +41,19 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxRetries(pub u32);
 
+/// A request extension that [`Retry`] updates with the number of attempts
+/// started, so a caller that gives up (a deadline) can still report it.
+/// Clones share the counter.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptCounter(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl AttemptCounter {
+    /// The attempts started so far.
+    pub fn get(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// A response extension set by [`Retry`]: the number of attempts made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempts(pub u32);

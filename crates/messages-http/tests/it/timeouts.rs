@@ -83,6 +83,7 @@ async fn deadline_bounds_the_wait_for_headers() {
     assert!(e.is_timeout() && !e.is_idle_timeout(), "{e:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(30));
     assert!(e.to_string().contains("deadline"), "{e}");
+    assert_eq!(e.attempts(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -97,6 +98,7 @@ async fn default_deadline_is_ten_minutes_and_covers_retry_waits() {
     let e = t.send(Request::get("/x")).await.unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(600));
+    assert_eq!(e.attempts(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -255,4 +257,28 @@ async fn rate_limit_spaces_requests() {
     offsets.sort();
     // A burst of 2, then one every 5 s.
     assert_eq!(offsets, [0, 0, 5, 10]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadline_cuts_retries_and_reports_attempts_started() {
+    let s = serve(|_, _| async move {
+        std::future::pending::<()>().await;
+        respond(&reply(200, ""))
+    })
+    .await;
+    // Attempts at 0 s, ~10.5 s and ~21.5 s (10 s attempt timeout, backoff
+    // 0.5 s then 1 s at most); the 25 s deadline ends the third.
+    let t = transport(&s.url())
+        .timeout(Duration::from_secs(25))
+        .attempt_timeout(Some(Duration::from_secs(10)))
+        .max_retries(5)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let e = t.send(Request::get("/x")).await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(start.elapsed(), Duration::from_secs(25));
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(s.count(), 3);
+    assert!(e.to_string().contains("3 attempts"), "{e}");
 }
