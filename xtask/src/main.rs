@@ -4,9 +4,12 @@
 //! cargo xtask ci                 fmt, clippy, tests, docs, feature checks, fuzz smoke run
 //! cargo xtask fuzz [SECS] [T..]  run fuzz targets (default: all, 600 s each)
 //! cargo xtask bench [ARGS..]     criterion benchmarks (benches/)
+//! cargo xtask interop            official Python and TypeScript SDKs against messages-emulator
 //! ```
 //!
 //! Every step shells out to cargo; a failing step stops the run with its exit status.
+
+mod interop;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -21,8 +24,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("interop") => interop::interop(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..]>");
+            eprintln!("usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop>");
             return ExitCode::from(2);
         }
     };

@@ -1,17 +1,18 @@
 //! Writing SSE frames.
 
 use bytes::BytesMut;
+use sse_core::{Encoder, Event};
 
-/// Appends one event, `event: NAME\ndata: DATA\n\n`, to `buf`.
+/// Appends one event, `event: NAME\ndata: DATA\n\n`, to `buf`, with
+/// sse-core's encoder.
 ///
-/// `data` is compact JSON (no newlines), so one `data:` line suffices.
-pub(crate) fn encode(buf: &mut BytesMut, event: &str, data: &str) {
-    buf.reserve(event.len() + data.len() + 16);
-    buf.extend_from_slice(b"event: ");
-    buf.extend_from_slice(event.as_bytes());
-    buf.extend_from_slice(b"\ndata: ");
-    buf.extend_from_slice(data.as_bytes());
-    buf.extend_from_slice(b"\n\n");
+/// The event names are the API's fixed names, which never contain a line
+/// break, so encoding cannot fail; were it to, nothing would be written and
+/// the client would see the stream without that event.
+pub(crate) fn encode(buf: &mut BytesMut, event: &'static str, data: String) {
+    let ev = Event::new(data).with_event(event);
+    let result = Encoder::new().encode(&ev, buf);
+    debug_assert!(result.is_ok(), "event names have no line breaks");
 }
 
 /// Pads a JSON object with spaces before its closing brace, as the real API

@@ -71,9 +71,9 @@ pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
     if pad {
         // Deterministic, varied padding like the real API's.
         let n = (seq * 7 + 3) % 17;
-        sse::encode(buf, e.name, &sse::pad(&data, n));
+        sse::encode(buf, e.name, sse::pad(&data, n));
     } else {
-        sse::encode(buf, e.name, &data);
+        sse::encode(buf, e.name, data);
     }
 }
 
@@ -137,7 +137,8 @@ async fn write_events(
             sse::encode(
                 &mut buf,
                 "content_block_delta",
-                "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del",
+                "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del"
+                    .to_owned(),
             );
             tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
         }

@@ -1,0 +1,140 @@
+//! `cargo xtask interop`: the official SDKs against `messages-emulator`.
+//!
+//! Builds the emulator, creates a throwaway Python virtualenv and npm project
+//! under `target/interop/` with the SDK versions pinned below, starts the
+//! emulator binary and runs every `interop/*.py` and `interop/*.mjs` with
+//! `EMULATOR_BASE_URL` set. Any failing script fails the task.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::{Result, cargo, project_root, run};
+
+/// The official Python SDK from PyPI (`pip index versions anthropic`).
+const ANTHROPIC_PYTHON: &str = "2.11.0";
+/// The official TypeScript SDK from npm (`npm view @anthropic-ai/sdk version`).
+const ANTHROPIC_TYPESCRIPT: &str = "1.11.0";
+
+/// Kills the emulator when the task ends, however it ends.
+struct Emulator(Child);
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str()
+        .ok_or_else(|| format!("path is not UTF-8: {}", p.display()))
+}
+
+fn scripts(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn interop() -> Result {
+    let root = project_root();
+    cargo(&[
+        "build",
+        "-p",
+        "messages-emulator",
+        "--bin",
+        "messages-emulator",
+    ])?;
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    let bin = target.join("debug").join("messages-emulator");
+    let work = root.join("target").join("interop");
+    fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+
+    // Python: a virtualenv with the pinned SDK.
+    let venv = work.join("venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        run(&work, "python3", &["-m", "venv", path_str(&venv)?], &[])?;
+    }
+    let pin = format!("anthropic=={ANTHROPIC_PYTHON}");
+    run(
+        &work,
+        path_str(&python)?,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &pin,
+        ],
+        &[],
+    )?;
+
+    // TypeScript: an npm project with the pinned SDK.
+    let node = work.join("node");
+    fs::create_dir_all(&node).map_err(|e| format!("creating {}: {e}", node.display()))?;
+    fs::write(
+        node.join("package.json"),
+        "{\"name\":\"interop\",\"private\":true,\"type\":\"module\"}\n",
+    )
+    .map_err(|e| format!("writing package.json: {e}"))?;
+    let pkg = format!("@anthropic-ai/sdk@{ANTHROPIC_TYPESCRIPT}");
+    run(
+        &node,
+        "npm",
+        &["install", "--no-audit", "--no-fund", "--silent", &pkg],
+        &[],
+    )?;
+
+    // The emulator, with light pacing so streams have many chunks.
+    eprintln!("$ {} --token-delay-ms 1 --batch-pace-ms 1", bin.display());
+    let mut child = Command::new(&bin)
+        .args(["--token-delay-ms", "1", "--batch-pace-ms", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout from the emulator")?;
+    let emulator = Emulator(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the emulator's address: {e}"))?;
+    let base_url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?
+        .to_owned();
+    let env = [("EMULATOR_BASE_URL", base_url.as_str())];
+
+    let dir = root.join("interop");
+    let mut ran = 0;
+    for script in scripts(&dir, "py")? {
+        run(&root, path_str(&python)?, &[path_str(&script)?], &env)?;
+        ran += 1;
+    }
+    for script in scripts(&dir, "mjs")? {
+        // ES modules resolve packages from the script's own directory.
+        let name = script.file_name().ok_or("script without a name")?;
+        fs::copy(&script, node.join(name))
+            .map_err(|e| format!("copying {}: {e}", script.display()))?;
+        let name = name.to_str().ok_or("script name is not UTF-8")?;
+        run(&node, "node", &[name], &env)?;
+        ran += 1;
+    }
+    drop(emulator);
+    if ran == 0 {
+        return Err(format!("no interop scripts found in {}", dir.display()));
+    }
+    eprintln!("interop: {ran} scripts passed against {base_url}");
+    Ok(())
+}
