@@ -13,7 +13,7 @@ fn parse(chunks: &[&[u8]], limit: usize) -> (Vec<Result<Event, u64>>, Finish) {
         parser.push(Bytes::copy_from_slice(chunk));
         loop {
             match parser.next_event() {
-                Ok(Some(e)) => out.push(Ok(e)),
+                Ok(Some(e)) => out.push(Ok(e.to_event())),
                 Ok(None) => break,
                 Err(e) => out.push(Err(e.limit() as u64)),
             }

@@ -16,7 +16,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use sse_core::{Event, Finish, Parser};
+use sse_core::{EventRef, Finish, Parser};
 
 fn main() -> ExitCode {
     let chunk = match parse_args() {
@@ -105,7 +105,7 @@ fn read_chunk(input: &mut impl Read, buf: &mut [u8], exact: bool) -> io::Result<
     Ok(filled)
 }
 
-fn print_event(out: &mut impl Write, event: &Event) -> io::Result<()> {
+fn print_event(out: &mut impl Write, event: &EventRef<'_>) -> io::Result<()> {
     let retry = event
         .retry()
         .map_or_else(|| "null".to_owned(), |r| r.to_string());

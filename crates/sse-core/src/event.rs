@@ -158,12 +158,146 @@ impl fmt::Display for Str {
     }
 }
 
+/// A string of an [`EventRef`]: a validated range of a chunk, or a [`Str`].
+#[derive(Clone, Copy)]
+pub(crate) enum Src<'a> {
+    Chunk(&'a Bytes, usize, usize),
+    Str(&'a Str),
+}
+
+impl<'a> Src<'a> {
+    /// # Safety
+    ///
+    /// `chunk[start..end]` must be valid UTF-8.
+    pub(crate) unsafe fn chunk(chunk: &'a Bytes, start: usize, end: usize) -> Src<'a> {
+        Src::Chunk(chunk, start, end)
+    }
+
+    #[inline]
+    fn as_str(self) -> &'a str {
+        match self {
+            // SAFETY: `Src::chunk` requires the range to be valid UTF-8.
+            Src::Chunk(bytes, start, end) => unsafe {
+                str::from_utf8_unchecked(&bytes[start..end])
+            },
+            Src::Str(s) => s.as_str(),
+        }
+    }
+
+    #[inline]
+    fn to_str(self) -> Str {
+        match self {
+            // The range was validated when the `Src` was made.
+            Src::Chunk(bytes, start, end) => Str(bytes.slice(start..end)),
+            Src::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// An event as the [`Parser`](crate::Parser) hands it out: borrowed from the
+/// parser, valid until its next call.
+///
+/// Reading it costs nothing: its strings point into the input chunk (or
+/// into the parser's buffer for multi-line data) and were validated as
+/// UTF-8 once. Call [`to_event`](EventRef::to_event), or
+/// [`data_str`](EventRef::data_str) for the data alone, to keep it: those
+/// share the chunk's memory instead of copying (`O(1)`, a reference count).
+#[derive(Clone, Copy)]
+pub struct EventRef<'a> {
+    event: Src<'a>,
+    data: Src<'a>,
+    id: &'a Str,
+    retry: Option<u64>,
+}
+
+impl<'a> EventRef<'a> {
+    pub(crate) fn new(
+        event: Src<'a>,
+        data: Src<'a>,
+        id: &'a Str,
+        retry: Option<u64>,
+    ) -> EventRef<'a> {
+        EventRef {
+            event,
+            data,
+            id,
+            retry,
+        }
+    }
+
+    /// The event type: the last `event` field of the event, or `"message"`.
+    #[inline]
+    pub fn event(&self) -> &'a str {
+        self.event.as_str()
+    }
+
+    /// The data: the event's `data` lines joined with `\n`.
+    #[inline]
+    pub fn data(&self) -> &'a str {
+        self.data.as_str()
+    }
+
+    /// The last event id: the value of the latest valid `id` field seen on
+    /// the stream up to this event (it persists across events), or `""`.
+    #[inline]
+    pub fn id(&self) -> &'a str {
+        self.id.as_str()
+    }
+
+    /// The reconnection time in milliseconds, when this event carried a
+    /// valid `retry` field.
+    #[inline]
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// The data as an owned [`Str`] sharing the input's memory. This
+    /// operation is `O(1)`.
+    #[inline]
+    pub fn data_str(&self) -> Str {
+        self.data.to_str()
+    }
+
+    /// An owned copy of the event that shares the input's memory. This
+    /// operation is `O(1)`: it copies no text.
+    pub fn to_event(&self) -> Event {
+        Event {
+            event: self.event.to_str(),
+            data: self.data.to_str(),
+            id: self.id.clone(),
+            retry: self.retry,
+        }
+    }
+}
+
+impl fmt::Debug for EventRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventRef")
+            .field("event", &self.event())
+            .field("data", &self.data())
+            .field("id", &self.id())
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl PartialEq<Event> for EventRef<'_> {
+    fn eq(&self, other: &Event) -> bool {
+        self.event() == other.event()
+            && self.data() == other.data()
+            && self.id() == other.id()
+            && self.retry == other.retry
+    }
+}
+
 /// The event type an event has when the stream names none.
 pub(crate) const MESSAGE: Str = Str::from_static("message");
 
-/// One dispatched Server-Sent Event.
+/// One Server-Sent Event, owned.
 ///
-/// Every field is a [`Str`], so an `Event` is cheap to clone and to move
+/// The parser hands out [`EventRef`]s; [`EventRef::to_event`] makes an
+/// `Event` without copying text. The [`Encoder`](crate::Encoder) writes
+/// `Event`s. Every field is a [`Str`], so an `Event` is cheap to clone and to move
 /// across threads. Two events are equal when their type, data, last event id
 /// and retry are equal.
 ///

@@ -6,7 +6,7 @@
 //! HTTP, no JSON. It builds as `no_std` + `alloc`.
 //!
 //! - [`Parser`] is fed [`Bytes`](bytes::Bytes) chunks of any size and yields
-//!   [`Event`]s. A single-line `data` field that lies in one chunk is handed
+//!   [`EventRef`]s borrowed from the input. A single-line `data` field that lies in one chunk is handed
 //!   out as a slice of that chunk, without copying or allocating.
 //! - [`Encoder`] writes events, comments and `retry` fields; whatever it
 //!   writes, the parser reads back unchanged.
@@ -53,7 +53,7 @@ mod parser;
 mod stream;
 
 pub use encoder::{EncodeError, Encoder};
-pub use event::{Event, Str};
+pub use event::{Event, EventRef, Str};
 pub use parser::{DEFAULT_MAX_EVENT_SIZE, Error, Finish, Parser, ParserConfig};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]

@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{Event, MESSAGE, Str};
+use crate::event::{EventRef, MESSAGE, Src, Str};
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
@@ -68,8 +68,9 @@ impl ParserConfig {
             discarding: false,
             data: Data::None,
             buf: BytesMut::new(),
-            event_type: None,
+            event_type: Type::Message,
             retry: None,
+            ready: None,
             size: 0,
             last_id: Str::new(),
             reconnection_time: None,
@@ -137,10 +138,82 @@ impl core::error::Error for Error {}
 enum Data {
     /// No `data` line yet: the event will not be dispatched.
     None,
-    /// One `data` line that lay in one chunk: a slice of that chunk.
+    /// One `data` line in the current chunk, `cur[start..end]`.
+    Cur(usize, usize),
+    /// One `data` line that lay in an earlier chunk: a slice of that chunk.
     One(Bytes),
     /// Several lines, or one that was split across chunks: in `Parser::buf`.
     Buf,
+}
+
+/// Where the current event's type is.
+#[derive(Debug)]
+enum Type {
+    /// No `event` line (or an empty one): the type is "message".
+    Message,
+    /// In the current chunk, `cur[start..end]`, not yet validated.
+    Cur(usize, usize),
+    /// Copied or sliced out of an earlier chunk, validated.
+    Owned(Str),
+}
+
+/// A string of the dispatched event: validated UTF-8 either in the current
+/// chunk or owned.
+#[derive(Debug)]
+enum Ready {
+    Cur(usize, usize),
+    Owned(Str),
+}
+
+impl Ready {
+    /// Validates `cur[start..end]`, replacing invalid UTF-8 with U+FFFD.
+    fn validate(cur: &Bytes, start: usize, end: usize) -> Ready {
+        let bytes = &cur[start..end];
+        // Claude streams are JSON, mostly ASCII: check that first, faster.
+        if is_ascii(bytes) || core::str::from_utf8(bytes).is_ok() {
+            Ready::Cur(start, end)
+        } else {
+            Ready::Owned(Str::from_utf8_lossy(cur.slice(start..end)))
+        }
+    }
+
+    fn src<'a>(&'a self, cur: &'a Bytes) -> Src<'a> {
+        match self {
+            // SAFETY: `Ready::Cur` is only built by `validate`, after the
+            // range was checked to be UTF-8, and `cur` is still the chunk it
+            // refers to (`Parser::ready` is cleared before `cur` changes).
+            Ready::Cur(start, end) => unsafe { Src::chunk(cur, *start, *end) },
+            Ready::Owned(s) => Src::Str(s),
+        }
+    }
+}
+
+/// Whether `bytes` are all ASCII, checked 32 bytes at a time.
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        if (word(&b[..8]) | word(&b[8..16]) | word(&b[16..24]) | word(&b[24..])) & HIGH != 0 {
+            return false;
+        }
+    }
+    let mut words = blocks.remainder().chunks_exact(8);
+    for w in &mut words {
+        if word(w) & HIGH != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(u8::is_ascii)
+}
+
+/// The event dispatched by the last `next_event` call.
+#[derive(Debug)]
+struct Dispatched {
+    event: Ready,
+    data: Ready,
+    retry: Option<u64>,
 }
 
 /// The field a line sets.
@@ -263,8 +336,10 @@ pub struct Parser {
     data: Data,
     /// Data that had to be copied; its capacity is reused across events.
     buf: BytesMut,
-    event_type: Option<Str>,
+    event_type: Type,
     retry: Option<u64>,
+    /// The event handed out by the last `next_event` call.
+    ready: Option<Dispatched>,
     /// Bytes held for the current event, checked against `max_event_size`.
     size: usize,
     // Stream state.
@@ -321,12 +396,30 @@ impl Parser {
     /// [`Error`]. The parser then skips the rest of that event: calling
     /// `next_event` again resumes at the event after the next blank line.
     /// Callers that treat the error as fatal simply stop.
-    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+    pub fn next_event(&mut self) -> Result<Option<EventRef<'_>>, Error> {
+        self.ready = None;
+        if !self.advance()? {
+            return Ok(None);
+        }
+        Ok(self.ready.as_ref().map(|r| {
+            EventRef::new(
+                r.event.src(&self.cur),
+                r.data.src(&self.cur),
+                &self.last_id,
+                r.retry,
+            )
+        }))
+    }
+
+    /// Parses up to the next dispatched event, leaving it in `self.ready`.
+    /// Returns whether there is one.
+    fn advance(&mut self) -> Result<bool, Error> {
         loop {
             if self.pos == self.cur.len() {
                 let Some(next) = self.queue.pop_front() else {
-                    return Ok(None);
+                    return Ok(false);
                 };
+                self.detach();
                 self.offset += self.cur.len() as u64;
                 self.cur = next;
                 self.pos = 0;
@@ -344,7 +437,12 @@ impl Parser {
             }
             let start = self.pos;
             let rest = &self.cur[start..];
-            let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
+            // Blank lines (one per event) need no scan.
+            let found = match rest[0] {
+                b'\n' | b'\r' => Some(0),
+                _ => memchr::memchr2(b'\n', b'\r', rest),
+            };
+            let Some(i) = found else {
                 self.pos = self.cur.len();
                 self.carry(start)?;
                 continue;
@@ -358,14 +456,25 @@ impl Parser {
                     None => self.skip_lf = true,
                 }
             }
-            let event = if self.carrying {
+            let dispatched = if self.carrying {
                 self.end_carried_line(start, end)?
             } else {
                 self.chunk_line(start, end)?
             };
-            if event.is_some() {
-                return Ok(event);
+            if dispatched {
+                return Ok(true);
             }
+        }
+    }
+
+    /// Before `cur` is replaced: moves the parts of the current event that
+    /// point into it out, as `Bytes` slices (no copy).
+    fn detach(&mut self) {
+        if let Data::Cur(start, end) = self.data {
+            self.data = Data::One(self.cur.slice(start..end));
+        }
+        if let Type::Cur(start, end) = self.event_type {
+            self.event_type = Type::Owned(Str::from_utf8_lossy(self.cur.slice(start..end)));
         }
     }
 
@@ -385,7 +494,7 @@ impl Parser {
         let in_event = self.carrying
             || self.discarding
             || !matches!(self.data, Data::None)
-            || self.event_type.is_some()
+            || !matches!(self.event_type, Type::Message)
             || self.retry.is_some();
         self.offset += self.cur.len() as u64;
         self.queue.clear();
@@ -397,6 +506,7 @@ impl Parser {
         self.skip_lf = false;
         self.bom = 0;
         self.discarding = false;
+        self.ready = None;
         self.reset_event();
         if undrained || in_event {
             Finish::Unterminated
@@ -469,14 +579,14 @@ impl Parser {
     }
 
     /// Finishes a line that began in an earlier chunk with `cur[start..end]`.
-    fn end_carried_line(&mut self, start: usize, end: usize) -> Result<Option<Event>, Error> {
+    fn end_carried_line(&mut self, start: usize, end: usize) -> Result<bool, Error> {
         self.carrying = false;
         let len = core::mem::take(&mut self.carried_len) + (end - start);
         if self.discarding {
             if len == 0 {
                 self.discarding = false;
             }
-            return Ok(None);
+            return Ok(false);
         }
         if self.size + len > self.max_event_size {
             return Err(self.too_large(self.line_start));
@@ -488,7 +598,7 @@ impl Parser {
     }
 
     /// Processes the complete line in `self.line`.
-    fn carried_line(&mut self, len: usize) -> Result<Option<Event>, Error> {
+    fn carried_line(&mut self, len: usize) -> Result<bool, Error> {
         if self.line.is_empty() {
             return Ok(self.dispatch());
         }
@@ -502,8 +612,13 @@ impl Parser {
             }
             Field::Event => {
                 self.size += len;
-                let value = Bytes::copy_from_slice(&self.line[v..]);
-                self.set_event_type(value);
+                self.event_type = if v == self.line.len() {
+                    Type::Message
+                } else {
+                    Type::Owned(Str::from_utf8_lossy(Bytes::copy_from_slice(
+                        &self.line[v..],
+                    )))
+                };
             }
             Field::Id => {
                 if memchr::memchr(0, &self.line[v..]).is_none() {
@@ -513,17 +628,17 @@ impl Parser {
             Field::Retry => self.set_retry(parse_retry(&self.line[v..])),
             Field::Ignored => {}
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// Processes the complete line `cur[start..end]`, borrowing from the chunk.
     #[inline]
-    fn chunk_line(&mut self, start: usize, end: usize) -> Result<Option<Event>, Error> {
+    fn chunk_line(&mut self, start: usize, end: usize) -> Result<bool, Error> {
         if start == end {
             return Ok(self.dispatch());
         }
         if self.discarding {
-            return Ok(None);
+            return Ok(false);
         }
         let len = end - start;
         if self.size + len > self.max_event_size {
@@ -535,8 +650,8 @@ impl Parser {
             Field::Data => {
                 self.size += len;
                 match self.data {
-                    Data::None => self.data = Data::One(self.cur.slice(v..end)),
-                    Data::One(_) | Data::Buf => {
+                    Data::None => self.data = Data::Cur(v, end),
+                    Data::Cur(..) | Data::One(_) | Data::Buf => {
                         self.start_data_line();
                         self.buf.extend_from_slice(&self.cur[v..end]);
                         self.data = Data::Buf;
@@ -545,8 +660,11 @@ impl Parser {
             }
             Field::Event => {
                 self.size += len;
-                let value = self.cur.slice(v..end);
-                self.set_event_type(value);
+                self.event_type = if v == end {
+                    Type::Message
+                } else {
+                    Type::Cur(v, end)
+                };
             }
             Field::Id => {
                 if memchr::memchr(0, &self.cur[v..end]).is_none() {
@@ -556,7 +674,7 @@ impl Parser {
             Field::Retry => self.set_retry(parse_retry(&self.cur[v..end])),
             Field::Ignored => {}
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// Prepares `buf` for another data line: moves a borrowed first line in
@@ -564,20 +682,16 @@ impl Parser {
     fn start_data_line(&mut self) {
         match core::mem::replace(&mut self.data, Data::Buf) {
             Data::None => {}
+            Data::Cur(start, end) => {
+                self.buf.extend_from_slice(&self.cur[start..end]);
+                self.buf.put_u8(b'\n');
+            }
             Data::One(first) => {
                 self.buf.extend_from_slice(&first);
                 self.buf.put_u8(b'\n');
             }
             Data::Buf => self.buf.put_u8(b'\n'),
         }
-    }
-
-    fn set_event_type(&mut self, value: Bytes) {
-        self.event_type = if value.is_empty() {
-            None
-        } else {
-            Some(Str::from_utf8_lossy(value))
-        };
     }
 
     fn set_retry(&mut self, value: Option<u64>) {
@@ -587,32 +701,35 @@ impl Parser {
         }
     }
 
-    /// Dispatches the event at a blank line, if it has data.
-    fn dispatch(&mut self) -> Option<Event> {
+    /// At a blank line: dispatches the event into `self.ready` if it has
+    /// data, and returns whether it did.
+    fn dispatch(&mut self) -> bool {
         if core::mem::take(&mut self.discarding) {
             self.reset_event();
-            return None;
+            return false;
         }
         self.size = 0;
         let retry = self.retry.take();
-        let event = self.event_type.take().unwrap_or(MESSAGE);
+        let event_type = core::mem::replace(&mut self.event_type, Type::Message);
         let data = match core::mem::replace(&mut self.data, Data::None) {
-            Data::None => return None,
-            Data::One(bytes) => bytes,
-            Data::Buf => self.buf.split().freeze(),
+            Data::None => return false,
+            Data::Cur(start, end) => Ready::validate(&self.cur, start, end),
+            Data::One(bytes) => Ready::Owned(Str::from_utf8_lossy(bytes)),
+            Data::Buf => Ready::Owned(Str::from_utf8_lossy(self.buf.split().freeze())),
         };
-        Some(Event {
-            event,
-            data: Str::from_utf8_lossy(data),
-            id: self.last_id.clone(),
-            retry,
-        })
+        let event = match event_type {
+            Type::Message => Ready::Owned(MESSAGE),
+            Type::Cur(start, end) => Ready::validate(&self.cur, start, end),
+            Type::Owned(s) => Ready::Owned(s),
+        };
+        self.ready = Some(Dispatched { event, data, retry });
+        true
     }
 
     fn reset_event(&mut self) {
         self.data = Data::None;
         self.buf.clear();
-        self.event_type = None;
+        self.event_type = Type::Message;
         self.retry = None;
         self.size = 0;
     }

@@ -124,7 +124,7 @@ where
         let mut this = self.project();
         loop {
             match this.parser.next_event() {
-                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event.to_event()))),
                 Err(e) => return Poll::Ready(Some(Err(StreamError::Parse(e)))),
                 Ok(None) => {}
             }

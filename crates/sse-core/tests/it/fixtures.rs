@@ -17,7 +17,7 @@ fn parse(input: &[u8], chunk: usize) -> (Vec<Event>, Finish) {
     for c in input.chunks(chunk) {
         parser.push(Bytes::copy_from_slice(c));
         while let Some(e) = parser.next_event().unwrap() {
-            events.push(e);
+            events.push(e.to_event());
         }
     }
     (events, parser.finish())

@@ -115,7 +115,7 @@ proptest! {
         for chunk in bytes.chunks(size) {
             parser.push(Bytes::copy_from_slice(chunk));
             while let Some(e) = parser.next_event().unwrap() {
-                parsed.push(e);
+                parsed.push(e.to_event());
             }
         }
         prop_assert_eq!(parser.finish(), Finish::Clean);

@@ -6,7 +6,7 @@ use sse_core::{Finish, Parser, ParserConfig};
 /// An event as a plain tuple: (type, data, last event id, retry).
 pub(crate) type Ev = (String, String, String, Option<u64>);
 
-pub(crate) fn ev(event: &sse_core::Event) -> Ev {
+pub(crate) fn ev(event: &sse_core::EventRef<'_>) -> Ev {
     (
         event.event().to_owned(),
         event.data().to_owned(),
