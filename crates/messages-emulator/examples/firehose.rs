@@ -17,7 +17,11 @@ use messages_emulator::Emulator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let deltas: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2_000_000);
+    let deltas: u64 = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(2_000_000);
     let runs: u32 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

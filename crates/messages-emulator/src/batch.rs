@@ -133,7 +133,8 @@ impl Batch {
             _ => self.counts.expired += 1,
         }
         self.done[index] = true;
-        let mut line = json!({"custom_id": self.custom_ids[index], "result": result}).to_string();
+        let mut line =
+            util::to_json_string(&json!({"custom_id": self.custom_ids[index], "result": result}));
         line.push('\n');
         let line = Bytes::from(line);
         self.results.push(line.clone());

@@ -100,18 +100,17 @@ impl Reply {
         Reply {
             status: 200,
             content_type: "application/json",
-            body: Body::full(value.to_string()),
+            body: Body::full(crate::util::to_json_string(value)),
             extra: Vec::new(),
         }
     }
 
     fn failure(f: &Failure, request_id: &str) -> Reply {
-        let text = json!({
+        let text = crate::util::to_json_string(&json!({
             "type": "error",
             "error": {"type": f.kind, "message": f.message},
             "request_id": request_id,
-        })
-        .to_string();
+        }));
         Reply {
             status: f.status,
             content_type: "application/json",

@@ -67,7 +67,7 @@ pub(crate) fn events(g: &Generation, ping_every: usize) -> Vec<Ev> {
 
 /// Renders one event as an SSE frame, padded when `pad` is set.
 pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
-    let data = e.data.to_string();
+    let data = crate::util::to_json_string(&e.data);
     if pad {
         // Deterministic, varied padding like the real API's.
         let n = (seq * 7 + 3) % 17;

@@ -94,3 +94,15 @@ fn rfc3339_formats_known_instants() {
     );
     assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00.000000Z");
 }
+
+#[test]
+fn json_is_written_type_first() {
+    let v = json!({"index": 0, "delta": {"text": "a\"b\n", "type": "text_delta"}, "type": "content_block_delta"});
+    let s = crate::util::to_json_string(&v);
+    assert_eq!(
+        s,
+        r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"a\"b\n"},"index":0}"#
+    );
+    let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert_eq!(back, v);
+}

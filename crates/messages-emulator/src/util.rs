@@ -205,3 +205,55 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+// ===== JSON writing =====
+
+/// Serializes JSON with each object's `"type"` key first, as the API writes
+/// it (`{"type":"content_block_delta","index":0,...}`); other keys follow in
+/// map order. Clients that look at the first key to pick a decoder see what
+/// they see from the real API.
+pub(crate) fn to_json_string(value: &Value) -> String {
+    let mut out = String::with_capacity(128);
+    write_json(&mut out, value);
+    out
+}
+
+fn write_json(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            let mut first = true;
+            let ty = map.get_key_value("type");
+            for (k, v) in ty
+                .into_iter()
+                .chain(map.iter().filter(|(k, _)| *k != "type"))
+            {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_str(out, k);
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, v);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_str(out, s),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    // serde_json's escaping of a plain string cannot fail.
+    out.push_str(&Value::String(s.to_owned()).to_string());
+}

@@ -79,6 +79,14 @@ async fn events_follow_the_real_order() {
             }
         }
         assert!(open.is_none());
+        // Like the real API, `type` is the first key of every event's JSON.
+        for e in &events {
+            assert!(
+                e.data.starts_with(&format!("{{\"type\":\"{}\"", e.event)),
+                "{}",
+                e.data
+            );
+        }
         // A ping right after the first content_block_start.
         assert_eq!(events[1].event, "content_block_start");
         assert_eq!(events[2].event, "ping");
