@@ -1,7 +1,7 @@
 //! Project automation, in the [cargo-xtask](https://github.com/matklad/cargo-xtask) style.
 //!
 //! ```text
-//! cargo xtask ci                 fmt, clippy, tests, docs, feature checks, fuzz smoke run
+//! cargo xtask ci                 fmt, clippy, tests, SDK interop, docs, feature checks, fuzz smoke run
 //! cargo xtask fuzz [SECS] [T..]  run fuzz targets (default: all, 600 s each)
 //! cargo xtask bench [ARGS..]     criterion benchmarks (benches/)
 //! cargo xtask interop            official Python and TypeScript SDKs against messages-emulator
@@ -83,6 +83,7 @@ fn ci() -> Result {
     cargo(&["check", "-p", "sse-core", "--no-default-features"])?;
     cargo(&["check", "-p", "sse-core", "--no-default-features", "--features", "stream"])?;
     cargo(&["test", "--workspace", "--all-features"])?;
+    interop::interop()?;
     run(
         &project_root(),
         "cargo",
