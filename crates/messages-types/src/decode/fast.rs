@@ -24,7 +24,7 @@ use crate::text::{CowStr, Text};
 /// Decodes `data` as the event `name`, or `None` to take the generic path.
 pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
     match name {
-        "content_block_delta" => block_delta(data),
+        "content_block_delta" => super::scan::block_delta(data).or_else(|| block_delta(data)),
         "content_block_stop" => {
             let e: IndexOnly<'_> = serde_json::from_slice(data).ok()?;
             (e.ty == name).then_some(StreamEvent::ContentBlockStop(ContentBlockStopEvent {

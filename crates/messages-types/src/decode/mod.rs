@@ -21,6 +21,7 @@ use crate::stream::StreamEvent;
 
 mod error;
 mod fast;
+mod scan;
 
 pub use self::error::DecodeError;
 #[cfg(test)]
@@ -123,8 +124,10 @@ pub fn decode_json<T: DeserializeOwned>(what: &str, data: &[u8]) -> Result<T, De
 
 /// The smallest document [`decode_message`] and
 /// [`decode_batch_result_line`] hand to simd-json when the `simd-json`
-/// feature is on. Below it serde_json is faster (see docs/benchmarks.md).
-pub const SIMD_JSON_MIN_LEN: usize = 64 * 1024;
+/// feature is on (the default). Below it serde_json is as fast or faster;
+/// above it simd-json wins, by 1.16x at 4 KiB and 1.3x from 64 KiB
+/// (benches/decode.rs, docs/benchmarks.md).
+pub const SIMD_JSON_MIN_LEN: usize = 2 * 1024;
 
 fn decode_document<T: DeserializeOwned>(what: &str, data: &[u8]) -> Result<T, DecodeError> {
     #[cfg(feature = "simd-json")]
