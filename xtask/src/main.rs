@@ -26,7 +26,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("interop") => interop::interop(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop>");
+            eprintln!(
+                "usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -60,7 +62,10 @@ fn run(dir: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Resul
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`{program} {}` failed with {status}", args.join(" ")))
+        Err(format!(
+            "`{program} {}` failed with {status}",
+            args.join(" ")
+        ))
     }
 }
 
@@ -81,7 +86,14 @@ fn ci() -> Result {
     ])?;
     // Feature combinations users build.
     cargo(&["check", "-p", "sse-core", "--no-default-features"])?;
-    cargo(&["check", "-p", "sse-core", "--no-default-features", "--features", "stream"])?;
+    cargo(&[
+        "check",
+        "-p",
+        "sse-core",
+        "--no-default-features",
+        "--features",
+        "stream",
+    ])?;
     cargo(&["test", "--workspace", "--all-features"])?;
     interop::interop()?;
     run(
