@@ -1,6 +1,5 @@
 //! Unit tests of the crate internals.
 
-use bytes::Bytes;
 
 use crate::{DecodeError, StreamEvent, Text};
 
@@ -20,23 +19,6 @@ fn decode_error_is_one_pointer() {
         std::mem::size_of::<DecodeError>(),
         std::mem::size_of::<usize>()
     );
-}
-
-#[test]
-fn text_shares_the_source_buffer() {
-    let source = Bytes::from_static(b"xxhelloxx");
-    let s = std::str::from_utf8(&source[2..7]).unwrap();
-    let t = Text::from_str_in(s, &source);
-    assert_eq!(t, "hello");
-    assert_eq!(t.as_bytes().as_ptr(), source[2..].as_ptr());
-}
-
-#[test]
-fn text_copies_strings_outside_the_source() {
-    let source = Bytes::from_static(b"abc");
-    let t = Text::from_str_in("other", &source);
-    assert_eq!(t, "other");
-    assert_ne!(t.as_bytes().as_ptr(), "other".as_ptr());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! [`Text`]: a cheap-to-clone UTF-8 string that can share the buffer it was
 //! decoded from.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -68,33 +68,6 @@ impl Text {
     /// Gives up the text as [`Bytes`]. This operation is `O(1)`.
     pub fn into_bytes(self) -> Bytes {
         self.0.into_bytes()
-    }
-
-    /// A `Text` for `s`, sharing `source` when `s` lies inside it and copying
-    /// `s` otherwise.
-    pub(crate) fn from_cow_in(s: Cow<'_, str>, source: &Bytes) -> Text {
-        match s {
-            Cow::Owned(s) => Text::from(s),
-            Cow::Borrowed(s) => Text::from_str_in(s, source),
-        }
-    }
-
-    /// A `Text` for `s`, sharing `source` when `s` lies inside it.
-    pub(crate) fn from_str_in(s: &str, source: &Bytes) -> Text {
-        if s.is_empty() {
-            return Text::new();
-        }
-        // Safe pointer arithmetic: compare addresses, never dereference.
-        let start = (s.as_ptr() as usize).wrapping_sub(source.as_ptr() as usize);
-        match start.checked_add(s.len()) {
-            Some(end) if start < source.len() && end <= source.len() => {
-                match ByteString::try_from(source.slice(start..end)) {
-                    Ok(shared) => Text(shared),
-                    Err(_) => Text::from(s),
-                }
-            }
-            _ => Text::from(s),
-        }
     }
 }
 
@@ -222,31 +195,5 @@ impl<'de> Deserialize<'de> for Text {
             }
         }
         d.deserialize_string(V)
-    }
-}
-
-/// A string deserialized without copying when the input allows it.
-#[derive(Debug)]
-pub(crate) struct CowStr<'a>(pub(crate) Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CowStr<'de>, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
     }
 }

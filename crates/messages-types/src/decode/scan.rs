@@ -206,24 +206,31 @@ pub(super) fn block_delta(data: &Bytes) -> Option<StreamEvent> {
     }))
 }
 
+/// The text field of a delta.
+#[derive(Clone, Copy)]
+enum Field {
+    Text,
+    PartialJson,
+    Thinking,
+    Signature,
+}
+
 fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
     let mut ty: Option<(usize, usize)> = None;
-    let mut field: Option<(&[u8], Str)> = None;
+    let mut field: Option<(Field, Str)> = None;
     c.eat(b'{')?;
     loop {
-        let key = c.key()?;
-        match key {
-            b"type" if ty.is_none() => ty = Some(c.string()?),
-            b"text" | b"partial_json" | b"thinking" | b"signature" if field.is_none() => {
-                let key: &[u8] = match key {
-                    b"text" => b"text",
-                    b"partial_json" => b"partial_json",
-                    b"thinking" => b"thinking",
-                    _ => b"signature",
-                };
-                field = Some((key, c.text()?));
-            }
+        let key = match c.key()? {
+            b"type" if ty.is_none() => None,
+            b"text" if field.is_none() => Some(Field::Text),
+            b"partial_json" if field.is_none() => Some(Field::PartialJson),
+            b"thinking" if field.is_none() => Some(Field::Thinking),
+            b"signature" if field.is_none() => Some(Field::Signature),
             _ => return None,
+        };
+        match key {
+            None => ty = Some(c.string()?),
+            Some(f) => field = Some((f, c.text()?)),
         }
         if c.end_of_member()? {
             break;
@@ -231,20 +238,20 @@ fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
     }
     let (ts, te) = ty?;
     let (key, value) = field?;
-    let text = || match value {
-        Str::Range(s, e) => Text::from_utf8(data.slice(s..e)).ok(),
-        Str::Unescaped(s) => Some(Text::from(s)),
+    let text = match value {
+        Str::Range(s, e) => Text::from_utf8(data.slice(s..e)).ok()?,
+        Str::Unescaped(s) => Text::from(s),
     };
     Some(match (&data[ts..te], key) {
-        (b"text_delta", b"text") => ContentBlockDelta::Text(TextDelta { text: text()? }),
-        (b"input_json_delta", b"partial_json") => ContentBlockDelta::InputJson(InputJsonDelta {
-            partial_json: text()?,
-        }),
-        (b"thinking_delta", b"thinking") => {
-            ContentBlockDelta::Thinking(ThinkingDelta { thinking: text()? })
+        (b"text_delta", Field::Text) => ContentBlockDelta::Text(TextDelta { text }),
+        (b"input_json_delta", Field::PartialJson) => {
+            ContentBlockDelta::InputJson(InputJsonDelta { partial_json: text })
         }
-        (b"signature_delta", b"signature") => {
-            ContentBlockDelta::Signature(SignatureDelta { signature: text()? })
+        (b"thinking_delta", Field::Thinking) => {
+            ContentBlockDelta::Thinking(ThinkingDelta { thinking: text })
+        }
+        (b"signature_delta", Field::Signature) => {
+            ContentBlockDelta::Signature(SignatureDelta { signature: text })
         }
         _ => return None,
     })
