@@ -60,7 +60,6 @@ impl ParserConfig {
             pos: 0,
             offset: 0,
             line: BytesMut::new(),
-            carrying: false,
             carried_len: 0,
             line_start: 0,
             skip_lf: false,
@@ -320,9 +319,8 @@ pub struct Parser {
     offset: u64,
     /// The start of a line that continues in a later chunk.
     line: BytesMut,
-    /// Whether a line is in progress across chunks. When discarding, its
-    /// bytes are counted in `carried_len` but not kept in `line`.
-    carrying: bool,
+    /// Bytes of that line seen so far; non-zero while a line is carried.
+    /// When discarding, they are counted but not kept in `line`.
     carried_len: usize,
     /// Stream offset of the carried line's first byte.
     line_start: u64,
@@ -456,7 +454,7 @@ impl Parser {
                     None => self.skip_lf = true,
                 }
             }
-            let dispatched = if self.carrying {
+            let dispatched = if self.carried_len != 0 {
                 self.end_carried_line(start, end)?
             } else {
                 self.chunk_line(start, end)?
@@ -487,27 +485,23 @@ impl Parser {
     /// [`Finish::Unterminated`] to report a truncated stream.
     ///
     /// The parser is then ready for a new stream (a reconnection): the last
-    /// event id and reconnection time are kept, and a BOM is again accepted
-    /// at the start.
+    /// event id and reconnection time are kept; everything else, the
+    /// [`offset`](Parser::offset) included, starts afresh, and a BOM is again
+    /// accepted at the start.
     pub fn finish(&mut self) -> Finish {
         let undrained = self.pos < self.cur.len() || !self.queue.is_empty();
-        let in_event = self.carrying
+        let in_event = self.carried_len != 0
             || self.discarding
             || !matches!(self.data, Data::None)
             || !matches!(self.event_type, Type::Message)
             || self.retry.is_some();
-        self.offset += self.cur.len() as u64;
-        self.queue.clear();
-        self.cur = Bytes::new();
-        self.pos = 0;
-        self.line.clear();
-        self.carrying = false;
-        self.carried_len = 0;
-        self.skip_lf = false;
-        self.bom = 0;
-        self.discarding = false;
-        self.ready = None;
-        self.reset_event();
+        let fresh = ParserConfig {
+            max_event_size: self.max_event_size,
+        }
+        .build();
+        let old = core::mem::replace(self, fresh);
+        self.last_id = old.last_id;
+        self.reconnection_time = old.reconnection_time;
         if undrained || in_event {
             Finish::Unterminated
         } else {
@@ -547,27 +541,23 @@ impl Parser {
             self.bom += 1;
             if self.bom == BOM_DONE {
                 self.line.clear();
-                self.carrying = false;
                 self.carried_len = 0;
                 return;
             }
-            if !self.carrying {
+            if self.carried_len == 0 {
                 self.line_start = self.offset + self.pos as u64 - 1;
             }
             self.line.put_u8(b);
-            self.carrying = true;
             self.carried_len += 1;
         }
     }
 
     /// Keeps `cur[start..]`, a line without its end, for the next chunk.
     fn carry(&mut self, start: usize) -> Result<(), Error> {
-        let len = self.cur.len() - start;
-        if !self.carrying {
+        if self.carried_len == 0 {
             self.line_start = self.offset + start as u64;
         }
-        self.carrying = true;
-        self.carried_len += len;
+        self.carried_len += self.cur.len() - start;
         if self.discarding {
             return Ok(());
         }
@@ -579,29 +569,21 @@ impl Parser {
     }
 
     /// Finishes a line that began in an earlier chunk with `cur[start..end]`.
+    ///
+    /// This mirrors `field_line`, but copies values out of `line` instead of
+    /// pointing into it: `line` keeps its capacity, so carried lines cost no
+    /// allocation in steady state (handing `line` out as `Bytes` instead
+    /// would cost one allocation per carried line).
     fn end_carried_line(&mut self, start: usize, end: usize) -> Result<bool, Error> {
-        self.carrying = false;
+        // Never empty: a line is carried only when a chunk ends inside it.
         let len = core::mem::take(&mut self.carried_len) + (end - start);
         if self.discarding {
-            if len == 0 {
-                self.discarding = false;
-            }
             return Ok(false);
         }
         if self.size + len > self.max_event_size {
             return Err(self.too_large(self.line_start));
         }
         self.line.extend_from_slice(&self.cur[start..end]);
-        let result = self.carried_line(len);
-        self.line.clear();
-        result
-    }
-
-    /// Processes the complete line in `self.line`.
-    fn carried_line(&mut self, len: usize) -> Result<bool, Error> {
-        if self.line.is_empty() {
-            return Ok(self.dispatch());
-        }
         let (field, v) = split_field(&self.line);
         match field {
             Field::Data => {
@@ -628,6 +610,7 @@ impl Parser {
             Field::Retry => self.set_retry(parse_retry(&self.line[v..])),
             Field::Ignored => {}
         }
+        self.line.clear();
         Ok(false)
     }
 
@@ -640,15 +623,22 @@ impl Parser {
         if self.discarding {
             return Ok(false);
         }
-        let len = end - start;
-        if self.size + len > self.max_event_size {
+        if self.size + (end - start) > self.max_event_size {
             return Err(self.too_large(self.offset + start as u64));
         }
+        self.field_line(start, end);
+        Ok(false)
+    }
+
+    /// Applies the field of the non-empty line `cur[start..end]`, which fits
+    /// the size limit.
+    #[inline]
+    fn field_line(&mut self, start: usize, end: usize) {
         let (field, v) = split_field(&self.cur[start..end]);
         let v = start + v;
         match field {
             Field::Data => {
-                self.size += len;
+                self.size += end - start;
                 match self.data {
                     Data::None => self.data = Data::Cur(v, end),
                     Data::Cur(..) | Data::One(_) | Data::Buf => {
@@ -659,7 +649,7 @@ impl Parser {
                 }
             }
             Field::Event => {
-                self.size += len;
+                self.size += end - start;
                 self.event_type = if v == end {
                     Type::Message
                 } else {
@@ -674,7 +664,6 @@ impl Parser {
             Field::Retry => self.set_retry(parse_retry(&self.cur[v..end])),
             Field::Ignored => {}
         }
-        Ok(false)
     }
 
     /// Prepares `buf` for another data line: moves a borrowed first line in
