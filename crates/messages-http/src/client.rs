@@ -20,7 +20,7 @@ use crate::connect::{Connector, HyperService, check_secure};
 use crate::error::{Error, Result, TimeoutKind, one_line};
 use crate::limit::{ConcurrencyLimit, RateLimit};
 use crate::response::{Body, Response};
-use crate::retry::{AttemptCounter, Attempts, MaxRetries, Retry};
+use crate::retry::{AttemptCounter, MaxRetries, Retry};
 use crate::timeout::{PerAttempt, Timeout};
 use crate::{BoxError, BoxService, HttpBody, Request};
 
@@ -105,8 +105,9 @@ struct Config {
     default_headers: HeaderMap,
     user_agent: HeaderValue,
     max_retries: u32,
-    timeout: Duration,
-    timeout_explicit: bool,
+    // `None` until set: the default applies and the "streaming is
+    // required" guard stays on.
+    timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -229,7 +230,7 @@ impl Transport {
         let cfg = &self.inner.config;
         let opts = req.options.clone();
         if let Some(max_tokens) = opts.max_tokens {
-            let explicit = opts.timeout.is_some() || cfg.timeout_explicit;
+            let explicit = opts.timeout.is_some() || cfg.timeout.is_some();
             // Expected duration: 3600 s * max_tokens / 128,000 > 600 s.
             if !opts.streaming && !explicit && max_tokens.saturating_mul(3600) > 600 * 128_000 {
                 return Err(Error::streaming_required(max_tokens));
@@ -261,7 +262,7 @@ impl Transport {
             request_id = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        let deadline_len = opts.timeout.unwrap_or(cfg.timeout);
+        let deadline_len = opts.timeout.or(cfg.timeout).unwrap_or(DEFAULT_TIMEOUT);
         let start = Instant::now();
         let deadline = start + deadline_len;
         let call = self.inner.service.clone().oneshot(http_req);
@@ -278,7 +279,7 @@ impl Transport {
                     .with_attempts(counter.get()));
             }
             Ok(Err(e)) => {
-                let err = Error::from_stack(e);
+                let err = Error::from_stack(e).with_attempts(counter.get());
                 let _g = span.enter();
                 tracing::info!(latency_ms, error = %err, "request failed");
                 return Err(err);
@@ -286,7 +287,8 @@ impl Transport {
             Ok(Ok(resp)) => resp,
         };
 
-        let attempts = resp.extensions().get::<Attempts>().map_or(1, |a| a.0);
+        // The same count as the error paths above report.
+        let attempts = counter.get();
         let (parts, body) = resp.into_parts();
         let request_id = parts
             .headers
@@ -396,7 +398,8 @@ fn sensitive(s: &str, what: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
-/// An error body without the `"type":"error"` tag (some proxies).
+/// An error body, with or without the `"type":"error"` tag (some proxies
+/// drop it): unknown fields, the tag included, are ignored.
 #[derive(Deserialize)]
 struct LooseErrorBody {
     error: ApiError,
@@ -416,15 +419,12 @@ async fn api_error(
         .bytes_limited(ERROR_BODY_LIMIT)
         .await
         .unwrap_or_default();
-    let parsed = serde_json::from_slice::<ErrorResponse>(&bytes)
+    // One parse covers both shapes: `LooseErrorBody` ignores the tag.
+    let parsed = serde_json::from_slice::<LooseErrorBody>(&bytes)
         .ok()
-        .or_else(|| {
-            serde_json::from_slice::<LooseErrorBody>(&bytes)
-                .ok()
-                .map(|l| ErrorResponse {
-                    error: l.error,
-                    request_id: l.request_id,
-                })
+        .map(|l| ErrorResponse {
+            error: l.error,
+            request_id: l.request_id,
         });
     let resp = parsed.unwrap_or_else(|| {
         let text = String::from_utf8_lossy(&bytes);
@@ -480,8 +480,8 @@ pub struct TransportBuilder {
     default_headers: HeaderMap,
     user_agent: String,
     max_retries: u32,
-    timeout: Duration,
-    timeout_explicit: bool,
+    // `None` until set (see `Config::timeout`).
+    timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -514,8 +514,7 @@ impl TransportBuilder {
             default_headers: HeaderMap::new(),
             user_agent: concat!("messages-http/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_retries: crate::retry::DEFAULT_MAX_RETRIES,
-            timeout: DEFAULT_TIMEOUT,
-            timeout_explicit: false,
+            timeout: None,
             attempt_timeout: None,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
@@ -621,8 +620,7 @@ impl TransportBuilder {
     /// for streaming ones. Setting it disables the "streaming is required"
     /// guard. Default is 10 minutes.
     pub fn timeout(mut self, timeout: Duration) -> TransportBuilder {
-        self.timeout = timeout;
-        self.timeout_explicit = true;
+        self.timeout = Some(timeout);
         self
     }
 
@@ -793,7 +791,9 @@ impl TransportBuilder {
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(self.connect_timeout);
+        // No connect timeout here: `Connector` times the whole connect (DNS,
+        // TCP, TLS) and reports it as a connect timeout; a second, inner
+        // timer could fire first with a different error.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -835,7 +835,6 @@ impl TransportBuilder {
                     user_agent,
                     max_retries: self.max_retries,
                     timeout: self.timeout,
-                    timeout_explicit: self.timeout_explicit,
                     attempt_timeout: self.attempt_timeout,
                     idle_timeout: self.idle_timeout,
                     connect_timeout: self.connect_timeout,
@@ -894,7 +893,7 @@ impl fmt::Debug for TransportBuilder {
                 &self.default_headers.keys().collect::<Vec<_>>(),
             )
             .field("max_retries", &self.max_retries)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.timeout.unwrap_or(DEFAULT_TIMEOUT))
             .field("idle_timeout", &self.idle_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()

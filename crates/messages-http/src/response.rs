@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::{Body as HttpBodyTrait, Frame, SizeHint};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, Sleep};
 
@@ -133,8 +134,8 @@ impl fmt::Debug for Response {
 /// generating. A body read to the end returns its connection to the pool.
 pub struct Body {
     inner: HttpBody,
-    idle: Option<Duration>,
-    idle_sleep: Option<Pin<Box<Sleep>>>,
+    // The idle timeout and its timer, restarted after every frame.
+    idle: Option<(Duration, Pin<Box<Sleep>>)>,
     deadline: Option<(Duration, Pin<Box<Sleep>>)>,
     request_id: Option<String>,
     attempts: u32,
@@ -151,8 +152,7 @@ impl Body {
     ) -> Body {
         Body {
             inner,
-            idle,
-            idle_sleep: idle.map(|d| Box::pin(tokio::time::sleep(d))),
+            idle: idle.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             deadline: deadline.map(|(d, at)| (d, Box::pin(tokio::time::sleep_until(at)))),
             request_id,
             attempts,
@@ -194,22 +194,8 @@ impl Body {
     /// # Errors
     ///
     /// As [`Body::chunk`].
-    pub async fn bytes(mut self) -> Result<Bytes> {
-        let first = match self.chunk().await? {
-            Some(b) => b,
-            None => return Ok(Bytes::new()),
-        };
-        let second = match self.chunk().await? {
-            Some(b) => b,
-            None => return Ok(first),
-        };
-        let mut buf = BytesMut::with_capacity(first.len() + second.len());
-        buf.extend_from_slice(&first);
-        buf.extend_from_slice(&second);
-        while let Some(b) = self.chunk().await? {
-            buf.extend_from_slice(&b);
-        }
-        Ok(buf.freeze())
+    pub async fn bytes(self) -> Result<Bytes> {
+        Ok(self.collect().await?.to_bytes())
     }
 
     /// Reads up to `limit` bytes; the rest of the body is dropped.
@@ -243,7 +229,7 @@ impl Body {
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Body")
-            .field("idle_timeout", &self.idle)
+            .field("idle_timeout", &self.idle.as_ref().map(|i| i.0))
             .field("deadline", &self.deadline.as_ref().map(|d| d.0))
             .field("request_id", &self.request_id)
             .field("done", &self.done)
@@ -271,8 +257,8 @@ impl HttpBodyTrait for Body {
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(idle), Some(sleep)) = (this.idle, this.idle_sleep.as_mut()) {
-                    sleep.as_mut().reset(Instant::now() + idle);
+                if let Some((idle, sleep)) = this.idle.as_mut() {
+                    sleep.as_mut().reset(Instant::now() + *idle);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -282,10 +268,10 @@ impl HttpBodyTrait for Body {
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                if let (Some(idle), Some(sleep)) = (this.idle, this.idle_sleep.as_mut())
+                if let Some((idle, sleep)) = this.idle.as_mut()
                     && sleep.as_mut().poll(cx).is_ready()
                 {
-                    let e = Error::timeout(TimeoutKind::Idle(idle));
+                    let e = Error::timeout(TimeoutKind::Idle(*idle));
                     return Poll::Ready(Some(Err(this.fail(e))));
                 }
                 Poll::Pending

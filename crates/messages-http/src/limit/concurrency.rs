@@ -69,8 +69,9 @@ where
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        // `poll_ready` never readies `self.inner` (the future drives its
+        // own clone with `oneshot`), so a plain clone is enough.
+        let inner = self.inner.clone();
         let semaphore = self.semaphore.clone();
         Box::pin(async move {
             let permit = semaphore.acquire_owned().await?;

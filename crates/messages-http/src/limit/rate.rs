@@ -92,8 +92,9 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        // `poll_ready` never readies `self.inner` (the future drives its
+        // own clone with `oneshot`), so a plain clone is enough.
+        let inner = self.inner.clone();
         let at = match self.state.lock() {
             Ok(mut g) => g.reserve(Instant::now()),
             // A panic elsewhere while holding the lock: the state is a few

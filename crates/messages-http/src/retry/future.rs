@@ -13,7 +13,7 @@ use tower::Service;
 
 use super::error::Attempted;
 use super::policy::{delay_for, should_retry_error};
-use super::{AttemptCounter, Attempts, clone_request, should_retry_status};
+use super::{AttemptCounter, Attempts, should_retry_status};
 use crate::BoxError;
 
 pin_project! {
@@ -82,7 +82,7 @@ where
                     }
                     tracing::Span::current().record("attempt", attempt);
                     tracing::debug!(attempt, "sending attempt");
-                    let fut = this.service.call(clone_request(this.request));
+                    let fut = this.service.call(this.request.clone());
                     this.state.set(State::Calling { fut });
                 }
                 StateProj::Calling { fut } => {

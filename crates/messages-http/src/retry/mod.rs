@@ -97,9 +97,8 @@ where
     type Error = BoxError;
     type Future = future::ResponseFuture<S, B>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Readiness is checked per attempt on the clone the future owns.
-        let _ = cx;
         Poll::Ready(Ok(()))
     }
 
@@ -108,21 +107,10 @@ where
             .extensions()
             .get::<MaxRetries>()
             .map_or(self.max_retries, |m| m.0);
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        future::ResponseFuture::new(inner, req, max)
+        // `self.inner` is never polled for readiness here, so the future can
+        // own a plain clone.
+        future::ResponseFuture::new(self.inner.clone(), req, max)
     }
-}
-
-/// Clones a request whose body is `Bytes`. `O(headers)`; the body is shared.
-pub(crate) fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut r = Request::new(req.body().clone());
-    *r.method_mut() = req.method().clone();
-    *r.uri_mut() = req.uri().clone();
-    *r.version_mut() = req.version();
-    *r.headers_mut() = req.headers().clone();
-    *r.extensions_mut() = req.extensions().clone();
-    r
 }
 
 #[cfg(test)]

@@ -21,8 +21,6 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 /// A response body for test servers: whole bytes, or chunks from a channel
 /// (the server stalls while the sender is alive and sends nothing; an `Err`
 /// aborts the connection mid-body).
@@ -307,8 +305,3 @@ impl tracing::Subscriber for Router {
 }
 
 pub(crate) fn assert_send<T: Send>(_: &T) {}
-
-#[allow(dead_code)]
-pub(crate) fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
-    Box::new(e)
-}

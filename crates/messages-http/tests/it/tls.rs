@@ -11,12 +11,13 @@ use crate::support::*;
 
 /// A TLS server (HTTP/1.1 and HTTP/2 by ALPN) with a fresh self-signed
 /// certificate for `localhost` and `127.0.0.1`; returns its port and the
-/// certificate.
-async fn tls_server() -> (u16, CertificateDer<'static>) {
+/// certificate in DER and in PEM.
+async fn tls_server() -> (u16, CertificateDer<'static>, String) {
     init_tracing();
     let ck =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let cert = ck.cert.der().clone();
+    let pem = ck.cert.pem();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
@@ -47,12 +48,12 @@ async fn tls_server() -> (u16, CertificateDer<'static>) {
             });
         }
     });
-    (port, cert)
+    (port, cert, pem)
 }
 
 #[tokio::test]
 async fn trusted_self_signed_certificate_works_over_http2() {
-    let (port, cert) = tls_server().await;
+    let (port, cert, _pem) = tls_server().await;
     let t = Transport::builder()
         .api_key("k")
         .base_url(format!("https://127.0.0.1:{port}"))
@@ -69,11 +70,7 @@ async fn trusted_self_signed_certificate_works_over_http2() {
 
 #[tokio::test]
 async fn trusted_via_pem_by_host_name() {
-    let (port, cert) = tls_server().await;
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        base64(&cert)
-    );
+    let (port, _cert, pem) = tls_server().await;
     let t = Transport::builder()
         .api_key("k")
         .base_url(format!("https://localhost:{port}"))
@@ -87,7 +84,7 @@ async fn trusted_via_pem_by_host_name() {
 
 #[tokio::test]
 async fn untrusted_certificate_is_a_clear_error_and_not_retried() {
-    let (port, _cert) = tls_server().await;
+    let (port, _cert, _pem) = tls_server().await;
     let t = Transport::builder()
         .api_key("k")
         .base_url(format!("https://127.0.0.1:{port}"))
@@ -122,25 +119,4 @@ fn no_roots_at_all_is_a_build_error() {
         .build()
         .unwrap_err();
     assert!(e.is_builder(), "{e}");
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
