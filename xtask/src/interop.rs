@@ -55,8 +55,10 @@ pub(crate) fn interop() -> Result {
         Some(dir) => root.join(dir),
         None => root.join("target"),
     };
-    let bin = target.join("debug").join("messages-emulator");
-    let work = root.join("target").join("interop");
+    let bin = target
+        .join("debug")
+        .join(format!("messages-emulator{}", std::env::consts::EXE_SUFFIX));
+    let work = target.join("interop");
     fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
 
     // Python: a virtualenv with the pinned SDK.

@@ -7,7 +7,7 @@
 //! Request counts are derived from the results, so a restart loses nothing:
 //! a torn last results line is dropped and its request processed again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::generate::generate;
 use crate::models::Model;
-use crate::util::{self, Rng, hash_json, now_secs, rfc3339};
+use crate::util::{self, Rng, now_secs, rfc3339};
 use crate::validate::{self, Failure};
 
 /// The API's limit on requests per batch.
@@ -206,10 +206,7 @@ impl BatchStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        match self.inner.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        util::lock(&self.inner)
     }
 
     /// Starts a worker for every batch that has not ended (after a restart).
@@ -229,20 +226,14 @@ impl BatchStore {
     fn spawn_worker(self: &Arc<Self>, id: String) {
         let store = Arc::clone(self);
         let handle = tokio::spawn(async move { store.work(id).await });
-        let mut workers = match self.workers.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut workers = util::lock(&self.workers);
         workers.retain(|h| !h.is_finished());
         workers.push(handle);
     }
 
     /// Waits for all workers to stop (after the shutdown signal).
     pub(crate) async fn join_workers(&self) {
-        let handles: Vec<_> = match self.workers.lock() {
-            Ok(mut g) => g.drain(..).collect(),
-            Err(p) => p.into_inner().drain(..).collect(),
-        };
+        let handles: Vec<_> = util::lock(&self.workers).drain(..).collect();
         for h in handles {
             let _ = h.await;
         }
@@ -449,13 +440,15 @@ impl BatchStore {
                 return;
             };
             let mut order: Vec<usize> = (0..b.custom_ids.len()).filter(|&i| !b.done[i]).collect();
-            let mut rng = Rng::new(util::Fnv::new().finish() ^ hash_json(&json!(id), &[]));
+            let mut h = util::Fnv::new();
+            h.write(id.as_bytes());
+            let mut rng = Rng::new(h.finish());
             for i in (1..order.len()).rev() {
                 order.swap(i, rng.below(i + 1));
             }
             order
         };
-        for index in order {
+        for (step, index) in order.into_iter().enumerate() {
             if *shutdown.borrow() {
                 return;
             }
@@ -464,7 +457,7 @@ impl BatchStore {
                     _ = tokio::time::sleep(self.config.pace) => {}
                     _ = shutdown.changed() => return,
                 }
-            } else if index % 64 == 0 {
+            } else if step % 64 == 0 {
                 tokio::task::yield_now().await;
             }
             let params = {
@@ -670,7 +663,6 @@ fn load_batch(dir: &Path) -> io::Result<Batch> {
     let res_path = dir.join("results.jsonl");
     let data = fs::read(&res_path).unwrap_or_default();
     let mut good_len = 0usize;
-    let mut seen = HashSet::new();
     let mut pos = 0usize;
     while pos < data.len() {
         let end = match data[pos..].iter().position(|&b| b == b'\n') {
@@ -686,9 +678,8 @@ fn load_batch(dir: &Path) -> io::Result<Batch> {
         let Some((cid, result)) = parsed else {
             break;
         };
-        if let Some(&i) = index.get(&cid)
-            && seen.insert(i)
-        {
+        // `record` ignores a repeated line for a request already done.
+        if let Some(&i) = index.get(&cid) {
             batch.record(i, result);
         }
         pos = end + 1;

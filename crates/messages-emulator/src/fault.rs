@@ -123,7 +123,9 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
                 let n = num(k, v)?;
                 times = Some(u32::try_from(n).unwrap_or(u32::MAX));
             }
-            "type" => error_type = Some(v.clone()),
+            "type" if matches!(name.as_str(), "status" | "error-after") => {
+                error_type = Some(v.clone());
+            }
             "retry-after" if name == "status" => retry_after = Some(v.clone()),
             "retry-after-ms" if name == "status" => retry_after_ms = Some(num(k, v)?),
             "should-retry" if name == "status" => {
@@ -175,15 +177,6 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
             )));
         }
     };
-    if !matches!(
-        kind,
-        FaultKind::Status { .. } | FaultKind::ErrorAfter { .. }
-    ) && params[1..].iter().any(|(k, _)| k == "type")
-    {
-        return Err(Error::fault(format!(
-            "unknown parameter `type` for fault `{name}` in `{part}`"
-        )));
-    }
     Ok(Fault { kind, times })
 }
 
@@ -253,10 +246,7 @@ impl FaultCounter {
     /// limit is reached.
     fn take(&self, request_key: u64, index: usize, limit: u32) -> bool {
         let key = request_key ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut fired = match self.fired.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut fired = crate::util::lock(&self.fired);
         let count = fired.entry(key).or_insert(0);
         if *count >= limit {
             return false;

@@ -238,10 +238,31 @@ impl Generation {
     }
 }
 
+impl Generation {
+    /// Only what the firehose needs (id, model, input tokens): the reply
+    /// [`generate`] would give, without content and with one output token.
+    pub(crate) fn head(params: &MessageParams) -> Generation {
+        Generation {
+            id: message_id(params.seed),
+            model: params.model.clone(),
+            blocks: Vec::new(),
+            stop_reason: "end_turn",
+            stop_sequence: None,
+            input_tokens: params.input_tokens,
+            output_tokens: 1,
+        }
+    }
+}
+
+/// The message id for a request seed: the same request gets the same id.
+fn message_id(seed: u64) -> String {
+    format!("msg_{}", base62(&mut Rng::new(seed ^ 0x5eed), 24))
+}
+
 /// Generates the reply for a validated request.
 pub(crate) fn generate(params: &MessageParams) -> Generation {
     let mut rng = Rng::new(params.seed);
-    let id = format!("msg_{}", base62(&mut Rng::new(params.seed ^ 0x5eed), 24));
+    let id = message_id(params.seed);
     let mut vocab: Vec<&str> = VOCABULARY.to_vec();
     vocab.extend(params.prompt_words.iter().map(String::as_str));
 

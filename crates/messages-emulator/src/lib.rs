@@ -128,8 +128,10 @@
 //! `x-emulator-fault: status=429,retry-after=1,times=2; disconnect-after=5`.
 //! A status fault answers by itself: when it fires, the other faults of the
 //! header neither apply nor count. Stream faults count every event, pings
-//! included, and only apply to streaming responses. A header that does not
-//! parse gets a 400 naming the problem.
+//! included, and only apply to streaming responses. Of `disconnect-after`,
+//! `error-after` and `stall-after`, the one with the smallest N applies; an N
+//! at or past the end of the stream applies after the last event. A header
+//! that does not parse gets a 400 naming the problem.
 //!
 //! The same faults can be set server-wide ([`EmulatorBuilder::fault`],
 //! `--fault SPEC`); a request with its own `x-emulator-fault` header (`none`
@@ -527,7 +529,6 @@ impl EmulatorBuilder {
 
         let log = config.request_log.then(RequestLog::default);
         let state = Arc::new(server::State {
-            replay: config.replay.clone(),
             config,
             models,
             faults: fault::FaultCounter::default(),

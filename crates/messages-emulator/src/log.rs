@@ -45,10 +45,7 @@ pub struct RequestLog {
 
 impl RequestLog {
     fn lock(&self) -> MutexGuard<'_, Vec<LoggedRequest>> {
-        match self.inner.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::util::lock(&self.inner)
     }
 
     pub(crate) fn push(&self, entry: LoggedRequest) {

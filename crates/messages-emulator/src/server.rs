@@ -15,7 +15,7 @@ use crate::Config;
 use crate::batch::BatchStore;
 use crate::body::Body;
 use crate::fault::{ActiveFaults, FaultCounter, FaultKind, FaultSpec};
-use crate::generate::generate;
+use crate::generate::{Generation, generate};
 use crate::log::{LoggedRequest, RequestLog};
 use crate::models::{self, Model};
 use crate::stream::{self, StreamOptions};
@@ -35,7 +35,6 @@ pub(crate) struct State {
     pub(crate) faults: FaultCounter,
     pub(crate) log: Option<RequestLog>,
     pub(crate) batches: Arc<BatchStore>,
-    pub(crate) replay: Option<Bytes>,
     pub(crate) requests_served: AtomicU64,
 }
 
@@ -498,7 +497,7 @@ fn messages(
         return Ok(Reply::json(&g.message_json()));
     }
     let sse = "text/event-stream; charset=utf-8";
-    if let Some(replay) = &state.replay {
+    if let Some(replay) = &state.config.replay {
         return Ok(Reply {
             status: 200,
             content_type: sse,
@@ -506,7 +505,6 @@ fn messages(
             extra: Vec::new(),
         });
     }
-    let g = generate(&params);
     if let Some(v) = headers.get(FIREHOSE_HEADER) {
         let n: u64 = v
             .to_str()
@@ -520,11 +518,11 @@ fn messages(
         return Ok(Reply {
             status: 200,
             content_type: sse,
-            body: stream::firehose(&g, n, state.config.pad_json),
+            body: stream::firehose(&Generation::head(&params), n, state.config.pad_json),
             extra: Vec::new(),
         });
     }
-    let events = stream::events(&g, state.config.ping_every);
+    let events = stream::events(&generate(&params), state.config.ping_every);
     let opts = StreamOptions {
         token_delay: state.config.token_delay,
         pad_json: state.config.pad_json,

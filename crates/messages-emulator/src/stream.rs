@@ -104,35 +104,47 @@ pub(crate) fn body(events: Vec<Ev>, opts: StreamOptions, faults: ActiveFaults) -
     Body::Channel(rx)
 }
 
+/// How a stream fault ends the stream.
+#[derive(Debug, Clone, Copy)]
+enum Terminal<'a> {
+    /// Drop the connection.
+    Disconnect,
+    /// Send an `error` event of this type, then end the stream.
+    Error(&'a str),
+    /// Keep the connection open, send nothing, until the client leaves.
+    Stall,
+}
+
 /// Sends events with pacing and faults; `Err` when the client went away.
+///
+/// The terminal fault with the smallest `N` (disconnect before error before
+/// stall on a tie) applies after the first `N` events; one placed at or past
+/// the end of the stream applies after the last event.
 async fn write_events(
     tx: &mpsc::Sender<Result<Bytes, Abort>>,
     events: &[Ev],
     opts: StreamOptions,
     faults: &ActiveFaults,
 ) -> Result<(), ()> {
+    let end = events.len() as u64;
+    let terminal = [
+        faults.disconnect_after.map(|n| (n, Terminal::Disconnect)),
+        faults
+            .error_after
+            .as_ref()
+            .map(|(n, kind)| (*n, Terminal::Error(kind))),
+        faults.stall_after.map(|n| (n, Terminal::Stall)),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(n, t)| (n.min(end), t))
+    .min_by_key(|&(n, _)| n);
+    let stop = terminal.map_or(end, |(n, _)| n) as usize;
+
     let mut buf = BytesMut::new();
     let mut malformed_pending = faults.malformed_after;
-    for (n, e) in events.iter().enumerate() {
-        let n64 = n as u64;
-        if faults.disconnect_after == Some(n64) {
-            return abort(tx).await;
-        }
-        if let Some((_, kind)) = faults.error_after.as_ref().filter(|(at, _)| *at == n64) {
-            let data = json!({
-                "type": "error",
-                "error": {"type": kind, "message": error_message(kind)},
-            });
-            render(&mut buf, &ev("error", data, 0), n, opts.pad_json);
-            tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
-            return Ok(());
-        }
-        if faults.stall_after == Some(n64) {
-            // Keep the connection open, send nothing, until the client leaves.
-            tx.closed().await;
-            return Ok(());
-        }
-        if malformed_pending == Some(n64) {
+    for (n, e) in events.iter().enumerate().take(stop) {
+        if malformed_pending == Some(n as u64) {
             malformed_pending = None;
             sse::encode(
                 &mut buf,
@@ -149,14 +161,22 @@ async fn write_events(
         render(&mut buf, e, n, opts.pad_json);
         tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
     }
-    // A fault placed at or past the end of the stream still applies there.
-    let end = events.len() as u64;
-    if faults.stall_after.is_some_and(|s| s >= end) {
-        tx.closed().await;
-    } else if faults.disconnect_after.is_some_and(|d| d >= end) {
-        return abort(tx).await;
+    match terminal {
+        None => Ok(()),
+        Some((_, Terminal::Disconnect)) => abort(tx).await,
+        Some((_, Terminal::Error(kind))) => {
+            let data = json!({
+                "type": "error",
+                "error": {"type": kind, "message": error_message(kind)},
+            });
+            render(&mut buf, &ev("error", data, 0), stop, opts.pad_json);
+            tx.send(Ok(buf.split().freeze())).await.map_err(drop)
+        }
+        Some((_, Terminal::Stall)) => {
+            tx.closed().await;
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// Drops the connection once the events before it are on the wire.

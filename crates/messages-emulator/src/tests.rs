@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use crate::fault::{FaultCounter, FaultKind, FaultSpec};
-use crate::util::{hash_json, rfc3339};
+use crate::util::{hash_json, rfc3339, rfc3339_secs};
 
 #[test]
 fn fault_grammar_parses_the_issue_example() {
@@ -81,8 +81,18 @@ fn status_fault_does_not_consume_stream_faults() {
 fn canonical_hash_ignores_key_order_and_skipped_keys() {
     let a = json!({"model": "m", "max_tokens": 5, "stream": true});
     let b = json!({"max_tokens": 5, "model": "m"});
-    assert_eq!(hash_json(&a, &["stream"]), hash_json(&b, &["stream"]));
-    assert_ne!(hash_json(&a, &[]), hash_json(&b, &[]));
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    assert_eq!(hash_json(a, &["stream"]), hash_json(b, &["stream"]));
+    assert_ne!(hash_json(a, &[]), hash_json(b, &[]));
+}
+
+#[test]
+fn json_len_counts_compact_serialization() {
+    let v = json!({"type": "image", "text": "a\"b\nc é 😀", "n": [1, 2.5, null, true], "o": {}});
+    assert_eq!(
+        crate::util::json_len(v.as_object().unwrap()),
+        v.to_string().len()
+    );
 }
 
 #[test]
@@ -93,6 +103,7 @@ fn rfc3339_formats_known_instants() {
         "2024-08-20T18:37:24.100435Z"
     );
     assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00.000000Z");
+    assert_eq!(rfc3339_secs(1_724_179_044.9), "2024-08-20T18:37:24Z");
 }
 
 #[test]

@@ -1,9 +1,18 @@
 //! Small helpers: a stable hash, a seeded generator, ids and RFC 3339 times.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+// ===== locking =====
+
+/// Locks `m`, recovering the guard if a holder panicked: every critical
+/// section here leaves the data consistent, so poisoning carries no meaning.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 // ===== stable hashing =====
 
@@ -30,16 +39,16 @@ impl Fnv {
     }
 }
 
-/// Hashes a JSON value canonically: object keys in sorted order, whatever
-/// order the client sent them in and whatever map serde_json was built with.
+/// Hashes a JSON object canonically: keys in sorted order, whatever order
+/// the client sent them in and whatever map serde_json was built with.
 /// Keys named in `skip` are left out at the top level only.
-pub(crate) fn hash_json(value: &Value, skip: &[&str]) -> u64 {
+pub(crate) fn hash_json(map: &Map<String, Value>, skip: &[&str]) -> u64 {
     let mut h = Fnv::new();
-    hash_value(&mut h, value, skip);
+    hash_map(&mut h, map, skip);
     h.finish()
 }
 
-fn hash_value(h: &mut Fnv, value: &Value, skip: &[&str]) {
+fn hash_value(h: &mut Fnv, value: &Value) {
     match value {
         Value::Null => h.write(b"n"),
         Value::Bool(b) => h.write(if *b { b"t" } else { b"f" }),
@@ -55,25 +64,46 @@ fn hash_value(h: &mut Fnv, value: &Value, skip: &[&str]) {
         Value::Array(items) => {
             h.write(b"[");
             for item in items {
-                hash_value(h, item, &[]);
+                hash_value(h, item);
             }
             h.write(b"]");
         }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> =
-                map.keys().filter(|k| !skip.contains(&k.as_str())).collect();
-            keys.sort();
-            h.write(b"{");
-            for k in keys {
-                h.write(&(k.len() as u64).to_le_bytes());
-                h.write(k.as_bytes());
-                if let Some(v) = map.get(k) {
-                    hash_value(h, v, &[]);
-                }
-            }
-            h.write(b"}");
+        Value::Object(map) => hash_map(h, map, &[]),
+    }
+}
+
+fn hash_map(h: &mut Fnv, map: &Map<String, Value>, skip: &[&str]) {
+    let mut keys: Vec<&String> = map.keys().filter(|k| !skip.contains(&k.as_str())).collect();
+    keys.sort();
+    h.write(b"{");
+    for k in keys {
+        h.write(&(k.len() as u64).to_le_bytes());
+        h.write(k.as_bytes());
+        if let Some(v) = map.get(k) {
+            hash_value(h, v);
         }
     }
+    h.write(b"}");
+}
+
+/// The length of `map` serialized as compact JSON, counted without building
+/// the string.
+pub(crate) fn json_len(map: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing a `Map` cannot fail: its keys are strings, and `Count`
+    // never reports an I/O error.
+    let _ = serde_json::to_writer(&mut count, map);
+    count.0
 }
 
 // ===== seeded generator =====
@@ -163,29 +193,23 @@ pub(crate) fn now_secs() -> f64 {
 /// Formats Unix seconds as RFC 3339 UTC with microseconds, as the API does:
 /// `2024-08-20T18:37:24.100435Z`.
 pub(crate) fn rfc3339(secs: f64) -> String {
-    let whole = secs.floor() as i64;
-    let micros = ((secs - whole as f64) * 1_000_000.0)
-        .round()
-        .clamp(0.0, 999_999.0) as i64;
-    let days = whole.div_euclid(86_400);
-    let rem = whole.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let whole = secs.floor();
+    let micros = ((secs - whole) * 1_000_000.0).round().clamp(0.0, 999_999.0) as i64;
+    format!("{}.{micros:06}Z", date_time(whole as i64))
 }
 
 /// Formats Unix seconds as RFC 3339 UTC without fractions (rate-limit headers).
 pub(crate) fn rfc3339_secs(secs: f64) -> String {
-    let whole = secs.floor() as i64;
+    format!("{}Z", date_time(secs.floor() as i64))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` for whole Unix seconds, UTC.
+fn date_time(whole: i64) -> String {
     let days = whole.div_euclid(86_400);
     let rem = whole.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60

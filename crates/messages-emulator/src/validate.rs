@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::models::{self, Model};
-use crate::util::hash_json;
+use crate::util::{hash_json, json_len};
 
 /// An error answer: HTTP status, API error type and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +242,7 @@ pub(crate) fn message_request(
                                 }
                                 text_chars += b.get("content").map_or(0, |c| c.to_string().len());
                             }
-                            _ => text_chars += Value::Object(b.clone()).to_string().len(),
+                            _ => text_chars += json_len(b),
                         },
                         Some(_) => {
                             return Err(field(
@@ -348,7 +348,7 @@ pub(crate) fn message_request(
                 let Value::Object(t) = t else {
                     return Err(field(&tp, "Input should be a valid dictionary"));
                 };
-                tools_chars += Value::Object(t.clone()).to_string().len();
+                tools_chars += json_len(t);
                 let name = match t.get("name") {
                     None | Some(Value::Null) => {
                         return Err(field(&format!("{tp}.name"), "Field required"));
@@ -519,10 +519,7 @@ pub(crate) fn message_request(
         input_tokens,
         // `max_tokens` and `stop_sequences` only cut the text, as with a real
         // model: a larger budget gives a longer reply with the same start.
-        seed: hash_json(
-            &Value::Object(obj.clone()),
-            &["stream", "max_tokens", "stop_sequences"],
-        ),
+        seed: hash_json(obj, &["stream", "max_tokens", "stop_sequences"]),
     })
 }
 

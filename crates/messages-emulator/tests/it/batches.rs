@@ -18,6 +18,13 @@ fn batch_body(n: usize) -> Value {
     json!({"requests": requests})
 }
 
+/// Creates a batch of `n` requests and returns its id.
+async fn create_batch(addr: SocketAddr, n: usize) -> String {
+    let r = post(addr, BATCHES, &batch_body(n)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
 async fn wait_ended(addr: SocketAddr, id: &str) -> Value {
     for _ in 0..2000 {
         let b = get(addr, &format!("{BATCHES}/{id}")).await.json();
@@ -237,10 +244,7 @@ async fn cancel_goes_through_canceling_to_ended() {
         .await
         .unwrap();
     let addr = emu.local_addr();
-    let id = post(addr, BATCHES, &batch_body(40)).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_batch(addr, 40).await;
     tokio::time::sleep(Duration::from_millis(130)).await;
     // Deleting an in-progress batch is refused.
     let msg = send(addr, "DELETE", &format!("{BATCHES}/{id}"), &[], "")
@@ -291,10 +295,7 @@ async fn unfinished_requests_expire() {
         .await
         .unwrap();
     let addr = emu.local_addr();
-    let id = post(addr, BATCHES, &batch_body(50)).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_batch(addr, 50).await;
     let b = wait_ended(addr, &id).await;
     let expired = b["request_counts"]["expired"].as_u64().unwrap();
     let succeeded = b["request_counts"]["succeeded"].as_u64().unwrap();
@@ -316,12 +317,7 @@ async fn list_is_newest_first_and_pages() {
     let addr = emu.local_addr();
     let mut ids = Vec::new();
     for _ in 0..5 {
-        ids.push(
-            post(addr, BATCHES, &batch_body(1)).await.json()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(create_batch(addr, 1).await);
     }
     ids.reverse();
     let all = get(addr, BATCHES).await.json();
@@ -359,10 +355,7 @@ async fn list_is_newest_first_and_pages() {
 async fn truncate_results_cuts_the_body_mid_line() {
     let emu = start().await;
     let addr = emu.local_addr();
-    let id = post(addr, BATCHES, &batch_body(10)).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_batch(addr, 10).await;
     wait_ended(addr, &id).await;
     let path = format!("{BATCHES}/{id}/results");
     let full = get(addr, &path).await;
@@ -397,23 +390,14 @@ async fn batches_survive_a_restart() {
         .unwrap();
     let addr = emu.local_addr();
     let done_id = {
-        let fast = builder().data_dir(&dir.0).start().await;
-        // A second server on the same directory is not the point; use the first.
-        drop(fast);
-        let id = post(addr, BATCHES, &batch_body(2)).await.json()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = create_batch(addr, 2).await;
         wait_ended(addr, &id).await;
         id
     };
     let done_results = get(addr, &format!("{BATCHES}/{done_id}/results"))
         .await
         .body;
-    let id = post(addr, BATCHES, &batch_body(30)).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_batch(addr, 30).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     let before = get(addr, &format!("{BATCHES}/{id}")).await.json();
     assert_eq!(before["processing_status"], "in_progress");

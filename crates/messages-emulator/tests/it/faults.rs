@@ -107,6 +107,27 @@ async fn error_after_sends_an_error_event_and_ends() {
 }
 
 #[tokio::test]
+async fn error_after_past_the_end_follows_the_last_event() {
+    let emu = start().await;
+    let (clean, _) = stream(emu.local_addr(), &request("late err", 200), &[]).await;
+    let n = clean.len();
+    for at in [n, n + 1, 1_000_000] {
+        let spec = format!("error-after={at},type=api_error");
+        let (events, resp) = stream(
+            emu.local_addr(),
+            &request("late err", 200),
+            &[("x-emulator-fault", spec.as_str())],
+        )
+        .await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(events.len(), n + 1, "{spec}");
+        assert_eq!(events[n - 1].event, "message_stop", "{spec}");
+        assert_eq!(events[n].event, "error", "{spec}");
+        assert_eq!(events[n].json()["error"]["type"], "api_error");
+    }
+}
+
+#[tokio::test]
 async fn stall_after_keeps_the_connection_open_and_silent() {
     let emu = builder()
         .shutdown_grace(Duration::from_millis(200))

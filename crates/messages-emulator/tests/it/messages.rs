@@ -88,7 +88,22 @@ async fn generation_is_deterministic_and_depends_on_the_prompt() {
         .await
         .json();
     assert_eq!(a, d);
-    // Generated text uses the prompt's words among others.
+    // Generated text uses the prompt's words among its own: made-up words,
+    // absent from the emulator's vocabulary, show up in the reply.
+    let made_up: Vec<String> = (0..30).map(|i| format!("zqx{i}word")).collect();
+    let m = post(
+        emu.local_addr(),
+        "/v1/messages",
+        &request(&made_up.join(" "), 300),
+    )
+    .await
+    .json();
+    let text = m["content"][0]["text"].as_str().unwrap().to_lowercase();
+    assert!(
+        made_up.iter().any(|w| text.contains(w.as_str())),
+        "no prompt word in {text:?}"
+    );
+    // Another server instance gives the same answer.
     let emu2 = start().await;
     let e = post(
         emu2.local_addr(),
