@@ -1,6 +1,5 @@
 //! Unit tests of the crate internals.
 
-
 use crate::{DecodeError, StreamEvent, Text};
 
 #[test]
