@@ -165,7 +165,7 @@
 //! messages-emulator [--addr 127.0.0.1:0] [--data-dir DIR] [--api-key KEY]
 //!                   [--replay FILE.sse] [--token-delay-ms N] [--fault SPEC]...
 //!                   [--pad-json] [--ping-every N] [--batch-pace-ms N]
-//!                   [--batch-expiry-secs N] [--max-body-bytes N]
+//!                   [--batch-expiry-secs N] [--max-body-bytes N] [--latency-ms N]
 //! ```
 //!
 //! It prints exactly `listening on http://HOST:PORT` as its first line on
@@ -306,6 +306,7 @@ pub(crate) struct Config {
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) replay: Option<Bytes>,
     pub(crate) token_delay: Duration,
+    pub(crate) latency: Duration,
     pub(crate) faults: FaultSpec,
     pub(crate) pad_json: bool,
     pub(crate) ping_every: usize,
@@ -326,6 +327,7 @@ impl Default for Config {
             data_dir: None,
             replay: None,
             token_delay: Duration::from_millis(3),
+            latency: Duration::ZERO,
             faults: FaultSpec::default(),
             pad_json: false,
             ping_every: 25,
@@ -401,6 +403,14 @@ impl EmulatorBuilder {
     /// `Duration::ZERO` in tests.
     pub fn token_delay(mut self, delay: Duration) -> EmulatorBuilder {
         self.config.token_delay = delay;
+        self
+    }
+
+    /// A fixed delay added to every request before its response head is
+    /// sent (after the body was read), like a network round trip plus the
+    /// API's time to first byte. Default is zero.
+    pub fn latency(mut self, latency: Duration) -> EmulatorBuilder {
+        self.config.latency = latency;
         self
     }
 

@@ -21,6 +21,7 @@ usage: messages-emulator [OPTIONS]
   --batch-pace-ms N         time to process one batch request (default 5)
   --batch-expiry-secs N     batch expiry after creation (default 86400)
   --max-body-bytes N        largest request body (default 33554432)
+  --latency-ms N            delay before every response head (default 0)
   --help                    this text
 
 Prints `listening on http://HOST:PORT` when ready, then serves until SIGINT/SIGTERM.";
@@ -133,6 +134,7 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
             "--batch-pace-ms" => b = b.batch_pace(Duration::from_millis(num(value()?)?)),
             "--batch-expiry-secs" => b = b.batch_expiry(Duration::from_secs(num(value()?)?)),
             "--max-body-bytes" => b = b.max_body_bytes(num(value()?)? as usize),
+            "--latency-ms" => b = b.latency(Duration::from_millis(num(value()?)?)),
             other => return Err(format!("unknown option `{other}`")),
         }
     }

@@ -133,6 +133,9 @@ pub(crate) async fn handle(
         Ok(r) => r,
         Err(f) => Reply::failure(&f, &request_id),
     };
+    if !state.config.latency.is_zero() {
+        tokio::time::sleep(state.config.latency).await;
+    }
     if let Some(log) = &state.log {
         log.push(LoggedRequest {
             method: parts.method.clone(),

@@ -532,3 +532,24 @@ async fn validation_errors_name_the_field() {
         );
     }
 }
+
+#[tokio::test]
+async fn latency_delays_every_response_head_without_serializing_requests() {
+    let latency = std::time::Duration::from_millis(150);
+    let emu = builder().latency(latency).start().await.unwrap();
+    let addr = emu.local_addr();
+    let started = std::time::Instant::now();
+    let one = |i: usize| async move {
+        let t = std::time::Instant::now();
+        let r = post(addr, "/v1/messages", &request(&format!("latency {i}"), 20)).await;
+        (r.status, t.elapsed())
+    };
+    let (a, b, c, d) = tokio::join!(one(0), one(1), one(2), one(3));
+    for (status, elapsed) in [a, b, c, d] {
+        assert_eq!(status, 200);
+        assert!(elapsed >= latency, "answered after {elapsed:?}");
+    }
+    // Four requests at once take about one latency, not four.
+    assert!(started.elapsed() < latency * 4, "{:?}", started.elapsed());
+    emu.shutdown().await;
+}
