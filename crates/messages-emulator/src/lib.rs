@@ -545,6 +545,7 @@ impl EmulatorBuilder {
             log: log.clone(),
             batches,
             requests_served: AtomicU64::new(0),
+            cancelled_streams: Arc::default(),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&state), shutdown_rx));
         Ok(EmulatorHandle {
@@ -627,6 +628,14 @@ impl EmulatorHandle {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many streams the client abandoned: the connection closed (or the
+    /// response body was dropped) before the emulator sent the last event.
+    /// Streams without pacing or faults are written in one piece and are
+    /// never counted.
+    pub fn cancelled_streams(&self) -> u64 {
+        self.state.cancelled_streams.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The log of answered requests (empty, and never filled, when the log

@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub(crate) log: Option<RequestLog>,
     pub(crate) batches: Arc<BatchStore>,
     pub(crate) requests_served: AtomicU64,
+    /// Streams whose client went away before the stream ended.
+    pub(crate) cancelled_streams: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -529,6 +531,7 @@ fn messages(
     let opts = StreamOptions {
         token_delay: state.config.token_delay,
         pad_json: state.config.pad_json,
+        cancelled: Arc::clone(&state.cancelled_streams),
     };
     Ok(Reply {
         status: 200,

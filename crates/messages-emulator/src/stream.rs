@@ -1,5 +1,7 @@
 //! Turning a generated reply into an SSE stream, with pacing and faults.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -78,10 +80,12 @@ pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
 }
 
 /// Stream options taken from the server configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StreamOptions {
     pub(crate) token_delay: Duration,
     pub(crate) pad_json: bool,
+    /// Counts streams whose client went away.
+    pub(crate) cancelled: Arc<AtomicU64>,
 }
 
 /// Builds the response body for a list of events.
@@ -99,7 +103,10 @@ pub(crate) fn body(events: Vec<Ev>, opts: StreamOptions, faults: ActiveFaults) -
     }
     let (tx, rx) = mpsc::channel::<Result<Bytes, Abort>>(16);
     tokio::spawn(async move {
-        let _ = write_events(&tx, &events, opts, &faults).await;
+        let cancelled = Arc::clone(&opts.cancelled);
+        if write_events(&tx, &events, opts, &faults).await.is_err() {
+            cancelled.fetch_add(1, Ordering::Relaxed);
+        }
     });
     Body::Channel(rx)
 }
@@ -174,7 +181,7 @@ async fn write_events(
         }
         Some((_, Terminal::Stall)) => {
             tx.closed().await;
-            Ok(())
+            Err(())
         }
     }
 }
