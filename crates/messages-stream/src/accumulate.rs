@@ -21,7 +21,10 @@ use crate::partial_json::PartialJson;
 /// - blocks that arrive whole in `content_block_start` (`redacted_thinking`,
 ///   server tool results, unknown kinds) are kept as they came;
 /// - `message_delta` usage overwrites, never adds ([`Usage::update`]);
-///   unknown fields of the delta are kept in [`Message::extra`];
+///   unknown fields of the delta are kept in [`Message::extra`]; blocks
+///   still open then (the API leaves a block cut by `max_tokens` without
+///   `content_block_stop`) are closed, and a tool input cut that way is a
+///   [tool input error](Error::is_tool_input) when it is not valid JSON;
 /// - `ping` and unknown events change nothing; an `error` event is returned
 ///   as an [API error](Error::is_api).
 ///
@@ -65,7 +68,7 @@ pub struct Accumulator {
 #[derive(Debug)]
 enum Slot {
     /// Started, not stopped; tool input fragments when any arrived.
-    Open(Option<PartialJson>),
+    Open(Option<Box<PartialJson>>),
     Closed,
 }
 
@@ -125,7 +128,10 @@ impl Accumulator {
             return Ok(Change::None);
         }
         let Some(message) = self.message.as_mut() else {
-            return Err(protocol(format!("`{}` before `message_start`", event.kind())));
+            return Err(protocol(format!(
+                "`{}` before `message_start`",
+                event.kind()
+            )));
         };
         match event {
             StreamEvent::ContentBlockStart(start) => {
@@ -145,7 +151,9 @@ impl Accumulator {
                 let json = match self.slots.get_mut(index) {
                     Some(Slot::Open(json)) => json,
                     Some(Slot::Closed) => {
-                        return Err(protocol(format!("`content_block_delta` for stopped block {index}")));
+                        return Err(protocol(format!(
+                            "`content_block_delta` for stopped block {index}"
+                        )));
                     }
                     None => {
                         return Err(protocol(format!(
@@ -160,7 +168,9 @@ impl Accumulator {
                 let slot = match self.slots.get_mut(index) {
                     Some(slot @ Slot::Open(_)) => std::mem::replace(slot, Slot::Closed),
                     Some(Slot::Closed) => {
-                        return Err(protocol(format!("`content_block_stop` for stopped block {index}")));
+                        return Err(protocol(format!(
+                            "`content_block_stop` for stopped block {index}"
+                        )));
                     }
                     None => {
                         return Err(protocol(format!(
@@ -169,27 +179,41 @@ impl Accumulator {
                     }
                 };
                 if let Slot::Open(Some(json)) = slot {
-                    finish_input(&mut message.content[index], json, index)?;
+                    finish_input(&mut message.content[index], *json, index)?;
                 }
                 Ok(Change::BlockStop(index))
             }
             StreamEvent::MessageDelta(delta) => {
-                if let Some(open) = self.slots.iter().position(|s| matches!(s, Slot::Open(_))) {
-                    return Err(protocol(format!("`message_delta` while block {open} is open")));
-                }
                 apply_message_delta(message, delta);
+                self.close_open_blocks()?;
                 Ok(Change::MessageDelta)
             }
             StreamEvent::MessageStop(_) => {
-                if let Some(open) = self.slots.iter().position(|s| matches!(s, Slot::Open(_))) {
-                    return Err(protocol(format!("`message_stop` while block {open} is open")));
-                }
+                self.close_open_blocks()?;
                 self.stopped = true;
                 Ok(Change::MessageStop)
             }
             // Handled above; `StreamEvent` is non-exhaustive.
             _ => Ok(Change::None),
         }
+    }
+
+    /// Closes blocks left open when the message ends. The API does this when
+    /// `max_tokens` cuts a block: `message_delta` follows its last delta with
+    /// no `content_block_stop`. A tool input cut there is usually invalid
+    /// JSON, reported as such.
+    fn close_open_blocks(&mut self) -> Result<(), Error> {
+        let Some(message) = self.message.as_mut() else {
+            return Ok(());
+        };
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if let Slot::Open(json) = std::mem::replace(slot, Slot::Closed)
+                && let Some(json) = json
+            {
+                finish_input(&mut message.content[index], *json, index)?;
+            }
+        }
+        Ok(())
     }
 
     /// The message so far; `None` before `message_start`.
@@ -204,7 +228,7 @@ impl Accumulator {
     /// The tool input fragments received so far for the open block `index`.
     pub fn partial_input(&self, index: usize) -> Option<&PartialJson> {
         match self.slots.get(index) {
-            Some(Slot::Open(json)) => json.as_ref(),
+            Some(Slot::Open(json)) => json.as_deref(),
             _ => None,
         }
     }
@@ -234,8 +258,10 @@ impl Accumulator {
     pub fn finish(self) -> Result<Message, Error> {
         match self.message {
             Some(m) if self.stopped => Ok(m),
-            partial => Err(Error::new(Kind::Incomplete, "the stream ended before `message_stop`")
-                .with_partial(partial)),
+            partial => Err(
+                Error::new(Kind::Incomplete, "the stream ended before `message_stop`")
+                    .with_partial(partial),
+            ),
         }
     }
 }
@@ -246,26 +272,36 @@ fn protocol(detail: String) -> Error {
 
 fn apply_delta(
     block: &mut ContentBlock,
-    json: &mut Option<PartialJson>,
+    json: &mut Option<Box<PartialJson>>,
     delta: &ContentBlockDelta,
     index: usize,
 ) -> Result<Change, Error> {
     match (block, delta) {
         (ContentBlock::Text(b), ContentBlockDelta::Text(d)) => b.text.push_str(d.text.as_str()),
         (ContentBlock::Text(b), ContentBlockDelta::Citations(d)) => {
-            b.citations.get_or_insert_with(Vec::new).push(d.citation.clone());
+            b.citations
+                .get_or_insert_with(Vec::new)
+                .push(d.citation.clone());
         }
-        (ContentBlock::Thinking(b), ContentBlockDelta::Thinking(d)) => b.thinking.push_str(d.thinking.as_str()),
+        (ContentBlock::Thinking(b), ContentBlockDelta::Thinking(d)) => {
+            b.thinking.push_str(d.thinking.as_str())
+        }
         (ContentBlock::Thinking(b), ContentBlockDelta::Signature(d)) => {
             b.signature.clear();
             b.signature.push_str(d.signature.as_str());
         }
-        (ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_), ContentBlockDelta::InputJson(d)) => {
-            json.get_or_insert_with(PartialJson::new).push(d.partial_json.as_str());
+        (
+            ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_),
+            ContentBlockDelta::InputJson(d),
+        ) => {
+            json.get_or_insert_with(Box::default)
+                .push(d.partial_json.as_str());
         }
         // Unknown deltas, and any delta to a block kind this version does not
         // know, are passed through by the stream but change nothing here.
-        (_, ContentBlockDelta::Unknown(_)) | (ContentBlock::Unknown(_), _) => return Ok(Change::None),
+        (_, ContentBlockDelta::Unknown(_)) | (ContentBlock::Unknown(_), _) => {
+            return Ok(Change::None);
+        }
         (block, delta) => {
             return Err(protocol(format!(
                 "`{}` for block {index}, which is a `{}` block",
@@ -284,7 +320,10 @@ fn delta_kind(delta: &ContentBlockDelta) -> &str {
         ContentBlockDelta::Thinking(_) => "thinking_delta",
         ContentBlockDelta::Signature(_) => "signature_delta",
         ContentBlockDelta::Citations(_) => "citations_delta",
-        ContentBlockDelta::Unknown(v) => v.get("type").and_then(serde_json::Value::as_str).unwrap_or("unknown delta"),
+        ContentBlockDelta::Unknown(v) => v
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("unknown delta"),
         _ => "delta",
     }
 }
@@ -301,7 +340,10 @@ fn finish_input(block: &mut ContentBlock, json: PartialJson, index: usize) -> Re
             Ok(())
         }
         Err(invalid) => {
-            let detail = format!("block {index} (tool `{name}`, id `{id}`): {}", invalid.error());
+            let detail = format!(
+                "block {index} (tool `{name}`, id `{id}`): {}",
+                invalid.error()
+            );
             Err(Error::new(Kind::ToolInput, detail).with_raw(invalid.into_raw()))
         }
     }

@@ -90,7 +90,10 @@ impl Error {
         e
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Error {
         self.inner.source = Some(source.into());
         self
     }
@@ -140,7 +143,8 @@ impl Error {
 
     /// The stream stalled longer than the idle timeout (an incomplete stream).
     pub fn is_idle_timeout(&self) -> bool {
-        self.http().is_some_and(messages_http::Error::is_idle_timeout)
+        self.http()
+            .is_some_and(messages_http::Error::is_idle_timeout)
     }
 
     /// Events arrived out of order or inconsistent with each other (a delta
@@ -196,7 +200,8 @@ impl Error {
 
     /// The transport error, when the transport failed.
     pub fn http(&self) -> Option<&messages_http::Error> {
-        let mut source: Option<&(dyn StdError + 'static)> = self.inner.source.as_deref().map(|s| s as _);
+        let mut source: Option<&(dyn StdError + 'static)> =
+            self.inner.source.as_deref().map(|s| s as _);
         while let Some(s) = source {
             if let Some(e) = s.downcast_ref::<messages_http::Error>() {
                 return Some(e);

@@ -137,7 +137,12 @@ impl Resumer {
 
     /// Maps one decoded event of the current attempt onto the accumulated
     /// message: zero, one or two events to apply and yield.
-    pub(crate) fn map(&mut self, event: StreamEvent, acc: &Accumulator, out: &mut VecDeque<StreamEvent>) {
+    pub(crate) fn map(
+        &mut self,
+        event: StreamEvent,
+        acc: &Accumulator,
+        out: &mut VecDeque<StreamEvent>,
+    ) {
         match &event {
             StreamEvent::MessageStart(start) => self.attempt_usage = start.message.usage.clone(),
             StreamEvent::ContentBlockDelta(_) => self.attempt_deltas += 1,
@@ -237,15 +242,21 @@ impl Resumer {
                 if !matches!(message.content.get(k), Some(ContentBlock::Text(_))) {
                     let kind = message.content.get(k).map_or("unknown", ContentBlock::kind);
                     return cannot(
-                        format!("it broke inside a `{kind}` block (index {k}); only text can be continued"),
+                        format!(
+                            "it broke inside a `{kind}` block (index {k}); only text can be continued"
+                        ),
                         cause,
                     );
                 }
                 splice.merge_into = Some(k);
-            } else if let Some(last @ (ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_))) = message.content.last()
+            } else if let Some(last @ (ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_))) =
+                message.content.last()
             {
                 return cannot(
-                    format!("it broke after a complete `{}` block, where the reply must end", last.kind()),
+                    format!(
+                        "it broke after a complete `{}` block, where the reply must end",
+                        last.kind()
+                    ),
                     cause,
                 );
             }
@@ -260,8 +271,9 @@ impl Resumer {
                 append_assistant(&mut request, blocks);
             }
         }
-        let http = stream_request(&request, &self.options, &self.headers)
-            .map_err(|e| Error::new(Kind::Resume, "building the continuation request failed").with_source(e))?;
+        let http = stream_request(&request, &self.options, &self.headers).map_err(|e| {
+            Error::new(Kind::Resume, "building the continuation request failed").with_source(e)
+        })?;
         self.used += 1;
         self.spent = spent;
         self.base_usage = sum(&self.base_usage, &self.attempt_usage);
@@ -327,7 +339,8 @@ fn sum(a: &Usage, b: &Usage) -> Usage {
     let mut out = b.clone();
     out.input_tokens = add(a.input_tokens, b.input_tokens);
     out.output_tokens = a.output_tokens + b.output_tokens;
-    out.cache_creation_input_tokens = add(a.cache_creation_input_tokens, b.cache_creation_input_tokens);
+    out.cache_creation_input_tokens =
+        add(a.cache_creation_input_tokens, b.cache_creation_input_tokens);
     out.cache_read_input_tokens = add(a.cache_read_input_tokens, b.cache_read_input_tokens);
     if let (Some(x), Some(y)) = (&a.cache_creation, &mut out.cache_creation) {
         y.ephemeral_5m_input_tokens += x.ephemeral_5m_input_tokens;

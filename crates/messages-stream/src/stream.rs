@@ -144,10 +144,19 @@ impl MessageStream {
     ///
     /// The transport failed or the API answered with an error status
     /// ([`Error::is_http`]; [`Error::api_error`] has the API's error).
-    pub async fn open(transport: &Transport, request: &MessageRequest, options: StreamOptions) -> Result<MessageStream> {
-        let resumer = options
-            .resume
-            .map(|policy| Box::new(Resumer::new(transport.clone(), request.clone(), &options, policy)));
+    pub async fn open(
+        transport: &Transport,
+        request: &MessageRequest,
+        options: StreamOptions,
+    ) -> Result<MessageStream> {
+        let resumer = options.resume.map(|policy| {
+            Box::new(Resumer::new(
+                transport.clone(),
+                request.clone(),
+                &options,
+                policy,
+            ))
+        });
         let http_request = stream_request(request, &options.request, &options.headers)?;
         let response = transport.send(http_request).await?;
         let mut stream = MessageStream::new(response);
@@ -217,7 +226,8 @@ impl MessageStream {
             event?;
         }
         let acc = std::mem::take(&mut self.acc);
-        acc.finish().map_err(|e| e.with_request_id(self.request_id.as_deref()))
+        acc.finish()
+            .map_err(|e| e.with_request_id(self.request_id.as_deref()))
     }
 
     /// Reads the rest of the stream and returns the text of all its `text`
@@ -291,12 +301,17 @@ impl MessageStream {
 
     /// The stream broke before `message_stop`: resume when allowed (`None`:
     /// poll again), else fail.
-    fn broken(&mut self, cause: Option<messages_http::Error>) -> Option<Poll<Option<Result<StreamEvent>>>> {
+    fn broken(
+        &mut self,
+        cause: Option<messages_http::Error>,
+    ) -> Option<Poll<Option<Result<StreamEvent>>>> {
         self.body = None;
         let detail = match &cause {
             Some(e) if e.is_idle_timeout() => "no data within the idle timeout".to_owned(),
             Some(_) => "the connection failed mid-stream".to_owned(),
-            None if self.parser.finish().is_clean() => "the body ended before `message_stop`".to_owned(),
+            None if self.parser.finish().is_clean() => {
+                "the body ended before `message_stop`".to_owned()
+            }
             None => "the body ended inside an event".to_owned(),
         };
         let mut error = Error::new(Kind::Incomplete, detail).at_event(self.events);
@@ -344,7 +359,11 @@ impl MessageStream {
             match self.parser.next_event() {
                 Ok(Some(sse)) => {
                     self.events += 1;
-                    let name = if sse.event().is_empty() { "message" } else { sse.event() };
+                    let name = if sse.event().is_empty() {
+                        "message"
+                    } else {
+                        sse.event()
+                    };
                     let decoded = messages_types::decode_event(name, &sse.data_str().into_bytes());
                     let event = match decoded {
                         Ok(event) => event,
@@ -391,7 +410,10 @@ impl MessageStream {
                         self.body = None;
                         if !self.parser.finish().is_clean() {
                             let n = self.events + 1;
-                            let e = Error::new(Kind::Protocol, "bytes after `message_stop` end inside an event");
+                            let e = Error::new(
+                                Kind::Protocol,
+                                "bytes after `message_stop` end inside an event",
+                            );
                             return self.fail(e.at_event(n));
                         }
                         return Poll::Ready(None);
@@ -433,7 +455,9 @@ pub(crate) fn stream_request(
         .clone()
         .streaming(true)
         .max_tokens(u64::from(request.max_tokens));
-    let mut http = Request::post("/v1/messages").with_json(&body)?.with_options(options);
+    let mut http = Request::post("/v1/messages")
+        .with_json(&body)?
+        .with_options(options);
     for (name, value) in headers {
         http = http.with_header(name.clone(), value.clone());
     }
@@ -444,7 +468,10 @@ pub(crate) fn stream_request(
 struct StreamingBody<'a>(&'a MessageRequest);
 
 impl serde::Serialize for StreamingBody<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::Error as _;
         let mut value = serde_json::to_value(self.0).map_err(S::Error::custom)?;
         if let Value::Object(map) = &mut value {
@@ -563,7 +590,12 @@ pub enum Update<'a> {
 }
 
 impl<'a> Update<'a> {
-    fn new(event: &'a StreamEvent, change: Change, message: &'a Message, acc: &'a Accumulator) -> Update<'a> {
+    fn new(
+        event: &'a StreamEvent,
+        change: Change,
+        message: &'a Message,
+        acc: &'a Accumulator,
+    ) -> Update<'a> {
         let block = |i: usize| message.content.get(i);
         match (change, event) {
             (Change::MessageStart, _) => Update::Started(message),
@@ -572,42 +604,46 @@ impl<'a> Update<'a> {
                 Some(block) => Update::BlockDone { index, block },
                 None => Update::Event(event),
             },
-            (Change::BlockDelta(index), StreamEvent::ContentBlockDelta(d)) => match (&d.delta, block(index)) {
-                (ContentBlockDelta::Text(t), Some(ContentBlock::Text(b))) => Update::Text {
-                    index,
-                    delta: t.text.as_str(),
-                    snapshot: &b.text,
-                },
-                (ContentBlockDelta::Thinking(t), Some(ContentBlock::Thinking(b))) => Update::Thinking {
-                    index,
-                    delta: t.thinking.as_str(),
-                    snapshot: &b.thinking,
-                },
-                (ContentBlockDelta::Signature(s), _) => Update::Signature {
-                    index,
-                    signature: s.signature.as_str(),
-                },
-                (ContentBlockDelta::Citations(c), _) => Update::Citation {
-                    index,
-                    citation: &c.citation,
-                },
-                (ContentBlockDelta::InputJson(j), Some(b)) => {
-                    let name = match b {
-                        ContentBlock::ToolUse(t) => t.name.as_str(),
-                        ContentBlock::ServerToolUse(t) => t.name.as_str(),
-                        _ => "",
-                    };
-                    let json = acc.partial_input(index);
-                    Update::ToolInput {
+            (Change::BlockDelta(index), StreamEvent::ContentBlockDelta(d)) => {
+                match (&d.delta, block(index)) {
+                    (ContentBlockDelta::Text(t), Some(ContentBlock::Text(b))) => Update::Text {
                         index,
-                        name,
-                        delta: j.partial_json.as_str(),
-                        partial: json.and_then(|p| p.preview()),
-                        raw: json.map_or("", |p| p.raw()),
+                        delta: t.text.as_str(),
+                        snapshot: &b.text,
+                    },
+                    (ContentBlockDelta::Thinking(t), Some(ContentBlock::Thinking(b))) => {
+                        Update::Thinking {
+                            index,
+                            delta: t.thinking.as_str(),
+                            snapshot: &b.thinking,
+                        }
                     }
+                    (ContentBlockDelta::Signature(s), _) => Update::Signature {
+                        index,
+                        signature: s.signature.as_str(),
+                    },
+                    (ContentBlockDelta::Citations(c), _) => Update::Citation {
+                        index,
+                        citation: &c.citation,
+                    },
+                    (ContentBlockDelta::InputJson(j), Some(b)) => {
+                        let name = match b {
+                            ContentBlock::ToolUse(t) => t.name.as_str(),
+                            ContentBlock::ServerToolUse(t) => t.name.as_str(),
+                            _ => "",
+                        };
+                        let json = acc.partial_input(index);
+                        Update::ToolInput {
+                            index,
+                            name,
+                            delta: j.partial_json.as_str(),
+                            partial: json.and_then(|p| p.preview()),
+                            raw: json.map_or("", |p| p.raw()),
+                        }
+                    }
+                    _ => Update::Event(event),
                 }
-                _ => Update::Event(event),
-            },
+            }
             _ => Update::Event(event),
         }
     }

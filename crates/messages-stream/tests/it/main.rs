@@ -1,1 +1,7 @@
-mod smoke {}
+//! Integration tests: streams from the emulator and from recorded traffic,
+//! over real loopback HTTP.
+
+mod accumulate;
+mod emulator;
+mod recorded;
+mod support;
