@@ -63,6 +63,7 @@ pub struct Accumulator {
     slots: Vec<Slot>,
     stopped: bool,
     events: u64,
+    discard_text: bool,
 }
 
 #[derive(Debug)]
@@ -96,6 +97,25 @@ impl Accumulator {
     /// An accumulator that has seen no event.
     pub fn new() -> Accumulator {
         Accumulator::default()
+    }
+
+    /// An accumulator that does not keep the text of `text` and `thinking`
+    /// blocks (they stay as `content_block_start` gave them, usually empty),
+    /// so its memory does not grow with the length of the reply. Everything
+    /// else is kept: block structure, tool inputs, signatures, citations,
+    /// stop reason and usage. For consumers that handle the text deltas
+    /// themselves.
+    pub fn discarding_text() -> Accumulator {
+        Accumulator {
+            discard_text: true,
+            ..Accumulator::default()
+        }
+    }
+
+    /// Whether this accumulator was made by
+    /// [`discarding_text`](Accumulator::discarding_text).
+    pub fn discards_text(&self) -> bool {
+        self.discard_text
     }
 
     /// Applies one event and says what changed.
@@ -161,7 +181,13 @@ impl Accumulator {
                         )));
                     }
                 };
-                apply_delta(&mut message.content[index], json, &d.delta, index)
+                apply_delta(
+                    &mut message.content[index],
+                    json,
+                    &d.delta,
+                    index,
+                    self.discard_text,
+                )
             }
             StreamEvent::ContentBlockStop(stop) => {
                 let index = stop.index as usize;
@@ -275,8 +301,12 @@ fn apply_delta(
     json: &mut Option<Box<PartialJson>>,
     delta: &ContentBlockDelta,
     index: usize,
+    discard_text: bool,
 ) -> Result<Change, Error> {
     match (block, delta) {
+        (ContentBlock::Text(_), ContentBlockDelta::Text(_))
+        | (ContentBlock::Thinking(_), ContentBlockDelta::Thinking(_))
+            if discard_text => {}
         (ContentBlock::Text(b), ContentBlockDelta::Text(d)) => b.text.push_str(d.text.as_str()),
         (ContentBlock::Text(b), ContentBlockDelta::Citations(d)) => {
             b.citations

@@ -234,6 +234,12 @@ impl Resumer {
         let spent = self.spent + self.attempt_usage.output_tokens.max(self.attempt_deltas);
         let mut splice = Splice::default();
         let mut request = self.request.clone();
+        if acc.discards_text() {
+            return cannot(
+                "the stream does not keep the text (`discard_text`)".to_owned(),
+                cause,
+            );
+        }
         if let Some(message) = acc.message() {
             splice.continuation = true;
             splice.offset = message.content.len();

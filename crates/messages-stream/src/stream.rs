@@ -26,6 +26,7 @@ use crate::resume::{ResumePolicy, Resumer};
 pub struct StreamOptions {
     pub(crate) resume: Option<ResumePolicy>,
     pub(crate) max_event_size: Option<usize>,
+    pub(crate) discard_text: bool,
     pub(crate) request: RequestOptions,
     pub(crate) headers: HeaderMap,
 }
@@ -46,6 +47,17 @@ impl StreamOptions {
     /// event fails the stream with a [decode error](Error::is_decode).
     pub fn max_event_size(mut self, bytes: usize) -> StreamOptions {
         self.max_event_size = Some(bytes);
+        self
+    }
+
+    /// Do not keep the text of `text` and `thinking` blocks in the snapshot
+    /// (see [`Accumulator::discarding_text`]): memory then stays flat however
+    /// long the reply, for consumers that use the deltas and never the
+    /// final text. The final message has the blocks, tool inputs, stop
+    /// reason and usage, with empty text. Resumption needs the text, so a
+    /// break then fails with [`Error::is_resume`].
+    pub fn discard_text(mut self, discard: bool) -> StreamOptions {
+        self.discard_text = discard;
         self
     }
 
@@ -163,6 +175,9 @@ impl MessageStream {
         stream.max_event_size = options.max_event_size;
         stream.parser = parser(options.max_event_size);
         stream.resumer = resumer;
+        if options.discard_text {
+            stream.acc = Accumulator::discarding_text();
+        }
         Ok(stream)
     }
 
@@ -535,7 +550,8 @@ pub enum Update<'a> {
         index: usize,
         /// The new text.
         delta: &'a str,
-        /// The block's whole text so far.
+        /// The block's whole text so far (empty with
+        /// [`StreamOptions::discard_text`]).
         snapshot: &'a str,
     },
     /// Tool input JSON was appended to block `index`.

@@ -416,3 +416,35 @@ async fn dropping_the_stream_closes_the_connection() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn discard_text_keeps_everything_but_the_text() {
+    let emu = start().await;
+    let t = transport(&emu);
+    let req = request("Keep memory flat", 200);
+    let mut stream = open(&t, &req, StreamOptions::new().discard_text(true)).await;
+    let mut seen = String::new();
+    let mut text = stream.text_deltas();
+    while let Some(d) = text.next().await {
+        seen.push_str(d.expect("delta").as_str());
+    }
+    assert_eq!(stream.snapshot().map(|m| m.text()), Some(String::new()));
+    let message = stream.final_message().await.expect("message");
+    let full = non_streamed(&t, &req).await;
+    assert_eq!(seen, full.text(), "the deltas are all delivered");
+    assert_eq!(message.usage, full.usage);
+    assert_eq!(message.stop_reason, full.stop_reason);
+    assert_eq!(message.content.len(), full.content.len());
+
+    // Resumption needs the text.
+    let t = transport_failing_once(&emu, "disconnect-after=8");
+    let opts = StreamOptions::new()
+        .discard_text(true)
+        .resume(ResumePolicy::default());
+    let err = open(&t, &req, opts)
+        .await
+        .final_message()
+        .await
+        .expect_err("cannot resume");
+    assert!(err.is_resume(), "{err:?}");
+}
