@@ -1,0 +1,205 @@
+//! `msgs batch ...`: the Message Batches API.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use messages::batch::{Batches, ListParams, Summary, WaitOptions};
+
+use crate::cli::{BatchCommand, Global, ResultsArgs, SubmitArgs, WaitArgs};
+use crate::connect::{Conn, connect};
+use crate::error::{CliError, EXIT_INPUT};
+use crate::{input, progress};
+
+/// How often a wait polls: from half a second, growing to 10 s.
+fn wait_options() -> WaitOptions {
+    WaitOptions::new().interval(Duration::from_millis(500), Duration::from_secs(10))
+}
+
+/// `msgs batch SUBCOMMAND`.
+pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliError> {
+    match cmd {
+        BatchCommand::Submit(args) => submit(global, args).await,
+        BatchCommand::Status { id } => {
+            let conn = persistent(global).await?;
+            let batch = conn.client.batches().retrieve(&id).await?;
+            println!("{}", to_json(&batch)?);
+            Ok(())
+        }
+        BatchCommand::Wait(args) => wait(global, args).await,
+        BatchCommand::Results(args) => results(global, args).await,
+        BatchCommand::List { json, limit } => {
+            let conn = connect(global).await?;
+            let list = conn.client.batches().list(ListParams::new());
+            let mut list = std::pin::pin!(list.take(limit.unwrap_or(usize::MAX)));
+            while let Some(batch) = list.next().await {
+                let batch = batch?;
+                if json {
+                    println!("{}", to_json(&batch)?);
+                } else {
+                    let p = messages::batch::Progress::of_batch(&batch);
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        batch.id,
+                        batch.processing_status.as_str(),
+                        batch.created_at,
+                        p
+                    );
+                }
+            }
+            Ok(())
+        }
+        BatchCommand::Cancel { id } => {
+            let conn = persistent(global).await?;
+            let batch = conn.client.batches().cancel(&id).await?;
+            println!("{}", to_json(&batch)?);
+            Ok(())
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+    serde_json::to_string(value).map_err(|e| CliError::other(format!("cannot encode JSON: {e}")))
+}
+
+/// A connection for commands that name an existing batch: refused against
+/// the embedded emulator, whose batches end with the command that made them.
+async fn persistent(global: &Global) -> Result<Conn, CliError> {
+    let conn = connect(global).await?;
+    if conn.embedded.is_some() {
+        return Err(CliError::input(
+            "batch ids do not outlive the embedded emulator: use `msgs batch submit --wait`, or run \
+             `msgs emulator --data-dir DIR` in another terminal and set ANTHROPIC_BASE_URL and \
+             ANTHROPIC_API_KEY",
+        ));
+    }
+    Ok(conn)
+}
+
+/// `msgs batch submit`.
+async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
+    // Validate the whole file before anything is sent.
+    let job = input::read_job(&args.input)?;
+    if job.is_empty() {
+        return Err(CliError::input(format!(
+            "{}: no requests in the file",
+            args.input.file.display()
+        )));
+    }
+    let conn = connect(global).await?;
+    let batches = conn.client.batches();
+    let submitted = job.submit(&batches).await?;
+    for id in submitted.batch_ids() {
+        println!("{id}");
+    }
+    eprintln!(
+        "submitted {} requests in {} batch(es)",
+        job.len(),
+        submitted.batch_ids().len()
+    );
+    if !args.wait {
+        return Ok(());
+    }
+    let bar = progress::bar("batch");
+    let b = bar.clone();
+    submitted
+        .wait(wait_options().on_progress(move |p| progress::update(&b, p)))
+        .await?;
+    bar.finish_and_clear();
+    let mut results = submitted.results();
+    let mut sink = Sink::open(args.output.as_deref())?;
+    while let Some(line) = results.next().await {
+        let line = line?;
+        sink.write_line(to_json(&line)?.as_bytes())?;
+    }
+    sink.commit()?;
+    eprintln!("{}", results.summary());
+    Ok(())
+}
+
+/// `msgs batch wait`.
+async fn wait(global: &Global, args: WaitArgs) -> Result<(), CliError> {
+    let conn = persistent(global).await?;
+    let bar = progress::bar(&args.id);
+    let b = bar.clone();
+    let mut opts = wait_options().on_progress(move |p| progress::update(&b, p));
+    if let Some(secs) = args.timeout {
+        opts = opts.deadline(Duration::from_secs(secs));
+    }
+    let batch = conn.client.batches().wait(&args.id, opts).await;
+    bar.finish_and_clear();
+    let batch = batch?;
+    eprintln!(
+        "{}: {}",
+        batch.id,
+        messages::batch::Progress::of_batch(&batch)
+    );
+    Ok(())
+}
+
+/// `msgs batch results`.
+async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
+    let conn = persistent(global).await?;
+    let batches: Batches = conn.client.batches();
+    let mut stream = batches.results(&args.id).await?;
+    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut summary = Summary::batch();
+    while let Some(raw) = stream.next_raw().await {
+        let raw = raw?;
+        summary.add(&raw.decode()?);
+        sink.write_line(raw.bytes())?;
+    }
+    sink.commit()?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// Where result lines go: stdout, or a temporary file renamed into place
+/// once every line is written.
+pub(crate) struct Sink {
+    out: Box<dyn Write>,
+    paths: Option<(PathBuf, PathBuf)>,
+}
+
+impl Sink {
+    pub(crate) fn open(path: Option<&Path>) -> Result<Sink, CliError> {
+        let Some(path) = path else {
+            return Ok(Sink {
+                out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+                paths: None,
+            });
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let f = std::fs::File::create(&tmp)
+            .map_err(|e| CliError::input(format!("cannot create {}: {e}", tmp.display())))?;
+        Ok(Sink {
+            out: Box::new(std::io::BufWriter::new(f)),
+            paths: Some((tmp, path.to_owned())),
+        })
+    }
+
+    pub(crate) fn write_line(&mut self, line: &[u8]) -> Result<(), CliError> {
+        self.out
+            .write_all(line)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))
+    }
+
+    pub(crate) fn commit(mut self) -> Result<(), CliError> {
+        self.out
+            .flush()
+            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))?;
+        if let Some((tmp, path)) = self.paths.take() {
+            std::fs::rename(&tmp, &path).map_err(|e| {
+                CliError::new(
+                    EXIT_INPUT,
+                    format!("cannot rename into {}: {e}", path.display()),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}

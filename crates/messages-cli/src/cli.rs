@@ -1,0 +1,259 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const LONG_ABOUT: &str = "\
+Claude's Messages API from a terminal: stream a reply, count tokens, list models, run Message \
+Batches and the local concurrent runner.
+
+With ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) set, requests go to ANTHROPIC_BASE_URL or \
+--base-url, else to the real API. With no key and no base URL, msgs starts the embedded emulator \
+on loopback and says so in one line on stderr. The embedded emulator lives as long as one \
+command: use `msgs batch submit --wait`, or run `msgs emulator --data-dir DIR` elsewhere and set \
+ANTHROPIC_BASE_URL, to use batch ids across commands.";
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    API or transport error (the message names the request id when there is one)
+  2    usage or input error: bad flags, a missing or unreadable file, an invalid JSONL line
+  3    a stream or input ended early (truncated)
+  130  interrupted (Ctrl-C); `msgs run` resumes from its checkpoint";
+
+/// `msgs`.
+#[derive(Debug, Parser)]
+#[command(name = "msgs", version, about = "Claude's Messages API from a terminal", long_about = LONG_ABOUT, after_long_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags of every command that sends requests.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct Global {
+    /// The API base URL (overrides ANTHROPIC_BASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// An extra request header, `name: value` (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        global = true,
+        value_name = "NAME: VALUE"
+    )]
+    pub(crate) headers: Vec<String>,
+    /// Tracing output (debug level) on stderr.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Streams a reply: text as it arrives (or raw events with --json), then
+    /// the usage and stop reason on stderr.
+    Stream(StreamArgs),
+    /// Counts the input tokens of a prompt.
+    CountTokens(CountArgs),
+    /// Lists the models, or shows one.
+    Models(ModelsArgs),
+    /// Message Batches: submit, status, wait, results, list, cancel.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Runs a JSONL job through the local concurrent runner, with a
+    /// checkpoint: Ctrl-C stops cleanly and a rerun resumes.
+    Run(RunArgs),
+    /// Server-sent events tools.
+    #[command(subcommand)]
+    Sse(SseCommand),
+    /// Runs the emulator until Ctrl-C.
+    Emulator(EmulatorArgs),
+}
+
+/// What every prompt-taking command shares.
+#[derive(Debug, Args)]
+pub(crate) struct PromptArgs {
+    /// The prompt; `-` or nothing reads it from stdin.
+    pub(crate) prompt: Option<String>,
+    /// The model.
+    #[arg(long, short, default_value = "claude-sonnet-4-5")]
+    pub(crate) model: String,
+    /// A system prompt.
+    #[arg(long)]
+    pub(crate) system: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StreamArgs {
+    #[command(flatten)]
+    pub(crate) prompt: PromptArgs,
+    /// The most tokens to generate.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) max_tokens: u32,
+    /// Extended thinking with this token budget (less than --max-tokens).
+    #[arg(long, value_name = "BUDGET")]
+    pub(crate) thinking: Option<u32>,
+    /// Print the raw events as JSONL instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CountArgs {
+    #[command(flatten)]
+    pub(crate) prompt: PromptArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    /// A model id or alias to show (default: list them all).
+    pub(crate) id: Option<String>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How a JSONL job file is read.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct JobInput {
+    /// The job: JSONL lines of {"custom_id", "params"}, or plain prompts
+    /// with --prompts / --template; `-` reads stdin.
+    pub(crate) file: PathBuf,
+    /// Each non-empty line is a plain prompt (custom_id `line-N`), sent with
+    /// --model, --max-tokens and --system.
+    #[arg(long)]
+    pub(crate) prompts: bool,
+    /// Like --prompts, with these request params (a JSON object, or @FILE)
+    /// as the template; the line is appended as the last user message.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub(crate) template: Option<String>,
+    /// The model for --prompts.
+    #[arg(long, default_value = "claude-sonnet-4-5")]
+    pub(crate) model: String,
+    /// The most tokens per reply for --prompts.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) max_tokens: u32,
+    /// A system prompt for --prompts.
+    #[arg(long)]
+    pub(crate) system: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BatchCommand {
+    /// Validates a JSONL file and submits it (split into several batches if
+    /// it is too large for one); prints the batch ids.
+    Submit(SubmitArgs),
+    /// Shows a batch as JSON.
+    Status {
+        /// The batch id.
+        id: String,
+    },
+    /// Waits until a batch ends, with a progress bar (counts and ETA).
+    Wait(WaitArgs),
+    /// Writes a batch's results as JSONL, lines verbatim.
+    Results(ResultsArgs),
+    /// Lists batches, newest first.
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Cancels a batch.
+    Cancel {
+        /// The batch id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    #[command(flatten)]
+    pub(crate) input: JobInput,
+    /// Wait for the batches to end, then write the results (to -o or
+    /// stdout), in the order the API returns them.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: write the results here instead of stdout.
+    #[arg(short, long, value_name = "FILE", requires = "wait")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// The batch id.
+    pub(crate) id: String,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultsArgs {
+    /// The batch id.
+    pub(crate) id: String,
+    /// Write here instead of stdout (replaced atomically when complete).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) input: JobInput,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) concurrency: usize,
+    /// The checkpoint file (default: OUTPUT.checkpoint).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// Where the results go, in the job's order, once every request has one.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SseCommand {
+    /// Parses an SSE stream into JSONL events:
+    /// {"event","data","id","retry"} (the format of sse-core's dump example).
+    Parse(SseParseArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SseParseArgs {
+    /// The input; `-` or nothing reads stdin.
+    pub(crate) file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "HOST:PORT")]
+    pub(crate) addr: std::net::SocketAddr,
+    /// Persist batches under DIR (default: in memory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Accept only this key (default: any non-empty key).
+    #[arg(long)]
+    pub(crate) api_key: Option<String>,
+    /// Answer every streaming request with this SSE file, verbatim.
+    #[arg(long, value_name = "FILE.sse")]
+    pub(crate) replay: Option<PathBuf>,
+    /// Stream pacing per token in milliseconds.
+    #[arg(long, default_value_t = 3, value_name = "MS")]
+    pub(crate) token_delay_ms: u64,
+    /// Time to process one batch request in milliseconds.
+    #[arg(long, default_value_t = 5, value_name = "MS")]
+    pub(crate) batch_pace_ms: u64,
+    /// Delay before every response head in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub(crate) latency_ms: u64,
+    /// Server-wide faults in the x-emulator-fault grammar (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) fault: Vec<String>,
+}

@@ -1,0 +1,68 @@
+//! The client: from the environment and flags, or the embedded emulator.
+
+use messages::Client;
+use messages_emulator::{Emulator, EmulatorHandle};
+
+use crate::cli::Global;
+use crate::error::CliError;
+
+/// A client, and the embedded emulator it talks to (if any), which must
+/// live as long as the client is used.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    pub(crate) embedded: Option<EmulatorHandle>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Parses `-H 'name: value'`.
+pub(crate) fn parse_header(h: &str) -> Result<(&str, &str), CliError> {
+    match h.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim(), value.trim())),
+        _ => Err(CliError::input(format!("-H {h:?}: expected `name: value`"))),
+    }
+}
+
+/// Builds the client. With no credentials and no base URL in the
+/// environment or flags, starts the embedded emulator and says so on stderr.
+pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
+    let mut headers = Vec::with_capacity(global.headers.len());
+    for h in &global.headers {
+        headers.push(parse_header(h)?);
+    }
+    let has_key = env("ANTHROPIC_API_KEY").is_some() || env("ANTHROPIC_AUTH_TOKEN").is_some();
+    let base_url = global
+        .base_url
+        .clone()
+        .or_else(|| env("ANTHROPIC_BASE_URL"));
+    let mut embedded = None;
+    let mut builder = Client::builder().transport(|t| t.from_env());
+    if !has_key && base_url.is_none() {
+        let handle = Emulator::builder()
+            .request_log(false)
+            .start()
+            .await
+            .map_err(|e| CliError::other(format!("cannot start the embedded emulator: {e}")))?;
+        eprintln!(
+            "msgs: no ANTHROPIC_API_KEY set: using the embedded emulator at {} (synthetic replies)",
+            handle.base_url()
+        );
+        builder = builder
+            .api_key("embedded-emulator")
+            .base_url(handle.base_url());
+        embedded = Some(handle);
+    } else if let Some(url) = base_url {
+        builder = builder.base_url(url);
+    }
+    let builder = builder.transport(|mut t| {
+        for (name, value) in headers {
+            t = t.default_header(name, value);
+        }
+        t
+    });
+    let client = builder.build()?;
+    Ok(Conn { client, embedded })
+}

@@ -1,0 +1,110 @@
+//! One error type for every command: a one-line message and an exit code.
+
+use std::fmt::Display;
+
+/// Exit code: API or transport error.
+pub(crate) const EXIT_API: u8 = 1;
+/// Exit code: usage or input error.
+pub(crate) const EXIT_INPUT: u8 = 2;
+/// Exit code: a stream or input ended early.
+pub(crate) const EXIT_TRUNCATED: u8 = 3;
+/// Exit code: interrupted.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// What a command failed with.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    /// One line (empty: already reported).
+    pub(crate) message: String,
+    /// The process exit code.
+    pub(crate) code: u8,
+}
+
+impl CliError {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> CliError {
+        CliError {
+            message: one_line(&message.into()),
+            code,
+        }
+    }
+
+    /// A usage or input error.
+    pub(crate) fn input(message: impl Into<String>) -> CliError {
+        CliError::new(EXIT_INPUT, message)
+    }
+
+    /// Anything else that went wrong (code 1).
+    pub(crate) fn other(message: impl Into<String>) -> CliError {
+        CliError::new(EXIT_API, message)
+    }
+}
+
+/// Joins lines so that every error is one line on stderr.
+pub(crate) fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// `message`, with the request id appended unless it is already in it.
+pub(crate) fn with_request_id(message: impl Display, request_id: Option<&str>) -> String {
+    let message = message.to_string();
+    match request_id {
+        Some(id) if !message.contains(id) => format!("{message} (request id {id})"),
+        _ => message,
+    }
+}
+
+impl From<messages::http::Error> for CliError {
+    fn from(e: messages::http::Error) -> CliError {
+        let code = if e.is_builder() { EXIT_INPUT } else { EXIT_API };
+        CliError::new(code, with_request_id(&e, e.request_id()))
+    }
+}
+
+impl From<messages::stream::Error> for CliError {
+    fn from(e: messages::stream::Error) -> CliError {
+        let code = if e.is_incomplete() {
+            EXIT_TRUNCATED
+        } else if e.http().is_some_and(|h| h.is_builder()) {
+            EXIT_INPUT
+        } else {
+            EXIT_API
+        };
+        CliError::new(code, with_request_id(&e, e.request_id()))
+    }
+}
+
+impl From<messages::batch::Error> for CliError {
+    fn from(e: messages::batch::Error) -> CliError {
+        let code = if e.is_invalid_input() || (e.is_io() && !e.is_checkpoint()) {
+            EXIT_INPUT
+        } else if e.is_truncated() {
+            EXIT_TRUNCATED
+        } else if e.http_error().is_some_and(|h| h.is_builder()) {
+            EXIT_INPUT
+        } else {
+            EXIT_API
+        };
+        let id = e.http_error().and_then(|h| h.request_id());
+        CliError::new(code, with_request_id(&e, id))
+    }
+}
+
+impl CliError {
+    /// Puts `prefix` before the message.
+    pub(crate) fn prefixed(mut self, prefix: &str) -> CliError {
+        self.message.insert_str(0, prefix);
+        self
+    }
+}

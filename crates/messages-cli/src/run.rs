@@ -1,0 +1,57 @@
+//! `msgs run`: the local runner with a checkpoint.
+
+use std::path::PathBuf;
+
+use messages::batch::LocalRunner;
+
+use crate::cli::{Global, RunArgs};
+use crate::connect::connect;
+use crate::error::{CliError, EXIT_INTERRUPTED};
+use crate::{input, progress};
+
+/// `msgs run`.
+pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> {
+    let job = input::read_job(&args.input)?;
+    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| {
+        let mut p = args.output.as_os_str().to_owned();
+        p.push(".checkpoint");
+        PathBuf::from(p)
+    });
+    let conn = connect(global).await?;
+    let bar = progress::bar("run");
+    let b = bar.clone();
+    let runner = LocalRunner::new(conn.client.transport().clone())
+        .concurrency(args.concurrency)
+        .on_progress(move |p| progress::update(&b, p));
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let report = runner.run_until(&job, &checkpoint, stop).await;
+    bar.finish_and_clear();
+    let report = report.map_err(|e| {
+        let mut err = CliError::from(e);
+        err.message.push_str(&format!(
+            "; finished results are in {}: run again to resume",
+            checkpoint.display()
+        ));
+        err
+    })?;
+    let done = report.summary.total();
+    if !report.is_complete() {
+        let msg = format!(
+            "interrupted: {done} of {} requests have a result in {}; run the same command again to resume",
+            report.total,
+            checkpoint.display()
+        );
+        return Err(CliError::new(EXIT_INTERRUPTED, msg));
+    }
+    let written = messages::batch::write_output(&job, &checkpoint, &args.output)?;
+    eprintln!(
+        "{written} results in {} ({} resumed from the checkpoint, {} sent now)",
+        args.output.display(),
+        report.resumed,
+        report.sent
+    );
+    eprintln!("{}", report.summary);
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! `msgs stream`, `msgs count-tokens`, `msgs models`.
+
+use std::io::Write;
+
+use futures_util::StreamExt;
+use messages::types::{CountTokensRequest, Message, MessageRequest};
+
+use crate::cli::{CountArgs, Global, ModelsArgs, StreamArgs};
+use crate::connect::connect;
+use crate::error::{CliError, EXIT_INPUT};
+use crate::input;
+
+fn stdout_error(e: std::io::Error) -> CliError {
+    CliError::new(EXIT_INPUT, format!("writing to stdout: {e}"))
+}
+
+/// `msgs stream`.
+pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliError> {
+    let prompt = input::prompt(args.prompt.prompt.as_deref())?;
+    let mut request = MessageRequest::new(args.prompt.model, args.max_tokens).user(prompt);
+    if let Some(system) = args.prompt.system {
+        request = request.system(system);
+    }
+    if let Some(budget) = args.thinking {
+        if budget >= args.max_tokens {
+            return Err(CliError::input(format!(
+                "--thinking {budget} must be less than --max-tokens {}",
+                args.max_tokens
+            )));
+        }
+        request = request.thinking(budget);
+    }
+    let conn = connect(global).await?;
+    let mut stream = conn.client.stream(&request).await?;
+    let mut out = std::io::stdout().lock();
+    let mut failure = None;
+    if args.json {
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => {
+                    let line = serde_json::to_string(&event)
+                        .map_err(|e| CliError::other(format!("cannot encode an event: {e}")))?;
+                    writeln!(out, "{line}")
+                        .and_then(|()| out.flush())
+                        .map_err(stdout_error)?;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+    } else {
+        let mut deltas = stream.text_deltas();
+        while let Some(delta) = deltas.next().await {
+            match delta {
+                Ok(delta) => {
+                    out.write_all(delta.as_str().as_bytes())
+                        .and_then(|()| out.flush())
+                        .map_err(stdout_error)?;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        writeln!(out).map_err(stdout_error)?;
+    }
+    drop(out);
+    if let Some(e) = failure {
+        if let Some(partial) = e.partial() {
+            eprintln!("{}", usage_line(partial, "stream ended early"));
+        }
+        return Err(e.into());
+    }
+    let message = stream.final_message().await?;
+    eprintln!("{}", usage_line(&message, ""));
+    Ok(())
+}
+
+/// `[stop_reason: end_turn; 12 input tokens, 34 output tokens]`.
+fn usage_line(message: &Message, note: &str) -> String {
+    let stop = message
+        .stop_reason
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |r| r.as_str().to_owned());
+    let input = message
+        .usage
+        .input_tokens
+        .map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!("; {note}")
+    };
+    format!(
+        "[stop_reason: {stop}; {input} input tokens, {} output tokens{note}]",
+        message.usage.output_tokens
+    )
+}
+
+/// `msgs count-tokens`.
+pub(crate) async fn count_tokens(global: &Global, args: CountArgs) -> Result<(), CliError> {
+    let prompt = input::prompt(args.prompt.prompt.as_deref())?;
+    let mut request = CountTokensRequest::new(args.prompt.model).user(prompt);
+    if let Some(system) = args.prompt.system {
+        request = request.system(system);
+    }
+    let conn = connect(global).await?;
+    let count = conn.client.count_tokens(&request).await?;
+    println!("{}", count.input_tokens);
+    Ok(())
+}
+
+/// `msgs models`.
+pub(crate) async fn models(global: &Global, args: ModelsArgs) -> Result<(), CliError> {
+    let conn = connect(global).await?;
+    let models = conn.client.models();
+    let print = |m: &messages::types::ModelInfo| -> Result<(), CliError> {
+        if args.json {
+            let line = serde_json::to_string(m)
+                .map_err(|e| CliError::other(format!("cannot encode a model: {e}")))?;
+            println!("{line}");
+        } else {
+            println!("{}\t{}\t{}", m.id, m.display_name, m.created_at);
+        }
+        Ok(())
+    };
+    if let Some(id) = &args.id {
+        return print(&models.retrieve(id).await?);
+    }
+    let list = models.list();
+    let mut list = std::pin::pin!(list);
+    while let Some(model) = list.next().await {
+        print(&model?)?;
+    }
+    Ok(())
+}
