@@ -1,0 +1,110 @@
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use messages_emulator::Emulator;
+
+use crate::{custom_ids, msgs, output, stderr, temp_dir, write_job};
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}
+
+/// Waits until the checkpoint has at least `n` lines.
+async fn wait_for_lines(path: &Path, n: usize) {
+    let start = Instant::now();
+    while lines(path) < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no progress in {path:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn slow_emulator() -> messages_emulator::EmulatorHandle {
+    Emulator::builder()
+        .latency(Duration::from_millis(150))
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_killed_then_resumed_has_every_custom_id_once() {
+    let emu = slow_emulator().await;
+    let dir = temp_dir("run-kill");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 12);
+    let out_path = dir.join("out.jsonl");
+    let checkpoint = dir.join("ckpt.jsonl");
+    let args = |cmd: &mut std::process::Command| {
+        cmd.arg("run")
+            .arg(&job)
+            .args(["--concurrency", "2", "--checkpoint"])
+            .arg(&checkpoint)
+            .arg("-o")
+            .arg(&out_path);
+    };
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    args(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    wait_for_lines(&checkpoint, 3).await;
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let before = lines(&checkpoint);
+    assert!(before < 12, "killed before the end ({before} lines)");
+    assert!(!out_path.exists(), "no output from an incomplete run");
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    args(&mut cmd);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("resumed from the checkpoint"));
+    let ids = custom_ids(&out_path);
+    let expected: Vec<String> = (0..12).map(|i| format!("q-{i}")).collect();
+    assert_eq!(ids, expected, "every custom_id once, in the job's order");
+    // Finished requests were not sent again: at most the two in flight at
+    // the kill were sent twice.
+    let sent = emu.request_log().count("POST", "/v1/messages");
+    assert!((12..=14).contains(&sent), "{sent} requests for 12 results");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn run_interrupted_by_sigint_exits_130_and_resumes() {
+    let emu = slow_emulator().await;
+    let dir = temp_dir("run-int");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 12);
+    let out_path = dir.join("out.jsonl");
+    let checkpoint = dir.join("out.jsonl.checkpoint");
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&job)
+        .args(["--concurrency", "2", "-o"])
+        .arg(&out_path);
+    cmd.stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    wait_for_lines(&checkpoint, 2).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&job)
+        .args(["--concurrency", "2", "-o"])
+        .arg(&out_path);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(custom_ids(&out_path).len(), 12);
+}
