@@ -10,7 +10,11 @@ use crate::connect::connect;
 use crate::error::{CliError, EXIT_INPUT};
 use crate::input;
 
+/// A closed pipe (`msgs stream | head`) ends the command quietly.
 fn stdout_error(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return CliError::new(0, "");
+    }
     CliError::new(EXIT_INPUT, format!("writing to stdout: {e}"))
 }
 

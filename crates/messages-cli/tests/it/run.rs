@@ -108,3 +108,42 @@ async fn run_interrupted_by_sigint_exits_130_and_resumes() {
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert_eq!(custom_ids(&out_path).len(), 12);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_with_plain_prompts_and_a_template() {
+    let emu = crate::emulator().await;
+    let dir = temp_dir("run-prompts");
+    let prompts = dir.join("prompts.txt");
+    std::fs::write(&prompts, "first question\n\nsecond question\n").unwrap();
+    let out_path = dir.join("out.jsonl");
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&prompts)
+        .args([
+            "--template",
+            r#"{"model":"claude-haiku-4-5","max_tokens":20,"system":"be brief"}"#,
+        ])
+        .arg("-o")
+        .arg(&out_path);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(custom_ids(&out_path), ["line-1", "line-3"]);
+    let bodies: Vec<serde_json::Value> = emu
+        .request_log()
+        .entries()
+        .iter()
+        .filter_map(|r| r.json())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    for b in &bodies {
+        assert_eq!(b["model"], "claude-haiku-4-5");
+        assert_eq!(b["max_tokens"], 20);
+        assert_eq!(b["system"], "be brief");
+    }
+    let mut prompts: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["messages"][0]["content"].as_str().unwrap())
+        .collect();
+    prompts.sort();
+    assert_eq!(prompts, ["first question", "second question"]);
+}
