@@ -302,7 +302,7 @@ impl PartialJson {
             return;
         }
         self.detach();
-        self.scan(fragment.as_bytes(), base);
+        self.scan(fragment, base);
         if let State::Number(_) = self.state {
             let len = self.number_accepted_len;
             if len != self.number_read_len
@@ -387,8 +387,9 @@ impl PartialJson {
         self.error = Some(JsonSyntaxError { offset, reason });
     }
 
-    /// Runs the state machine over `bytes`, which start at `base` in `raw`.
-    fn scan(&mut self, bytes: &[u8], base: usize) {
+    /// Runs the state machine over `fragment`, which starts at `base` in `raw`.
+    fn scan(&mut self, fragment: &str, base: usize) {
+        let bytes = fragment.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
@@ -439,8 +440,8 @@ impl PartialJson {
                             self.stats.scanned += end - i - 1;
                         }
                         // The run starts and ends at ASCII bytes or the ends of
-                        // the fragment, so it is valid UTF-8.
-                        if let Ok(text) = std::str::from_utf8(&bytes[i..end]) {
+                        // the fragment: char boundaries.
+                        if let Some(text) = fragment.get(i..end) {
                             self.push_str(key, text);
                         }
                         i = end;
@@ -794,6 +795,18 @@ impl PartialJson {
 
     /// A complete value: stores it in its slot and moves past it.
     fn put(&mut self, value: Value, exists: bool) {
+        if !exists
+            && let Some(Frame {
+                value: Value::Object(map),
+                key,
+            }) = self.frames.last_mut()
+            && let Some(key) = key.take()
+        {
+            // A new member: the key moves into the map.
+            map.insert(key, value);
+            self.state = State::AfterValue;
+            return;
+        }
         if let Some(slot) = self.slot(exists) {
             *slot = value;
         }
