@@ -40,6 +40,6 @@ mod stream;
 
 pub use crate::accumulate::{Accumulator, Change};
 pub use crate::error::{Error, Result};
-pub use crate::partial_json::{InvalidJson, PartialJson};
+pub use crate::partial_json::{InvalidJson, JsonSyntaxError, PartialJson};
 pub use crate::resume::ResumePolicy;
 pub use crate::stream::{MessageStream, StreamOptions, TextDeltas, Update};
