@@ -1,0 +1,439 @@
+//! The Message Batches endpoints: [`Batches`], [`ListParams`], [`ResultsStream`].
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use messages_http::{Body, Request, Transport};
+use messages_types::{BatchCreateParams, BatchResultLine, DeletedMessageBatch, MessageBatch, Page};
+
+use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder};
+use crate::error::{Error, Result};
+
+const BATCHES: &str = "/v1/messages/batches";
+
+/// The Message Batches API: create, retrieve, list, cancel, delete, results
+/// and [`wait`](Batches::wait).
+///
+/// Cloning is cheap (the [`Transport`] is reference counted); a `Batches` is
+/// `Send + Sync` and can be shared between tasks.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), messages_batch::Error> {
+/// use futures_util::TryStreamExt;
+/// use messages_batch::{Batches, WaitOptions};
+/// use messages_types::{BatchCreateParams, BatchRequest, MessageRequest};
+///
+/// let batches = Batches::new(messages_http::Transport::from_env()?);
+/// let params = BatchCreateParams {
+///     requests: vec![BatchRequest::new("q1", MessageRequest::new("claude-haiku-4-5", 64).user("Hi"))],
+/// };
+/// let batch = batches.create(&params).await?;
+/// batches.wait(&batch.id, WaitOptions::new()).await?;
+/// let mut results = batches.results(&batch.id).await?;
+/// while let Some(line) = results.try_next().await? {
+///     println!("{}: {:?}", line.custom_id, line.result);
+/// }
+/// # Ok(())
+/// # }
+/// # let _ = run;
+/// ```
+#[derive(Clone)]
+pub struct Batches {
+    transport: Transport,
+    max_line_len: usize,
+}
+
+impl fmt::Debug for Batches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batches")
+            .field("base_url", &self.transport.base_url())
+            .field("max_line_len", &self.max_line_len)
+            .finish()
+    }
+}
+
+impl Batches {
+    /// The Batches API over `transport` (retries, timeouts and limits are the
+    /// transport's).
+    pub fn new(transport: Transport) -> Batches {
+        Batches {
+            transport,
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+        }
+    }
+
+    /// Sets the longest results line accepted by [`Batches::results`].
+    /// Default is [`DEFAULT_MAX_LINE_LEN`] (64 MiB).
+    pub fn with_max_line_len(mut self, max: usize) -> Batches {
+        self.max_line_len = max;
+        self
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Request,
+        batch_id: Option<&str>,
+    ) -> Result<T> {
+        let tag = |e: Error| match batch_id {
+            Some(id) => e.with_batch_id(id),
+            None => e,
+        };
+        let resp = self.transport.send(req).await.map_err(|e| tag(e.into()))?;
+        resp.json().await.map_err(|e| tag(e.into()))
+    }
+
+    /// Creates a batch: `POST /v1/messages/batches`.
+    ///
+    /// The body is sent as is; use [`BatchJob`](crate::BatchJob) to have
+    /// `custom_id`s and the size limits checked first and large jobs split.
+    /// A [`retrieve`](Batches::retrieve) right after this can transiently
+    /// answer 404; [`wait`](Batches::wait) tolerates that.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`]: the transport failed or the API refused the batch
+    /// (a 400 names the offending request).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future abandons the request; the batch may or may not
+    /// have been created.
+    pub async fn create(&self, params: &BatchCreateParams) -> Result<MessageBatch> {
+        let req = Request::post(BATCHES).with_json(params)?;
+        self.send_json(req, None).await
+    }
+
+    /// Creates a batch from an already serialized body
+    /// (`{"requests":[...]}`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Batches::create`].
+    pub async fn create_raw(&self, body: bytes::Bytes) -> Result<MessageBatch> {
+        self.send_json(Request::post(BATCHES).with_body(body), None)
+            .await
+    }
+
+    /// Retrieves a batch: `GET /v1/messages/batches/{id}`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`]; a 404 ([`Error::status`]) for an unknown batch.
+    pub async fn retrieve(&self, id: &str) -> Result<MessageBatch> {
+        self.send_json(Request::get(format!("{BATCHES}/{id}")), Some(id))
+            .await
+    }
+
+    /// Cancels a batch: `POST /v1/messages/batches/{id}/cancel`. The batch
+    /// becomes `canceling`, then `ended` with its unprocessed requests
+    /// `canceled`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`].
+    pub async fn cancel(&self, id: &str) -> Result<MessageBatch> {
+        self.send_json(Request::post(format!("{BATCHES}/{id}/cancel")), Some(id))
+            .await
+    }
+
+    /// Deletes an ended batch: `DELETE /v1/messages/batches/{id}`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`]; the API refuses to delete a batch that has not
+    /// ended.
+    pub async fn delete(&self, id: &str) -> Result<DeletedMessageBatch> {
+        self.send_json(Request::delete(format!("{BATCHES}/{id}")), Some(id))
+            .await
+    }
+
+    /// One page of batches: `GET /v1/messages/batches` with the parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`].
+    pub async fn list_page(&self, params: &ListParams) -> Result<Page<MessageBatch>> {
+        let mut req = Request::get(BATCHES);
+        if let Some(b) = &params.before_id {
+            req = req.with_query("before_id", b);
+        }
+        if let Some(a) = &params.after_id {
+            req = req.with_query("after_id", a);
+        }
+        if let Some(l) = params.limit {
+            req = req.with_query("limit", &l.to_string());
+        }
+        self.send_json(req, None).await
+    }
+
+    /// All batches as a [`Stream`], fetching pages as it is read.
+    ///
+    /// Batches come newest first. With `after_id` (or neither cursor) it
+    /// pages towards older batches; with `before_id` it pages towards newer
+    /// ones (each page still newest first, as the API returns it). `limit`
+    /// is the page size (1 to 1000, default 20): it does not cap the stream;
+    /// use `StreamExt::take` for that.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream abandons the page request in flight, if any.
+    pub fn list(&self, params: ListParams) -> BatchList {
+        BatchList {
+            batches: self.clone(),
+            params,
+            buffer: VecDeque::new(),
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// The results of an ended batch as a [`ResultsStream`] of typed lines:
+    /// `GET /v1/messages/batches/{id}/results`.
+    ///
+    /// The body is decoded incrementally in constant memory (see
+    /// [`ResultsDecoder`]); lines come in no particular order, so match them
+    /// by `custom_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_http`] when the request fails (the batch has not ended:
+    /// 400; unknown batch: 404). Errors while reading come from the stream.
+    pub async fn results(&self, id: &str) -> Result<ResultsStream> {
+        let resp = self
+            .transport
+            .send(Request::get(format!("{BATCHES}/{id}/results")))
+            .await
+            .map_err(|e| Error::from(e).with_batch_id(id))?;
+        Ok(ResultsStream {
+            body: Some(resp.into_body()),
+            decoder: ResultsDecoder::new().max_line_len(self.max_line_len),
+            batch_id: id.to_owned(),
+            done: false,
+        })
+    }
+}
+
+// ===== ListParams and BatchList =====
+
+/// Parameters of [`Batches::list`] and [`Batches::list_page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListParams {
+    /// Batches newer than this id (the page just before it).
+    pub before_id: Option<String>,
+    /// Batches older than this id (the page just after it).
+    pub after_id: Option<String>,
+    /// Page size, 1 to 1000. Default (none) is the API's, 20.
+    pub limit: Option<u32>,
+}
+
+impl ListParams {
+    /// No cursor, the default page size.
+    pub fn new() -> ListParams {
+        ListParams::default()
+    }
+
+    /// Sets `before_id`.
+    pub fn before_id(mut self, id: impl Into<String>) -> ListParams {
+        self.before_id = Some(id.into());
+        self
+    }
+
+    /// Sets `after_id`.
+    pub fn after_id(mut self, id: impl Into<String>) -> ListParams {
+        self.after_id = Some(id.into());
+        self
+    }
+
+    /// Sets the page size.
+    pub fn limit(mut self, limit: u32) -> ListParams {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+type PageFuture = Pin<Box<dyn Future<Output = Result<Page<MessageBatch>>> + Send>>;
+
+/// The auto-paginating [`Stream`] of [`Batches::list`].
+///
+/// After an error the stream ends.
+pub struct BatchList {
+    batches: Batches,
+    params: ListParams,
+    buffer: VecDeque<MessageBatch>,
+    pending: Option<PageFuture>,
+    done: bool,
+}
+
+impl fmt::Debug for BatchList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchList")
+            .field("params", &self.params)
+            .field("buffered", &self.buffer.len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for BatchList {
+    type Item = Result<MessageBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(b) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(b)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let fut = this.pending.get_or_insert_with(|| {
+                let batches = this.batches.clone();
+                let params = this.params.clone();
+                Box::pin(async move { batches.list_page(&params).await })
+            });
+            let page = match fut.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            this.pending = None;
+            match page {
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(page) => {
+                    let backwards = this.params.before_id.is_some();
+                    let next = if backwards {
+                        page.first_id.clone()
+                    } else {
+                        page.last_id.clone()
+                    };
+                    match next {
+                        Some(id) if page.has_more && !page.data.is_empty() => {
+                            if backwards {
+                                this.params.before_id = Some(id);
+                            } else {
+                                this.params.after_id = Some(id);
+                            }
+                        }
+                        _ => this.done = true,
+                    }
+                    this.buffer.extend(page.data);
+                }
+            }
+        }
+    }
+}
+
+// ===== ResultsStream =====
+
+/// The results of one batch, decoded incrementally from the response body:
+/// a [`Stream`] of [`BatchResultLine`].
+///
+/// Errors name the line number and, when it can be read, the `custom_id`
+/// ([`Error::line`], [`Error::custom_id`]). A body that ends in the middle of
+/// a line is an [`Error::is_truncated`] error. After an error the stream
+/// ends.
+///
+/// # Drop behaviour
+///
+/// The connection is closed (not returned to the pool half-read) when the
+/// stream hits a decode error, and when the stream is dropped before the end
+/// of the body; a stream read to the end returns its connection to the pool.
+pub struct ResultsStream {
+    body: Option<Body>,
+    decoder: ResultsDecoder,
+    batch_id: String,
+    done: bool,
+}
+
+impl fmt::Debug for ResultsStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResultsStream")
+            .field("batch_id", &self.batch_id)
+            .field("line", &self.decoder.line_number())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResultsStream {
+    /// The batch these results belong to.
+    pub fn batch_id(&self) -> &str {
+        &self.batch_id
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        // Dropping the body closes the connection.
+        self.body = None;
+        self.done = true;
+        e.with_batch_id(self.batch_id.clone())
+    }
+
+    /// Polls for the next raw (undecoded) line.
+    fn poll_raw(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<RawLine>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match self.decoder.next_raw() {
+                Ok(Some(line)) => return Poll::Ready(Some(Ok(line))),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Some(Err(self.fail(e)))),
+            }
+            let Some(body) = self.body.as_mut() else {
+                // `finish` was called and the decoder is drained.
+                self.done = true;
+                return Poll::Ready(None);
+            };
+            match Pin::new(body).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => self.decoder.push(chunk),
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(Err(self.fail(e.into()))));
+                }
+                Poll::Ready(None) => {
+                    self.body = None;
+                    self.decoder.finish();
+                }
+            }
+        }
+    }
+
+    /// The next line without decoding it (to copy results verbatim, or to
+    /// decode elsewhere). Same errors and end as the stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a line is only taken when this returns.
+    pub async fn next_raw(&mut self) -> Option<Result<RawLine>> {
+        std::future::poll_fn(|cx| self.poll_raw(cx)).await
+    }
+}
+
+impl Stream for ResultsStream {
+    type Item = Result<BatchResultLine>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match std::task::ready!(this.poll_raw(cx)) {
+            None => Poll::Ready(None),
+            Some(Err(e)) => Poll::Ready(Some(Err(e))),
+            Some(Ok(raw)) => match raw.decode() {
+                Ok(line) => Poll::Ready(Some(Ok(line))),
+                Err(e) => Poll::Ready(Some(Err(this.fail(e)))),
+            },
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The crate's one opaque error type.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::path::PathBuf;
+
+use messages_types::DecodeError;
+
+/// A `Result` alias where the error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a batch operation failed.
+///
+/// It is opaque: ask with the predicates ([`Error::is_http`],
+/// [`Error::is_decode`], [`Error::is_truncated`], ...) and accessors
+/// ([`Error::line`], [`Error::custom_id`], [`Error::http_error`]). `Display` prints
+/// one line saying what happened and where; its wording is unspecified.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    message: String,
+    line: Option<u64>,
+    custom_id: Option<String>,
+    batch_id: Option<String>,
+    path: Option<PathBuf>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The HTTP transport failed (the source is a `messages_http::Error`).
+    Http,
+    /// A results line is not a valid result.
+    Decode,
+    /// A results line is longer than the configured limit.
+    LineTooLong,
+    /// The results ended in the middle of a line.
+    Truncated,
+    /// The caller's input is invalid (custom_id, limits, input file).
+    InvalidInput,
+    /// `wait` reached its deadline.
+    Timeout,
+    /// Reading or writing a file failed.
+    Io,
+    /// A checkpoint file holds something that is not this job's results.
+    Checkpoint,
+    /// Results are missing, duplicated or unknown to the job.
+    Incomplete,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                line: None,
+                custom_id: None,
+                batch_id: None,
+                path: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn http(e: messages_http::Error) -> Error {
+        Error::new(Kind::Http, e.to_string()).with_source(e)
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Error {
+        Error::new(Kind::InvalidInput, message)
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, what: &str, e: std::io::Error) -> Error {
+        let path = path.into();
+        Error::new(Kind::Io, format!("{what} {}: {e}", path.display()))
+            .with_path(path)
+            .with_source(e)
+    }
+
+    pub(crate) fn decode(line: u64, custom_id: Option<String>, e: DecodeError) -> Error {
+        let message = match &custom_id {
+            Some(id) => format!("results line {line} (custom_id {id}) is not a valid result: {e}"),
+            None => format!("results line {line} is not a valid result: {e}"),
+        };
+        let mut err = Error::new(Kind::Decode, message).with_source(e);
+        err.inner.line = Some(line);
+        err.inner.custom_id = custom_id;
+        err
+    }
+
+    pub(crate) fn with_source(mut self, e: impl StdError + Send + Sync + 'static) -> Error {
+        self.inner.source = Some(Box::new(e));
+        self
+    }
+
+    pub(crate) fn with_line(mut self, line: u64) -> Error {
+        self.inner.line = Some(line);
+        self
+    }
+
+    pub(crate) fn with_custom_id(mut self, id: impl Into<String>) -> Error {
+        self.inner.custom_id = Some(id.into());
+        self
+    }
+
+    pub(crate) fn with_batch_id(mut self, id: impl Into<String>) -> Error {
+        self.inner.batch_id = Some(id.into());
+        self
+    }
+
+    pub(crate) fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
+        self.inner.path = Some(path.into());
+        self
+    }
+
+    /// Turns a results error into a checkpoint error about `path`.
+    pub(crate) fn in_checkpoint(mut self, path: &std::path::Path) -> Error {
+        if matches!(self.inner.kind, Kind::Decode | Kind::LineTooLong) {
+            self.inner.kind = Kind::Checkpoint;
+        }
+        self.inner.message = format!("checkpoint {}: {}", path.display(), self.inner.message);
+        self.inner.path = Some(path.to_path_buf());
+        self
+    }
+
+    /// The HTTP transport failed; [`Error::http_error`] has the details (status,
+    /// API error body, request id).
+    pub fn is_http(&self) -> bool {
+        self.inner.kind == Kind::Http
+    }
+
+    /// The transport error, when the transport failed.
+    pub fn http_error(&self) -> Option<&messages_http::Error> {
+        self.inner
+            .source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<messages_http::Error>())
+    }
+
+    /// The HTTP status of an API error, such as 404.
+    pub fn status(&self) -> Option<u16> {
+        self.http_error()
+            .and_then(messages_http::Error::status)
+            .map(|s| s.as_u16())
+    }
+
+    /// A results line is not a valid result line (bad JSON or a wrong
+    /// shape). [`Error::line`] and, when it could be read, [`Error::custom_id`]
+    /// say which.
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == Kind::Decode
+    }
+
+    /// A results line is longer than the configured maximum.
+    pub fn is_line_too_long(&self) -> bool {
+        self.inner.kind == Kind::LineTooLong
+    }
+
+    /// The results ended in the middle of a line: the body or file was cut
+    /// short. Nothing after the last complete line was returned.
+    pub fn is_truncated(&self) -> bool {
+        self.inner.kind == Kind::Truncated
+    }
+
+    /// The caller's input is invalid: a bad or repeated `custom_id`, a
+    /// request over the size limit, a malformed input line. Found before
+    /// anything was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        self.inner.kind == Kind::InvalidInput
+    }
+
+    /// [`wait`](crate::Batches::wait) reached its deadline before the batch
+    /// ended.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == Kind::Timeout
+    }
+
+    /// Reading or writing a file failed; [`Error::path`] names it.
+    pub fn is_io(&self) -> bool {
+        self.inner.kind == Kind::Io
+    }
+
+    /// A checkpoint file has a complete line that is not a result of this
+    /// job (not a result, or a `custom_id` the job does not have). The file
+    /// is left as it is.
+    pub fn is_checkpoint(&self) -> bool {
+        self.inner.kind == Kind::Checkpoint
+    }
+
+    /// A job's results are incomplete or inconsistent: a request without a
+    /// result, a result for an unknown `custom_id`, or two results for one.
+    pub fn is_incomplete(&self) -> bool {
+        self.inner.kind == Kind::Incomplete
+    }
+
+    /// The 1-based line number (of the results body, file or checkpoint)
+    /// the error is about.
+    pub fn line(&self) -> Option<u64> {
+        self.inner.line
+    }
+
+    /// The `custom_id` the error is about, when known.
+    pub fn custom_id(&self) -> Option<&str> {
+        self.inner.custom_id.as_deref()
+    }
+
+    /// The batch the error is about, when known.
+    pub fn batch_id(&self) -> Option<&str> {
+        self.inner.batch_id.as_deref()
+    }
+
+    /// The file the error is about, when known.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.inner.path.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .field("line", &self.inner.line)
+            .field("custom_id", &self.inner.custom_id)
+            .field("batch_id", &self.inner.batch_id)
+            .field("path", &self.inner.path)
+            .field("source", &self.inner.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        if let Some(id) = &self.inner.batch_id {
+            write!(f, " (batch {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl From<messages_http::Error> for Error {
+    fn from(e: messages_http::Error) -> Error {
+        Error::http(e)
+    }
+}

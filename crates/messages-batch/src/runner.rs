@@ -1,0 +1,484 @@
+//! [`LocalRunner`]: a job through `POST /v1/messages`, with a checkpoint.
+
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use messages_http::{Request, RequestOptions, Transport};
+use messages_types::{
+    ApiError, BatchResult, BatchResultLine, ErrorResponse, ErrorType, Message, MessageRequest,
+};
+use tokio::sync::watch;
+
+use crate::decoder::{ResultsReader, recover_custom_id};
+use crate::error::{Error, Kind, Result};
+use crate::job::BatchJob;
+use crate::summary::Summary;
+use crate::wait::{Progress, Reporter};
+
+/// The default number of requests in flight.
+pub const DEFAULT_CONCURRENCY: usize = 5;
+
+/// Runs a [`BatchJob`] through the Messages endpoint (`POST /v1/messages`,
+/// non-streaming), a few requests at a time, at full price but with results
+/// in minutes; the results have the same type as the batch path
+/// ([`BatchResultLine`]).
+///
+/// **Checkpoint.** Every result is appended to a JSONL checkpoint file (the
+/// batch results format, one line per `custom_id`) and written to the file
+/// before it is acknowledged: counted, reported, or considered done. A run
+/// that is killed at any moment (even `kill -9`) and started again with the
+/// same job and checkpoint sends only the requests without a line, so every
+/// `custom_id` ends up with exactly one result and no completed request is
+/// sent twice. A torn last line (a kill in the middle of a write) is cut off
+/// and its request sent again. By default lines are handed to the operating
+/// system with one `write` each, which survives a killed process; set
+/// [`fsync`](LocalRunner::fsync) to also survive a power loss.
+///
+/// **Errors as results.** An API error answer (after the transport's
+/// retries: 4xx, and 429/5xx/529 once retries are exhausted) is the
+/// request's result, `errored` with the API's error body, as in a batch.
+/// A failure with no API answer (connection refused, timeouts) stops the run
+/// with an error; everything finished before it is in the checkpoint.
+///
+/// **Rate limits** are honoured by the transport's retries (`retry-after`);
+/// raise [`TransportBuilder::max_retries`](messages_http::TransportBuilder::max_retries)
+/// for long runs near the limit.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(job: messages_batch::BatchJob) -> Result<(), messages_batch::Error> {
+/// use messages_batch::LocalRunner;
+///
+/// let runner = LocalRunner::new(messages_http::Transport::from_env()?)
+///     .concurrency(8)
+///     .on_progress(|p| eprintln!("{p}"));
+/// let stop = async { let _ = tokio::signal::ctrl_c().await; };
+/// let report = runner.run_until(&job, "job.checkpoint.jsonl", stop).await?;
+/// if report.is_complete() {
+///     messages_batch::write_output(&job, "job.checkpoint.jsonl", "results.jsonl")?;
+/// }
+/// # Ok(())
+/// # }
+/// # let _ = run;
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalRunner {
+    transport: Transport,
+    concurrency: usize,
+    fsync: bool,
+    reporter: Reporter,
+}
+
+/// What a [`LocalRunner`] run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// Requests in the job.
+    pub total: u64,
+    /// All results in the checkpoint, from this run and earlier ones.
+    pub summary: Summary,
+    /// Results found in the checkpoint when the run started.
+    pub resumed: u64,
+    /// Requests this run sent and finished (acknowledged).
+    pub sent: u64,
+    /// Whether the run was stopped before every request had a result.
+    pub stopped: bool,
+}
+
+impl RunReport {
+    /// Whether every request of the job has a result in the checkpoint.
+    pub fn is_complete(&self) -> bool {
+        self.summary.total() == self.total
+    }
+}
+
+// One outcome per finished request, moved once: boxing would add an
+// allocation per result.
+#[allow(clippy::large_enum_variant)]
+enum Outcome {
+    Result(BatchResult),
+    Fatal(messages_http::Error),
+}
+
+impl LocalRunner {
+    /// A runner over `transport` with [`DEFAULT_CONCURRENCY`] requests in
+    /// flight.
+    pub fn new(transport: Transport) -> LocalRunner {
+        LocalRunner {
+            transport,
+            concurrency: DEFAULT_CONCURRENCY,
+            fsync: false,
+            reporter: Reporter::default(),
+        }
+    }
+
+    /// The number of requests in flight (at least 1). Default is
+    /// [`DEFAULT_CONCURRENCY`] (5). The transport's own concurrency limit,
+    /// if lower, applies too.
+    pub fn concurrency(mut self, n: usize) -> LocalRunner {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Whether each checkpoint line is also flushed to the disk
+    /// (`fdatasync`) before it is acknowledged: slower, survives a power
+    /// loss. Default is off (a killed process loses nothing either way).
+    pub fn fsync(mut self, on: bool) -> LocalRunner {
+        self.fsync = on;
+        self
+    }
+
+    /// Calls `f` with the [`Progress`] once the checkpoint is loaded and
+    /// after every acknowledged result. It runs on the running task: keep it
+    /// short.
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> LocalRunner {
+        self.reporter.set_callback(f);
+        self
+    }
+
+    /// A watch channel of the same progress as
+    /// [`on_progress`](LocalRunner::on_progress).
+    pub fn watch(&mut self) -> watch::Receiver<Progress> {
+        self.reporter.subscribe()
+    }
+
+    /// Runs the job to completion (see [`run_until`](LocalRunner::run_until)).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_until`](LocalRunner::run_until).
+    pub async fn run(&self, job: &BatchJob, checkpoint: impl AsRef<Path>) -> Result<RunReport> {
+        self.run_until(job, checkpoint, std::future::pending())
+            .await
+    }
+
+    /// Runs the job, resuming from `checkpoint` (created if missing), until
+    /// every request has a result or `stop` completes.
+    ///
+    /// When `stop` completes, no new request is started and the requests in
+    /// flight are abandoned (their connections closed); they have no line in
+    /// the checkpoint, so the next run sends them again. The report then has
+    /// `stopped: true`.
+    ///
+    /// The checkpoint is written with small synchronous appends on the
+    /// running task (one `write` per result).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::is_checkpoint`]: a complete checkpoint line is not a
+    ///   result, or names a `custom_id` the job does not have (the file is
+    ///   left untouched);
+    /// - [`Error::is_io`]: the checkpoint cannot be read or written;
+    /// - [`Error::is_http`]: a request failed without an API answer
+    ///   (connection, timeout) after the transport's retries. Results
+    ///   finished before are in the checkpoint; run again to resume.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future has the effect of `stop`: requests in flight are
+    /// abandoned and every acknowledged result is already in the
+    /// checkpoint.
+    pub async fn run_until(
+        &self,
+        job: &BatchJob,
+        checkpoint: impl AsRef<Path>,
+        stop: impl Future<Output = ()>,
+    ) -> Result<RunReport> {
+        let path = checkpoint.as_ref();
+        let loaded = load_checkpoint(job, path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "opening checkpoint", e))?;
+        let mut report = RunReport {
+            total: job.len() as u64,
+            summary: loaded.summary,
+            resumed: loaded.done_count,
+            sent: 0,
+            stopped: false,
+        };
+        let mut progress = Progress {
+            total: report.total,
+            processing: report.total - loaded.done_count,
+            succeeded: report.summary.succeeded,
+            errored: report.summary.errored_total(),
+            canceled: report.summary.canceled,
+            expired: report.summary.expired,
+            ended: loaded.done_count == report.total,
+        };
+        self.reporter.report(&progress);
+
+        let mut todo = (0..job.len()).filter(|&i| !loaded.done[i]);
+        let mut in_flight = FuturesUnordered::new();
+        let mut stop = pin!(stop);
+        let mut line_buf = Vec::new();
+        loop {
+            while in_flight.len() < self.concurrency {
+                let Some(i) = todo.next() else { break };
+                let params = &job.requests()[i].params;
+                in_flight.push(self.send(i, params));
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let (i, outcome) = tokio::select! {
+                biased;
+                () = &mut stop => {
+                    report.stopped = true;
+                    break;
+                }
+                Some(done) = in_flight.next() => done,
+            };
+            let result = match outcome {
+                Outcome::Result(r) => r,
+                Outcome::Fatal(e) => {
+                    let id = &job.requests()[i].custom_id;
+                    return Err(Error::new(
+                        Kind::Http,
+                        format!("request {id} failed without an API answer: {e}; results so far are in the checkpoint"),
+                    )
+                    .with_custom_id(id.clone())
+                    .with_source(e));
+                }
+            };
+            let line = BatchResultLine {
+                custom_id: job.requests()[i].custom_id.clone(),
+                result,
+            };
+            line_buf.clear();
+            serde_json::to_writer(&mut line_buf, &line).map_err(|e| {
+                Error::new(
+                    Kind::Io,
+                    format!("encoding the result of {}: {e}", line.custom_id),
+                )
+            })?;
+            line_buf.push(b'\n');
+            file.write_all(&line_buf)
+                .map_err(|e| Error::io(path, "appending to checkpoint", e))?;
+            if self.fsync {
+                file.sync_data()
+                    .map_err(|e| Error::io(path, "syncing checkpoint", e))?;
+            }
+            // Acknowledged from here on.
+            report.sent += 1;
+            report.summary.add(&line);
+            progress.processing -= 1;
+            progress.succeeded = report.summary.succeeded;
+            progress.errored = report.summary.errored_total();
+            progress.ended = progress.processing == 0;
+            self.reporter.report(&progress);
+        }
+        Ok(report)
+    }
+
+    fn send(
+        &self,
+        index: usize,
+        params: &MessageRequest,
+    ) -> impl Future<Output = (usize, Outcome)> + Send + 'static {
+        let transport = self.transport.clone();
+        let body = serde_json::to_vec(params);
+        let max_tokens = u64::from(params.max_tokens);
+        async move {
+            let body = match body {
+                Ok(b) => b,
+                Err(e) => {
+                    return (
+                        index,
+                        Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None)),
+                    );
+                }
+            };
+            let req = Request::post("/v1/messages")
+                .with_body(body)
+                .with_options(RequestOptions::new().max_tokens(max_tokens));
+            let sent = async {
+                let resp = transport.send(req).await?;
+                resp.json::<Message>().await
+            };
+            let outcome = match sent.await {
+                Ok(message) => Outcome::Result(BatchResult::Succeeded { message }),
+                Err(e) => match e.error_response() {
+                    Some(body) => Outcome::Result(BatchResult::Errored {
+                        error: body.clone(),
+                    }),
+                    None if e.is_api() => Outcome::Result(errored(
+                        ErrorType::from_status(e.status().map_or(500, |s| s.as_u16())),
+                        e.to_string(),
+                        e.request_id().map(str::to_owned),
+                    )),
+                    None if e.is_streaming_required() => {
+                        Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None))
+                    }
+                    None => Outcome::Fatal(e),
+                },
+            };
+            (index, outcome)
+        }
+    }
+}
+
+fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> BatchResult {
+    BatchResult::Errored {
+        error: ErrorResponse {
+            error: ApiError { kind, message },
+            request_id,
+        },
+    }
+}
+
+struct Loaded {
+    done: Vec<bool>,
+    done_count: u64,
+    summary: Summary,
+}
+
+/// Reads a checkpoint: which requests are done, and their summary. Cuts off
+/// a torn last line.
+fn load_checkpoint(job: &BatchJob, path: &Path) -> Result<Loaded> {
+    let mut loaded = Loaded {
+        done: vec![false; job.len()],
+        done_count: 0,
+        summary: Summary::local(),
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(loaded),
+        Err(e) => return Err(Error::io(path, "opening checkpoint", e)),
+    };
+    let mut reader = ResultsReader::new(BufReader::new(file));
+    let mut torn_at = None;
+    loop {
+        let raw = match reader.next_raw() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(e) => return Err(e.in_checkpoint(path)),
+        };
+        if !raw.is_terminated() {
+            // Killed in the middle of a write: this result was never
+            // acknowledged.
+            torn_at = Some(reader.decoder().consumed());
+            break;
+        }
+        let line = raw.decode().map_err(|e| e.in_checkpoint(path))?;
+        let Some(i) = job.index_of(&line.custom_id) else {
+            return Err(Error::new(
+                Kind::Checkpoint,
+                format!(
+                    "checkpoint {} line {}: custom_id {} is not in this job (is it the checkpoint of another job?)",
+                    path.display(),
+                    raw.number(),
+                    line.custom_id
+                ),
+            )
+            .with_line(raw.number())
+            .with_custom_id(line.custom_id)
+            .with_path(path));
+        };
+        // A repeated line (two runners on one file) keeps the first result.
+        if !std::mem::replace(&mut loaded.done[i], true) {
+            loaded.done_count += 1;
+            loaded.summary.add(&line);
+        }
+    }
+    if let Some(len) = torn_at {
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "opening checkpoint", e))?;
+        f.set_len(len)
+            .map_err(|e| Error::io(path, "cutting the torn last line of checkpoint", e))?;
+    }
+    Ok(loaded)
+}
+
+/// Reads the results in a checkpoint (or any results JSONL file) as an
+/// iterator of [`BatchResultLine`], in constant memory.
+///
+/// # Errors
+///
+/// [`Error::is_io`] when the file cannot be opened. Errors while reading
+/// come from the iterator.
+pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsReader<BufReader<File>>> {
+    let path = path.as_ref();
+    let f = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+    Ok(ResultsReader::new(BufReader::new(f)))
+}
+
+/// Writes the results in `checkpoint` to `output` as JSONL, one line per
+/// request of `job` that has a result, in the job's order, lines copied
+/// verbatim. Returns how many lines were written (the job's length when the
+/// run is complete).
+///
+/// The output is written to a temporary file next to it and renamed into
+/// place. Memory holds one offset per result, not the results.
+///
+/// # Errors
+///
+/// [`Error::is_io`] for file errors; the checkpoint errors of
+/// [`LocalRunner::run_until`].
+pub fn write_output(
+    job: &BatchJob,
+    checkpoint: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+) -> Result<u64> {
+    let checkpoint = checkpoint.as_ref();
+    let output = output.as_ref();
+    let mut offsets: Vec<Option<(u64, usize)>> = vec![None; job.len()];
+    {
+        let mut reader = read_results(checkpoint)?;
+        while let Some(raw) = reader.next_raw().map_err(|e| e.in_checkpoint(checkpoint))? {
+            if !raw.is_terminated() {
+                break;
+            }
+            let bytes = raw.bytes();
+            let id = match recover_custom_id(bytes) {
+                Some(id) => id,
+                None => {
+                    raw.decode()
+                        .map_err(|e| e.in_checkpoint(checkpoint))?
+                        .custom_id
+                }
+            };
+            let end = reader.decoder().consumed();
+            // Checkpoint lines end in a single LF.
+            let start = end - bytes.len() as u64 - 1;
+            if let Some(i) = job.index_of(&id)
+                && offsets[i].is_none()
+            {
+                offsets[i] = Some((start, bytes.len()));
+            }
+        }
+    }
+    let tmp: PathBuf = {
+        let mut name = output.as_os_str().to_owned();
+        name.push(".tmp");
+        name.into()
+    };
+    let mut src = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
+    let out = File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
+    let mut out = std::io::BufWriter::new(out);
+    let mut buf = Vec::new();
+    let mut written = 0;
+    for (start, len) in offsets.into_iter().flatten() {
+        buf.resize(len, 0);
+        src.seek(SeekFrom::Start(start))
+            .and_then(|_| src.read_exact(&mut buf))
+            .map_err(|e| Error::io(checkpoint, "reading", e))?;
+        buf.push(b'\n');
+        out.write_all(&buf)
+            .map_err(|e| Error::io(&tmp, "writing", e))?;
+        written += 1;
+    }
+    out.into_inner()
+        .map_err(|e| Error::io(&tmp, "writing", e.into_error()))?
+        .sync_all()
+        .map_err(|e| Error::io(&tmp, "syncing", e))?;
+    std::fs::rename(&tmp, output).map_err(|e| Error::io(output, "renaming into", e))?;
+    Ok(written)
+}

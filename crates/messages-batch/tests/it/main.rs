@@ -1,0 +1,6 @@
+//! Integration tests against the in-process emulator.
+
+mod batches;
+mod results;
+mod runner;
+mod support;

@@ -1,0 +1,85 @@
+//! Shared helpers: an emulator, a transport pointed at it, small requests.
+
+use std::time::Duration;
+
+use messages_batch::{BatchJob, Batches};
+use messages_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+use messages_http::{Transport, TransportBuilder};
+use messages_types::MessageRequest;
+
+pub(crate) const MODEL: &str = "claude-haiku-4-5";
+
+/// An emulator for tests: no pacing, fast batches.
+pub(crate) fn emulator() -> EmulatorBuilder {
+    Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .batch_pace(Duration::ZERO)
+}
+
+pub(crate) fn transport_builder(emu: &EmulatorHandle) -> TransportBuilder {
+    Transport::builder()
+        .api_key("test-key")
+        .base_url(emu.base_url())
+}
+
+pub(crate) fn batches(emu: &EmulatorHandle) -> Batches {
+    Batches::new(transport_builder(emu).build().expect("transport"))
+}
+
+/// A small request whose prompt names `id`, so the request log can be
+/// mapped back to custom_ids.
+pub(crate) fn request(id: &str) -> MessageRequest {
+    MessageRequest::new(MODEL, 24).user(format!("prompt for {id}"))
+}
+
+pub(crate) fn job(n: usize) -> BatchJob {
+    let mut job = BatchJob::new();
+    for i in 0..n {
+        let id = format!("req-{i}");
+        job.add(id.clone(), request(&id)).expect("valid request");
+    }
+    job
+}
+
+/// The custom_id a logged `POST /v1/messages` body was made for.
+pub(crate) fn custom_id_of(body: &serde_json::Value) -> String {
+    let text = body["messages"][0]["content"]
+        .as_str()
+        .expect("text content");
+    text.strip_prefix("prompt for ")
+        .expect("a prompt made by `request`")
+        .to_owned()
+}
+
+/// Fast polling for tests.
+pub(crate) fn fast_wait() -> messages_batch::WaitOptions {
+    messages_batch::WaitOptions::new().interval(Duration::from_millis(5), Duration::from_millis(50))
+}
+
+/// A unique temporary directory, removed on drop.
+pub(crate) struct TempDir(pub(crate) std::path::PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "messages-batch-{name}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
