@@ -18,7 +18,7 @@ const ANTHROPIC_PYTHON: &str = "2.11.0";
 const ANTHROPIC_TYPESCRIPT: &str = "1.11.0";
 
 /// Kills the emulator when the task ends, however it ends.
-struct Emulator(Child);
+pub(crate) struct Emulator(Child);
 
 impl Drop for Emulator {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Emulator {
     }
 }
 
-fn path_str(p: &Path) -> Result<&str> {
+pub(crate) fn path_str(p: &Path) -> Result<&str> {
     p.to_str()
         .ok_or_else(|| format!("path is not UTF-8: {}", p.display()))
 }
@@ -51,25 +51,64 @@ pub(crate) fn interop() -> Result {
         "--bin",
         "messages-emulator",
     ])?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
+    let target = target_dir();
     let bin = target
         .join("debug")
         .join(format!("messages-emulator{}", std::env::consts::EXE_SUFFIX));
     let work = target.join("interop");
-    fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let (python, node) = install_sdks(&work)?;
+
+    // The emulator, with light pacing so streams have many chunks.
+    let (emulator, base_url) =
+        start_emulator(&bin, &["--token-delay-ms", "1", "--batch-pace-ms", "1"])?;
+    let env = [("EMULATOR_BASE_URL", base_url.as_str())];
+
+    let dir = root.join("interop");
+    let mut ran = 0;
+    for script in scripts(&dir, "py")? {
+        run(&root, path_str(&python)?, &[path_str(&script)?], &env)?;
+        ran += 1;
+    }
+    for script in scripts(&dir, "mjs")? {
+        // ES modules resolve packages from the script's own directory.
+        let name = script.file_name().ok_or("script without a name")?;
+        fs::copy(&script, node.join(name))
+            .map_err(|e| format!("copying {}: {e}", script.display()))?;
+        let name = name.to_str().ok_or("script name is not UTF-8")?;
+        run(&node, "node", &[name], &env)?;
+        ran += 1;
+    }
+    drop(emulator);
+    if ran == 0 {
+        return Err(format!("no interop scripts found in {}", dir.display()));
+    }
+    eprintln!("interop: {ran} scripts passed against {base_url}");
+    Ok(())
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the root) or `target/`.
+pub(crate) fn target_dir() -> PathBuf {
+    let root = project_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// Installs the pinned SDKs under `work`: returns the virtualenv's `python`
+/// and the npm project's directory (ES modules run from there resolve the SDK).
+pub(crate) fn install_sdks(work: &Path) -> Result<(PathBuf, PathBuf)> {
+    fs::create_dir_all(work).map_err(|e| format!("creating {}: {e}", work.display()))?;
 
     // Python: a virtualenv with the pinned SDK.
     let venv = work.join("venv");
     let python = venv.join("bin").join("python");
     if !python.exists() {
-        run(&work, "python3", &["-m", "venv", path_str(&venv)?], &[])?;
+        run(work, "python3", &["-m", "venv", path_str(&venv)?], &[])?;
     }
     let pin = format!("anthropic=={ANTHROPIC_PYTHON}");
     run(
-        &work,
+        work,
         path_str(&python)?,
         &[
             "-m",
@@ -98,10 +137,15 @@ pub(crate) fn interop() -> Result {
         &[],
     )?;
 
-    // The emulator, with light pacing so streams have many chunks.
-    eprintln!("$ {} --token-delay-ms 1 --batch-pace-ms 1", bin.display());
-    let mut child = Command::new(&bin)
-        .args(["--token-delay-ms", "1", "--batch-pace-ms", "1"])
+    Ok((python, node))
+}
+
+/// Starts the emulator binary `bin` with `args` and returns it (killed on
+/// drop) with its base URL, read from its first line on stdout.
+pub(crate) fn start_emulator(bin: &Path, args: &[&str]) -> Result<(Emulator, String)> {
+    eprintln!("$ {} {}", bin.display(), args.join(" "));
+    let mut child = Command::new(bin)
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
@@ -116,27 +160,5 @@ pub(crate) fn interop() -> Result {
         .strip_prefix("listening on ")
         .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?
         .to_owned();
-    let env = [("EMULATOR_BASE_URL", base_url.as_str())];
-
-    let dir = root.join("interop");
-    let mut ran = 0;
-    for script in scripts(&dir, "py")? {
-        run(&root, path_str(&python)?, &[path_str(&script)?], &env)?;
-        ran += 1;
-    }
-    for script in scripts(&dir, "mjs")? {
-        // ES modules resolve packages from the script's own directory.
-        let name = script.file_name().ok_or("script without a name")?;
-        fs::copy(&script, node.join(name))
-            .map_err(|e| format!("copying {}: {e}", script.display()))?;
-        let name = name.to_str().ok_or("script name is not UTF-8")?;
-        run(&node, "node", &[name], &env)?;
-        ran += 1;
-    }
-    drop(emulator);
-    if ran == 0 {
-        return Err(format!("no interop scripts found in {}", dir.display()));
-    }
-    eprintln!("interop: {ran} scripts passed against {base_url}");
-    Ok(())
+    Ok((emulator, base_url))
 }

@@ -5,10 +5,12 @@
 //! cargo xtask fuzz [SECS] [T..]  run fuzz targets (default: all, 600 s each)
 //! cargo xtask bench [ARGS..]     criterion benchmarks (benches/)
 //! cargo xtask interop            official Python and TypeScript SDKs against messages-emulator
+//! cargo xtask bench-e2e [N]      end-to-end streaming: this client vs the official SDKs (slow)
 //! ```
 //!
 //! Every step shells out to cargo; a failing step stops the run with its exit status.
 
+mod bench_e2e;
 mod interop;
 
 use std::env;
@@ -25,9 +27,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("interop") => interop::interop(),
+        Some("bench-e2e") => bench_e2e::bench_e2e(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop>"
+                "usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop | bench-e2e [N]>"
             );
             return ExitCode::from(2);
         }
