@@ -11,6 +11,7 @@
 //! Every step shells out to cargo; a failing step stops the run with its exit status.
 
 mod bench_e2e;
+mod bench_batch;
 mod interop;
 
 use std::env;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("interop") => interop::interop(),
+        Some("bench-batch") => bench_batch::bench_batch(&args[1..]),
         Some("bench-e2e") => bench_e2e::bench_e2e(&args[1..]),
         _ => {
             eprintln!(

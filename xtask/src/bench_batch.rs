@@ -1,0 +1,270 @@
+//! `cargo xtask bench-batch [MB]`: batch results end to end, this client
+//! against the official Python SDK, on the same results file served by
+//! `messages-emulator`.
+//!
+//! Writes an ended batch of about MB megabytes of realistic result lines
+//! (2 to 4 KB each; default 1024 MB) straight into an emulator data
+//! directory under `target/bench-batch/` (the emulator's persisted layout:
+//! `batches/ID/{meta.json,requests.jsonl,results.jsonl}`), starts the
+//! release emulator on it, then reads the results with
+//! `messages-batch`'s `read_results` example and with the Python SDK's
+//! `client.messages.batches.results(id)` iterator, each under
+//! `/usr/bin/time -v`, and prints wall time, throughput and peak RSS.
+
+use std::fs;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use crate::{Result, cargo, project_root, run};
+
+/// The official Python SDK from PyPI, as `cargo xtask interop` pins it.
+const ANTHROPIC_PYTHON: &str = "2.11.0";
+
+const PYTHON_READER: &str = r#"
+import os, sys, time
+import anthropic
+client = anthropic.Anthropic(base_url=os.environ["ANTHROPIC_BASE_URL"], api_key="bench", max_retries=0, timeout=3600)
+t = time.time()
+n = 0
+for r in client.messages.batches.results(sys.argv[1]):
+    n += 1
+print(f"lines={n} secs={time.time() - t:.3f}")
+"#;
+
+struct Emulator(Child);
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn target_dir() -> PathBuf {
+    let root = project_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+fn io(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> String {
+    let p = p.display().to_string();
+    let what = what.to_owned();
+    move |e| format!("{what} {p}: {e}")
+}
+
+/// Writes an ended batch of about `mb` MB of results; returns its id.
+fn write_batch(data_dir: &Path, mb: u64) -> Result<String> {
+    let id = format!("msgbatch_bench_{mb}mb");
+    let dir = data_dir.join("batches").join(&id);
+    if dir.join("meta.json").exists() {
+        return Ok(id);
+    }
+    fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    let words = [
+        "the",
+        "river",
+        "quietly",
+        "carries",
+        "light",
+        "across",
+        "stones",
+        "and",
+        "\\\"quoted\\\"",
+        "naïve",
+        "café",
+        "results",
+        "into",
+        "évening",
+        "data,",
+        "then\\n",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let results_path = dir.join("results.jsonl");
+    let requests_path = dir.join("requests.jsonl");
+    let mut results =
+        BufWriter::new(fs::File::create(&results_path).map_err(io("creating", &results_path))?);
+    let mut requests =
+        BufWriter::new(fs::File::create(&requests_path).map_err(io("creating", &requests_path))?);
+    let target = mb * 1_000_000;
+    let (mut written, mut n) = (0u64, 0u64);
+    while written < target {
+        let text_len = 1_600 + (next() % 1_800) as usize;
+        let mut text = String::with_capacity(text_len + 16);
+        while text.len() < text_len {
+            text.push_str(words[(next() % 16) as usize]);
+            text.push(' ');
+        }
+        let line = format!(
+            "{{\"custom_id\":\"r-{n:08}\",\"result\":{{\"type\":\"succeeded\",\"message\":{{\"id\":\"msg_bench{n:08}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{{\"input_tokens\":{},\"output_tokens\":{}}}}}}}}}\n",
+            200 + next() % 800,
+            text_len / 5
+        );
+        results
+            .write_all(line.as_bytes())
+            .map_err(io("writing", &results_path))?;
+        writeln!(requests, "{{\"custom_id\":\"r-{n:08}\",\"params\":{{}}}}")
+            .map_err(io("writing", &requests_path))?;
+        written += line.len() as u64;
+        n += 1;
+    }
+    results.flush().map_err(io("writing", &results_path))?;
+    requests.flush().map_err(io("writing", &requests_path))?;
+    let meta = format!(
+        "{{\"id\":\"{id}\",\"created_at\":1700000000.0,\"expires_at\":1700086400.0,\"ended_at\":1700000100.0,\"cancel_initiated_at\":null,\"processing_status\":\"ended\",\"seq\":0}}"
+    );
+    let meta_path = dir.join("meta.json");
+    fs::write(&meta_path, meta).map_err(io("writing", &meta_path))?;
+    eprintln!(
+        "wrote {n} result lines ({written} bytes) to {}",
+        results_path.display()
+    );
+    Ok(id)
+}
+
+/// Runs `cmd` under `/usr/bin/time -v`; returns (stdout, wall seconds, peak RSS in KiB).
+fn timed(cmd: &[&str], envs: &[(&str, &str)]) -> Result<(String, f64, u64)> {
+    eprintln!("$ /usr/bin/time -v {}", cmd.join(" "));
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .args(cmd)
+        .envs(envs.iter().copied())
+        .output()
+        .map_err(|e| format!("could not start /usr/bin/time: {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("`{}` failed: {stderr}", cmd.join(" ")));
+    }
+    let rss = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or("no peak RSS in /usr/bin/time's output")?;
+    Ok((
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        secs,
+        rss,
+    ))
+}
+
+pub(crate) fn bench_batch(args: &[String]) -> Result {
+    let mb: u64 = match args.first() {
+        Some(a) => a
+            .parse()
+            .map_err(|_| format!("MB must be a number, got {a}"))?,
+        None => 1024,
+    };
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "messages-emulator",
+        "--bin",
+        "messages-emulator",
+    ])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "messages-batch",
+        "--example",
+        "read_results",
+    ])?;
+    let target = target_dir();
+    let work = target.join("bench-batch");
+    let id = write_batch(&work.join("data"), mb)?;
+
+    // Python: the interop task's virtualenv when it exists, else our own.
+    let mut venv = target.join("interop").join("venv");
+    if !venv.join("bin").join("python").exists() {
+        venv = work.join("venv");
+    }
+    let python = venv.join("bin").join("python");
+    let python_str = python.to_str().ok_or("venv path is not UTF-8")?.to_owned();
+    if !python.exists() {
+        let venv_str = venv.to_str().ok_or("venv path is not UTF-8")?;
+        run(&work, "python3", &["-m", "venv", venv_str], &[])?;
+    }
+    let pin = format!("anthropic=={ANTHROPIC_PYTHON}");
+    run(
+        &work,
+        &python_str,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &pin,
+        ],
+        &[],
+    )?;
+    let script = work.join("read_results.py");
+    fs::write(&script, PYTHON_READER).map_err(io("writing", &script))?;
+
+    let bin = target.join("release").join("messages-emulator");
+    let data = work.join("data");
+    eprintln!(
+        "$ {} --data-dir {} (loading {mb} MB of results)",
+        bin.display(),
+        data.display()
+    );
+    let mut child = Command::new(&bin)
+        .args([
+            "--data-dir",
+            data.to_str().ok_or("path is not UTF-8")?,
+            "--batch-pace-ms",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout from the emulator")?;
+    let _emulator = Emulator(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the emulator's address: {e}"))?;
+    let base_url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?
+        .to_owned();
+    let env = [
+        ("ANTHROPIC_BASE_URL", base_url.as_str()),
+        ("ANTHROPIC_API_KEY", "bench"),
+    ];
+
+    let reader = target.join("release").join("examples").join("read_results");
+    let reader = reader.to_str().ok_or("path is not UTF-8")?.to_owned();
+    let script = script.to_str().ok_or("path is not UTF-8")?.to_owned();
+    let (rust_out, rust_secs, rust_rss) = timed(&[&reader, &id], &env)?;
+    let (py_out, py_secs, py_rss) = timed(&[&python_str, &script, &id], &env)?;
+    println!("results of {id} ({mb} MB) from {base_url}");
+    println!("| reader | output | wall s | peak RSS MiB |");
+    println!("|---|---|---|---|");
+    println!(
+        "| messages-batch read_results | {rust_out} | {rust_secs:.2} | {:.1} |",
+        rust_rss as f64 / 1024.0
+    );
+    println!(
+        "| Python SDK {ANTHROPIC_PYTHON} batches.results | {py_out} | {py_secs:.2} | {:.1} |",
+        py_rss as f64 / 1024.0
+    );
+    println!("speed-up (wall): {:.1}x", py_secs / rust_secs);
+    Ok(())
+}
