@@ -98,15 +98,17 @@ fn request() -> MessageRequest {
     MessageRequest::new("claude-haiku-4-5", 1024).user("firehose")
 }
 
-fn options(n: u64) -> Result<StreamOptions, BoxError> {
-    Ok(StreamOptions::new().header(
+/// In `text` mode the snapshot does not keep the text (`discard_text`), so
+/// memory stays flat however long the stream.
+fn options(n: u64, text: bool) -> Result<StreamOptions, BoxError> {
+    Ok(StreamOptions::new().discard_text(text).header(
         HeaderName::from_static("x-emulator-firehose"),
         HeaderValue::from_str(&n.to_string())?,
     ))
 }
 
 async fn client(transport: &Transport, n: u64, text: bool) -> Result<(), BoxError> {
-    let mut stream = MessageStream::open(transport, &request(), options(n)?).await?;
+    let mut stream = MessageStream::open(transport, &request(), options(n, text)?).await?;
     let (deltas, bytes) = if text {
         let mut deltas = 0u64;
         let mut bytes = 0u64;

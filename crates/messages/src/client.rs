@@ -1,0 +1,295 @@
+//! The umbrella [`Client`].
+
+use std::time::Duration;
+
+use futures_core::Stream;
+use messages_batch::Batches;
+use messages_http::{Request, Transport, TransportBuilder};
+use messages_stream::{MessageStream, StreamOptions};
+use messages_types::{
+    CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo, Page,
+};
+
+/// The client of the whole API.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`: share one per
+/// process so every request uses the same connection pool.
+///
+/// Non-streaming calls return [`messages_http::Error`]; streams return
+/// [`messages_stream::Error`], which wraps it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    transport: Transport,
+    stream: StreamOptions,
+}
+
+impl Client {
+    /// A builder: credentials, base URL, retries, timeouts, resumption.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            transport: Transport::builder(),
+            stream: StreamOptions::new(),
+        }
+    }
+
+    /// A client configured from the environment: `ANTHROPIC_API_KEY`,
+    /// `ANTHROPIC_AUTH_TOKEN`, `ANTHROPIC_BASE_URL` (see
+    /// [`TransportBuilder::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// No credentials in the environment, or an invalid base URL.
+    pub fn from_env() -> messages_http::Result<Client> {
+        Client::builder()
+            .transport(TransportBuilder::from_env)
+            .build()
+    }
+
+    /// A client over an existing transport, with default stream options.
+    pub fn from_transport(transport: Transport) -> Client {
+        Client {
+            transport,
+            stream: StreamOptions::new(),
+        }
+    }
+
+    /// The transport, for requests this client has no method for.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sends a request and waits for the whole message (no streaming).
+    ///
+    /// Requests with a large `max_tokens` that could exceed the 10 minute
+    /// timeout are refused ([`is_streaming_required`]) unless a timeout was
+    /// set: stream them instead.
+    ///
+    /// [`is_streaming_required`]: messages_http::Error::is_streaming_required
+    ///
+    /// # Errors
+    ///
+    /// Transport failures and API errors, after the configured retries.
+    pub async fn create(&self, request: &MessageRequest) -> messages_http::Result<Message> {
+        let http = Request::post("/v1/messages").with_json(request)?;
+        let http = http.with_options(
+            messages_http::RequestOptions::new().max_tokens(u64::from(request.max_tokens)),
+        );
+        self.transport.send(http).await?.json().await
+    }
+
+    /// Sends a request as a stream and returns once the response head
+    /// arrived, with this client's [`StreamOptions`] (see
+    /// [`ClientBuilder::resume`]).
+    ///
+    /// # Errors
+    ///
+    /// The transport failed or the API answered with an error status
+    /// ([`messages_stream::Error::is_http`]).
+    pub async fn stream(&self, request: &MessageRequest) -> messages_stream::Result<MessageStream> {
+        MessageStream::open(&self.transport, request, self.stream.clone()).await
+    }
+
+    /// [`stream`](Client::stream) with explicit options for this request.
+    ///
+    /// # Errors
+    ///
+    /// As [`stream`](Client::stream).
+    pub async fn stream_with(
+        &self,
+        request: &MessageRequest,
+        options: StreamOptions,
+    ) -> messages_stream::Result<MessageStream> {
+        MessageStream::open(&self.transport, request, options).await
+    }
+
+    /// Counts the input tokens of a request.
+    ///
+    /// # Errors
+    ///
+    /// Transport failures and API errors.
+    pub async fn count_tokens(
+        &self,
+        request: &CountTokensRequest,
+    ) -> messages_http::Result<CountTokensResponse> {
+        let http = Request::post("/v1/messages/count_tokens").with_json(request)?;
+        self.transport.send(http).await?.json().await
+    }
+
+    /// The models endpoints.
+    pub fn models(&self) -> Models {
+        Models {
+            transport: self.transport.clone(),
+            page_size: 100,
+        }
+    }
+
+    /// The Message Batches API, batch jobs and the local runner.
+    pub fn batches(&self) -> Batches {
+        Batches::new(self.transport.clone())
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    transport: TransportBuilder,
+    stream: StreamOptions,
+}
+
+impl ClientBuilder {
+    /// The API key, sent as `x-api-key`.
+    pub fn api_key(mut self, key: impl Into<String>) -> ClientBuilder {
+        self.transport = self.transport.api_key(key);
+        self
+    }
+
+    /// The base URL (default `https://api.anthropic.com`).
+    pub fn base_url(mut self, url: impl Into<String>) -> ClientBuilder {
+        self.transport = self.transport.base_url(url);
+        self
+    }
+
+    /// Retries of failed requests (default 2). Streams are retried only
+    /// before their first byte; see [`resume`](ClientBuilder::resume) for
+    /// later.
+    pub fn max_retries(mut self, retries: u32) -> ClientBuilder {
+        self.transport = self.transport.max_retries(retries);
+        self
+    }
+
+    /// The overall timeout of non-streaming requests (default 10 minutes).
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.transport = self.transport.timeout(timeout);
+        self
+    }
+
+    /// The longest wait for the next chunk of a response body (default
+    /// 60 s; `None` waits forever).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.transport = self.transport.idle_timeout(timeout);
+        self
+    }
+
+    /// Resume broken streams by default (see [`messages_stream::ResumePolicy`]).
+    pub fn resume(mut self, policy: messages_stream::ResumePolicy) -> ClientBuilder {
+        self.stream = self.stream.resume(policy);
+        self
+    }
+
+    /// Default options of [`Client::stream`].
+    pub fn stream_options(mut self, options: StreamOptions) -> ClientBuilder {
+        self.stream = options;
+        self
+    }
+
+    /// Any other transport setting: `builder.transport(|t| t.beta("x").concurrency_limit(8))`.
+    pub fn transport(
+        mut self,
+        f: impl FnOnce(TransportBuilder) -> TransportBuilder,
+    ) -> ClientBuilder {
+        self.transport = f(self.transport);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`messages_http::Error::is_builder`]: no credentials, an invalid base
+    /// URL or header.
+    pub fn build(self) -> messages_http::Result<Client> {
+        Ok(Client {
+            transport: self.transport.build()?,
+            stream: self.stream,
+        })
+    }
+}
+
+/// The models endpoints, from [`Client::models`].
+#[derive(Debug, Clone)]
+pub struct Models {
+    transport: Transport,
+    page_size: u32,
+}
+
+impl Models {
+    /// The page size [`list`](Models::list) asks for (1 to 1000, default 100).
+    pub fn page_size(mut self, size: u32) -> Models {
+        self.page_size = size.clamp(1, 1000);
+        self
+    }
+
+    /// Every model, newest first, fetching one page at a time as the stream
+    /// is pulled (nothing is requested until then). After an error the
+    /// stream ends.
+    pub fn list(&self) -> impl Stream<Item = messages_http::Result<ModelInfo>> + Send + 'static {
+        struct State {
+            transport: Transport,
+            page: std::vec::IntoIter<ModelInfo>,
+            after: Option<String>,
+            more: bool,
+            limit: String,
+        }
+        let state = State {
+            transport: self.transport.clone(),
+            page: Vec::new().into_iter(),
+            after: None,
+            more: true,
+            limit: self.page_size.to_string(),
+        };
+        futures_util::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(model) = s.page.next() {
+                    return Some((Ok(model), s));
+                }
+                if !s.more {
+                    return None;
+                }
+                let mut req = Request::get("/v1/models").with_query("limit", &s.limit);
+                if let Some(after) = &s.after {
+                    req = req.with_query("after_id", after);
+                }
+                let page = match s.transport.send(req).await {
+                    Ok(resp) => resp.json::<Page<ModelInfo>>().await,
+                    Err(e) => Err(e),
+                };
+                match page {
+                    Ok(page) => {
+                        s.more = page.has_more && page.last_id.is_some();
+                        s.after = page.last_id;
+                        s.page = page.data.into_iter();
+                    }
+                    Err(e) => {
+                        s.more = false;
+                        return Some((Err(e), s));
+                    }
+                }
+            }
+        })
+    }
+
+    /// One model by id or alias.
+    ///
+    /// # Errors
+    ///
+    /// [`messages_http::Error::is_api`] with `not_found_error` for an
+    /// unknown model.
+    pub async fn retrieve(&self, id: &str) -> messages_http::Result<ModelInfo> {
+        let path = format!("/v1/models/{}", encode_segment(id));
+        self.transport.send(Request::get(path)).await?.json().await
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, so an id is always
+/// one path segment.
+fn encode_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! The umbrella client against the in-process emulator.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use messages::{Client, CountTokensRequest, MessageRequest, ResumePolicy, StreamOptions};
+
+use messages_emulator::{Emulator, EmulatorHandle};
+
+async fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .batch_pace(Duration::ZERO)
+        .start()
+        .await
+        .expect("emulator")
+}
+
+fn client(emu: &EmulatorHandle) -> Client {
+    Client::builder()
+        .api_key("test-key")
+        .base_url(emu.base_url())
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn create_and_stream_give_the_same_message() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let req = MessageRequest::new("claude-sonnet-4-5", 120).user("Same answer both ways");
+    let created = client.create(&req).await.expect("create");
+    let streamed = client
+        .stream(&req)
+        .await
+        .expect("stream")
+        .final_message()
+        .await
+        .expect("final");
+    assert_eq!(created, streamed);
+    assert!(!created.text().is_empty());
+}
+
+#[tokio::test]
+async fn count_tokens_matches_the_usage_of_the_message() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let req = MessageRequest::new("claude-sonnet-4-5", 50).user("How many tokens is this prompt?");
+    let count = client
+        .count_tokens(&CountTokensRequest::from(&req))
+        .await
+        .expect("count");
+    let message = client.create(&req).await.expect("create");
+    assert!(count.input_tokens > 0);
+    assert_eq!(Some(count.input_tokens), message.usage.input_tokens);
+}
+
+#[tokio::test]
+async fn models_list_paginates_and_retrieve_finds_each() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let all: Vec<_> = client.models().list().collect().await;
+    let all: Vec<_> = all.into_iter().collect::<Result<_, _>>().expect("list");
+    assert!(all.len() > 2, "{all:?}");
+    let paged: Vec<_> = client.models().page_size(2).list().collect().await;
+    let paged: Vec<_> = paged
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("paged list");
+    assert_eq!(
+        paged, all,
+        "pages of 2 give the same models in the same order"
+    );
+    assert!(emu.request_log().count("GET", "/v1/models") >= all.len().div_ceil(2) + 1);
+    let one = client
+        .models()
+        .retrieve(&all[0].id)
+        .await
+        .expect("retrieve");
+    assert_eq!(one, all[0]);
+    let err = client
+        .models()
+        .retrieve("no-such/model")
+        .await
+        .expect_err("unknown");
+    assert!(
+        err.is_api() && err.status().map(|s| s.as_u16()) == Some(404),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_is_cheap_to_share_across_tasks() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Client>();
+    let emu = emulator().await;
+    let client = client(&emu);
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let req = MessageRequest::new("claude-sonnet-4-5", 40).user(format!("task {i}"));
+                client.stream(&req).await?.final_text().await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert!(!t.await.expect("join").expect("stream").is_empty());
+    }
+}
+
+#[tokio::test]
+async fn builder_resume_applies_to_every_stream() {
+    let emu = emulator().await;
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(emu.base_url())
+        .transport(|t| t.default_header("x-emulator-fault", "disconnect-after=8"))
+        .resume(ResumePolicy::new(1))
+        .build()
+        .expect("client");
+    let req = MessageRequest::new("claude-sonnet-4-5", 300).user("fail every time");
+    let err = client
+        .stream(&req)
+        .await
+        .expect("opens")
+        .final_message()
+        .await
+        .expect_err("cut");
+    assert!(err.is_incomplete(), "{err:?}");
+    assert_eq!(
+        emu.request_log().count("POST", "/v1/messages"),
+        2,
+        "one resumption"
+    );
+    // Per-request options replace the client's: no resumption here.
+    let err = client
+        .stream_with(&req, StreamOptions::new())
+        .await
+        .expect("opens")
+        .final_message()
+        .await
+        .expect_err("cut");
+    assert!(err.is_incomplete());
+    assert_eq!(emu.request_log().count("POST", "/v1/messages"), 3);
+}
+
+#[tokio::test]
+async fn batches_are_reachable_from_the_client() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let list: Vec<_> = client.batches().list(Default::default()).collect().await;
+    assert!(list.is_empty(), "a fresh emulator has no batches: {list:?}");
+}
