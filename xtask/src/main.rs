@@ -10,8 +10,8 @@
 //!
 //! Every step shells out to cargo; a failing step stops the run with its exit status.
 
-mod bench_e2e;
 mod bench_batch;
+mod bench_e2e;
 mod interop;
 
 use std::env;

@@ -635,7 +635,9 @@ impl EmulatorHandle {
     /// Streams without pacing or faults are written in one piece and are
     /// never counted.
     pub fn cancelled_streams(&self) -> u64 {
-        self.state.cancelled_streams.load(std::sync::atomic::Ordering::Relaxed)
+        self.state
+            .cancelled_streams
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The log of answered requests (empty, and never filled, when the log
