@@ -71,7 +71,7 @@ async fn models_list_paginates_and_retrieve_finds_each() {
         paged, all,
         "pages of 2 give the same models in the same order"
     );
-    assert!(emu.request_log().count("GET", "/v1/models") >= all.len().div_ceil(2) + 1);
+    assert!(emu.request_log().count("GET", "/v1/models") > all.len().div_ceil(2));
     let one = client
         .models()
         .retrieve(&all[0].id)
