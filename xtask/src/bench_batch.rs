@@ -12,15 +12,13 @@
 //! `/usr/bin/time -v`, and prints wall time, throughput and peak RSS.
 
 use std::fs;
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
-use crate::{Result, cargo, project_root, run};
-
-/// The official Python SDK from PyPI, as `cargo xtask interop` pins it.
-const ANTHROPIC_PYTHON: &str = "2.11.0";
+use crate::interop::{ANTHROPIC_PYTHON, install_sdks, path_str, start_emulator, target_dir};
+use crate::{Result, cargo};
 
 const PYTHON_READER: &str = r#"
 import os, sys, time
@@ -32,23 +30,6 @@ for r in client.messages.batches.results(sys.argv[1]):
     n += 1
 print(f"lines={n} secs={time.time() - t:.3f}")
 "#;
-
-struct Emulator(Child);
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn target_dir() -> PathBuf {
-    let root = project_root();
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
-}
 
 fn io(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> String {
     let p = p.display().to_string();
@@ -188,62 +169,19 @@ pub(crate) fn bench_batch(args: &[String]) -> Result {
     let work = target.join("bench-batch");
     let id = write_batch(&work.join("data"), mb)?;
 
-    // Python: the interop task's virtualenv when it exists, else our own.
-    let mut venv = target.join("interop").join("venv");
-    if !venv.join("bin").join("python").exists() {
-        venv = work.join("venv");
-    }
-    let python = venv.join("bin").join("python");
-    let python_str = python.to_str().ok_or("venv path is not UTF-8")?.to_owned();
-    if !python.exists() {
-        let venv_str = venv.to_str().ok_or("venv path is not UTF-8")?;
-        run(&work, "python3", &["-m", "venv", venv_str], &[])?;
-    }
-    let pin = format!("anthropic=={ANTHROPIC_PYTHON}");
-    run(
-        &work,
-        &python_str,
-        &[
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &pin,
-        ],
-        &[],
-    )?;
+    // The official SDKs, shared with `cargo xtask interop` and `bench-e2e`.
+    let (python, _node) = install_sdks(&target.join("interop"))?;
+    let python_str = path_str(&python)?.to_owned();
     let script = work.join("read_results.py");
     fs::write(&script, PYTHON_READER).map_err(io("writing", &script))?;
 
     let bin = target.join("release").join("messages-emulator");
     let data = work.join("data");
-    eprintln!(
-        "$ {} --data-dir {} (loading {mb} MB of results)",
-        bin.display(),
-        data.display()
-    );
-    let mut child = Command::new(&bin)
-        .args([
-            "--data-dir",
-            data.to_str().ok_or("path is not UTF-8")?,
-            "--batch-pace-ms",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout from the emulator")?;
-    let _emulator = Emulator(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the emulator's address: {e}"))?;
-    let base_url = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?
-        .to_owned();
+    eprintln!("loading {mb} MB of results into the emulator");
+    let (_emulator, base_url) = start_emulator(
+        &bin,
+        &["--data-dir", path_str(&data)?, "--batch-pace-ms", "0"],
+    )?;
     let env = [
         ("ANTHROPIC_BASE_URL", base_url.as_str()),
         ("ANTHROPIC_API_KEY", "bench"),

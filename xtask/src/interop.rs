@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use crate::{Result, cargo, project_root, run};
 
 /// The official Python SDK from PyPI (`pip index versions anthropic`).
-const ANTHROPIC_PYTHON: &str = "2.11.0";
+pub(crate) const ANTHROPIC_PYTHON: &str = "2.11.0";
 /// The official TypeScript SDK from npm (`npm view @anthropic-ai/sdk version`).
 const ANTHROPIC_TYPESCRIPT: &str = "1.11.0";
 
