@@ -459,41 +459,40 @@ fn parser(max_event_size: Option<usize>) -> Parser {
     }
 }
 
-/// The HTTP request for a streamed `request`.
+/// The HTTP request for a streamed `request`: its JSON with `"stream": true`,
+/// serialized once (the field is spliced in front rather than the request
+/// cloned or rebuilt as a `serde_json::Value`).
 pub(crate) fn stream_request(
     request: &MessageRequest,
     options: &RequestOptions,
     headers: &HeaderMap,
 ) -> messages_http::Result<Request> {
-    let body = StreamingBody(request);
     let options = options
         .clone()
         .streaming(true)
         .max_tokens(u64::from(request.max_tokens));
-    let mut http = Request::post("/v1/messages")
-        .with_json(&body)?
-        .with_options(options);
+    let mut http = match request.stream {
+        Some(true) => Request::post("/v1/messages").with_json(request)?,
+        Some(false) => {
+            let mut streamed = request.clone();
+            streamed.stream = Some(true);
+            Request::post("/v1/messages").with_json(&streamed)?
+        }
+        None => {
+            let http = Request::post("/v1/messages").with_json(request)?;
+            let json = http.body();
+            // A struct always serializes as `{...}` with at least `model`.
+            let mut body = Vec::with_capacity(json.len() + 16);
+            body.extend_from_slice(b"{\"stream\":true,");
+            body.extend_from_slice(json.get(1..).unwrap_or_default());
+            http.with_body(body)
+        }
+    };
+    http = http.with_options(options);
     for (name, value) in headers {
         http = http.with_header(name.clone(), value.clone());
     }
     Ok(http)
-}
-
-/// Serializes a request with `"stream": true` without cloning it.
-struct StreamingBody<'a>(&'a MessageRequest);
-
-impl serde::Serialize for StreamingBody<'_> {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::Error as _;
-        let mut value = serde_json::to_value(self.0).map_err(S::Error::custom)?;
-        if let Value::Object(map) = &mut value {
-            map.insert("stream".to_owned(), Value::Bool(true));
-        }
-        value.serialize(serializer)
-    }
 }
 
 impl Stream for MessageStream {
