@@ -147,8 +147,21 @@ async fn builder_resume_applies_to_every_stream() {
 
 #[tokio::test]
 async fn batches_are_reachable_from_the_client() {
+    use messages::types::batch::{BatchCreateParams, BatchRequest};
     let emu = emulator().await;
     let client = client(&emu);
+    let params = BatchCreateParams {
+        requests: vec![BatchRequest::new(
+            "one",
+            MessageRequest::new("claude-sonnet-4-5", 20).user("hi"),
+        )],
+    };
+    let created = client.batches().create(&params).await.expect("create");
     let list: Vec<_> = client.batches().list(Default::default()).collect().await;
-    assert!(list.is_empty(), "a fresh emulator has no batches: {list:?}");
+    let ids: Vec<String> = list.into_iter().map(|b| b.expect("batch").id).collect();
+    assert_eq!(
+        ids,
+        vec![created.id],
+        "the client's batches see the batch it created"
+    );
 }
