@@ -35,7 +35,10 @@
 //!
 //! # Optional features
 //!
-//! - `std` (default): runtime CPU feature detection for the line scanner.
+//! - `std` (default): runtime CPU feature detection for the encoder's
+//!   scans. The parser's line scanner uses SSE2 on x86_64 (part of its
+//!   baseline) and a portable word-at-a-time scan elsewhere, with or without
+//!   `std`.
 //! - `stream`: [`SseStream`], over `futures_core::Stream`.
 #![no_std]
 #![deny(missing_docs)]
@@ -49,6 +52,7 @@ extern crate alloc;
 mod encoder;
 mod event;
 mod parser;
+mod scan;
 #[cfg(feature = "stream")]
 mod stream;
 

@@ -6,6 +6,7 @@ use core::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::event::{EventRef, MESSAGE, Src, Str};
+use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
@@ -137,8 +138,9 @@ impl core::error::Error for Error {}
 enum Data {
     /// No `data` line yet: the event will not be dispatched.
     None,
-    /// One `data` line in the current chunk, `cur[start..end]`.
-    Cur(usize, usize),
+    /// One `data` line in the current chunk, `cur[start..end]`, and whether
+    /// it is all ASCII.
+    Cur(usize, usize, bool),
     /// One `data` line that lay in an earlier chunk: a slice of that chunk.
     One(Bytes),
     /// Several lines, or one that was split across chunks: in `Parser::buf`.
@@ -150,8 +152,9 @@ enum Data {
 enum Type {
     /// No `event` line (or an empty one): the type is "message".
     Message,
-    /// In the current chunk, `cur[start..end]`, not yet validated.
-    Cur(usize, usize),
+    /// In the current chunk, `cur[start..end]`, not yet validated, and
+    /// whether it is all ASCII.
+    Cur(usize, usize, bool),
     /// Copied or sliced out of an earlier chunk, validated.
     Owned(Str),
 }
@@ -166,10 +169,10 @@ enum Ready {
 
 impl Ready {
     /// Validates `cur[start..end]`, replacing invalid UTF-8 with U+FFFD.
-    fn validate(cur: &Bytes, start: usize, end: usize) -> Ready {
-        let bytes = &cur[start..end];
-        // Claude streams are JSON, mostly ASCII: check that first, faster.
-        if is_ascii(bytes) || core::str::from_utf8(bytes).is_ok() {
+    /// `ascii` tells that the line scanner saw only ASCII there.
+    #[inline]
+    fn validate(cur: &Bytes, start: usize, end: usize, ascii: bool) -> Ready {
+        if ascii || core::str::from_utf8(&cur[start..end]).is_ok() {
             Ready::Cur(start, end)
         } else {
             Ready::Owned(Str::from_utf8_lossy(cur.slice(start..end)))
@@ -185,26 +188,6 @@ impl Ready {
             Ready::Owned(s) => Src::Str(s),
         }
     }
-}
-
-/// Whether `bytes` are all ASCII, checked 32 bytes at a time.
-#[inline]
-fn is_ascii(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-    let mut blocks = bytes.chunks_exact(32);
-    for b in &mut blocks {
-        if (word(&b[..8]) | word(&b[8..16]) | word(&b[16..24]) | word(&b[24..])) & HIGH != 0 {
-            return false;
-        }
-    }
-    let mut words = blocks.remainder().chunks_exact(8);
-    for w in &mut words {
-        if word(w) & HIGH != 0 {
-            return false;
-        }
-    }
-    words.remainder().iter().all(u8::is_ascii)
 }
 
 /// The event dispatched by the last `next_event` call.
@@ -252,6 +235,25 @@ fn split_field(line: &[u8]) -> (Field, usize) {
         _ => Field::Ignored,
     };
     (field, value)
+}
+
+/// Recognizes the line starts `data: ` and `event: `, the fields of
+/// nearly every line, from one 8-byte load, and gives the offset of the
+/// value. `None` for anything else, and when fewer than 8 bytes are left:
+/// `split_field` then decides.
+#[inline]
+fn known_field(rest: &[u8]) -> Option<(Field, usize)> {
+    const DATA: u64 = u64::from_le_bytes(*b"data: \0\0");
+    const EVENT: u64 = u64::from_le_bytes(*b"event: \0");
+    let head: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    let word = u64::from_le_bytes(head);
+    if word & 0xFFFF_FFFF_FFFF == DATA {
+        Some((Field::Data, 6))
+    } else if word & 0x00FF_FFFF_FFFF_FFFF == EVENT {
+        Some((Field::Event, 7))
+    } else {
+        None
+    }
 }
 
 /// Parses a `retry` value: only non-empty, all-ASCII-digit values count.
@@ -435,32 +437,61 @@ impl Parser {
             }
             let start = self.pos;
             let rest = &self.cur[start..];
-            // Blank lines (one per event) need no scan.
-            let found = match rest[0] {
-                b'\n' | b'\r' => Some(0),
-                _ => memchr::memchr2(b'\n', b'\r', rest),
+            if self.carried_len != 0 {
+                let Some(found) = scan::line_end(rest) else {
+                    self.pos = self.cur.len();
+                    self.carry(start)?;
+                    continue;
+                };
+                let end = start + found.at;
+                self.skip_line_end(end);
+                self.end_carried_line(start, end)?;
+                continue;
+            }
+            // A blank line (one per event) needs no scan; after a known
+            // field name the scan starts at the value.
+            let known = match rest[0] {
+                b'\n' | b'\r' => {
+                    self.skip_line_end(start);
+                    if self.dispatch() {
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                _ => known_field(rest),
             };
-            let Some(i) = found else {
+            let value = known.map_or(0, |(_, v)| v);
+            let Some(found) = scan::line_end(&rest[value..]) else {
                 self.pos = self.cur.len();
                 self.carry(start)?;
                 continue;
             };
-            let end = start + i;
-            self.pos = end + 1;
-            if rest[i] == b'\r' {
-                match rest.get(i + 1) {
-                    Some(b'\n') => self.pos += 1,
-                    Some(_) => {}
-                    None => self.skip_lf = true,
-                }
+            let end = start + value + found.at;
+            self.skip_line_end(end);
+            if self.discarding {
+                continue;
             }
-            let dispatched = if self.carried_len != 0 {
-                self.end_carried_line(start, end)?
-            } else {
-                self.chunk_line(start, end)?
+            if self.size + (end - start) > self.max_event_size {
+                return Err(self.too_large(self.offset + start as u64));
+            }
+            let (field, v) = match known {
+                Some(known) => known,
+                None => split_field(&self.cur[start..end]),
             };
-            if dispatched {
-                return Ok(true);
+            self.field_line(field, start, start + v, end, found.ascii);
+        }
+    }
+
+    /// Moves past the line end at `cur[end]`: a CR, an LF, or a CR that an
+    /// LF follows, here or at the start of the next chunk.
+    #[inline]
+    fn skip_line_end(&mut self, end: usize) {
+        self.pos = end + 1;
+        if self.cur[end] == b'\r' {
+            match self.cur.get(end + 1) {
+                Some(b'\n') => self.pos += 1,
+                Some(_) => {}
+                None => self.skip_lf = true,
             }
         }
     }
@@ -468,10 +499,10 @@ impl Parser {
     /// Before `cur` is replaced: moves the parts of the current event that
     /// point into it out, as `Bytes` slices (no copy).
     fn detach(&mut self) {
-        if let Data::Cur(start, end) = self.data {
+        if let Data::Cur(start, end, _) = self.data {
             self.data = Data::One(self.cur.slice(start..end));
         }
-        if let Type::Cur(start, end) = self.event_type {
+        if let Type::Cur(start, end, _) = self.event_type {
             self.event_type = Type::Owned(Str::from_utf8_lossy(self.cur.slice(start..end)));
         }
     }
@@ -614,33 +645,16 @@ impl Parser {
         Ok(false)
     }
 
-    /// Processes the complete line `cur[start..end]`, borrowing from the chunk.
+    /// Applies `field` with the value `cur[v..end]` of the line
+    /// `cur[start..end]`, which fits the size limit, borrowing from the
+    /// chunk. `ascii` tells whether the line scanner saw only ASCII there.
     #[inline]
-    fn chunk_line(&mut self, start: usize, end: usize) -> Result<bool, Error> {
-        if start == end {
-            return Ok(self.dispatch());
-        }
-        if self.discarding {
-            return Ok(false);
-        }
-        if self.size + (end - start) > self.max_event_size {
-            return Err(self.too_large(self.offset + start as u64));
-        }
-        self.field_line(start, end);
-        Ok(false)
-    }
-
-    /// Applies the field of the non-empty line `cur[start..end]`, which fits
-    /// the size limit.
-    #[inline]
-    fn field_line(&mut self, start: usize, end: usize) {
-        let (field, v) = split_field(&self.cur[start..end]);
-        let v = start + v;
+    fn field_line(&mut self, field: Field, start: usize, v: usize, end: usize, ascii: bool) {
         match field {
             Field::Data => {
                 self.size += end - start;
                 match self.data {
-                    Data::None => self.data = Data::Cur(v, end),
+                    Data::None => self.data = Data::Cur(v, end, ascii),
                     Data::Cur(..) | Data::One(_) | Data::Buf => {
                         self.start_data_line();
                         self.buf.extend_from_slice(&self.cur[v..end]);
@@ -653,7 +667,7 @@ impl Parser {
                 self.event_type = if v == end {
                     Type::Message
                 } else {
-                    Type::Cur(v, end)
+                    Type::Cur(v, end, ascii)
                 };
             }
             Field::Id => {
@@ -671,7 +685,7 @@ impl Parser {
     fn start_data_line(&mut self) {
         match core::mem::replace(&mut self.data, Data::Buf) {
             Data::None => {}
-            Data::Cur(start, end) => {
+            Data::Cur(start, end, _) => {
                 self.buf.extend_from_slice(&self.cur[start..end]);
                 self.buf.put_u8(b'\n');
             }
@@ -702,13 +716,13 @@ impl Parser {
         let event_type = core::mem::replace(&mut self.event_type, Type::Message);
         let data = match core::mem::replace(&mut self.data, Data::None) {
             Data::None => return false,
-            Data::Cur(start, end) => Ready::validate(&self.cur, start, end),
+            Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Data::One(bytes) => Ready::Owned(Str::from_utf8_lossy(bytes)),
             Data::Buf => Ready::Owned(Str::from_utf8_lossy(self.buf.split().freeze())),
         };
         let event = match event_type {
             Type::Message => Ready::Owned(MESSAGE),
-            Type::Cur(start, end) => Ready::validate(&self.cur, start, end),
+            Type::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Type::Owned(s) => Ready::Owned(s),
         };
         self.ready = Some(Dispatched { event, data, retry });
@@ -739,16 +753,24 @@ impl Parser {
 pub(crate) mod tests_support {
     pub(crate) use super::parse_retry;
 
-    /// `split_field` with the field shown by name.
-    pub(crate) fn split_field_name(line: &[u8]) -> (&'static str, usize) {
-        let (field, v) = super::split_field(line);
-        let name = match field {
+    fn name(field: super::Field) -> &'static str {
+        match field {
             super::Field::Data => "data",
             super::Field::Event => "event",
             super::Field::Id => "id",
             super::Field::Retry => "retry",
             super::Field::Ignored => "ignored",
-        };
-        (name, v)
+        }
+    }
+
+    /// `split_field` with the field shown by name.
+    pub(crate) fn split_field_name(line: &[u8]) -> (&'static str, usize) {
+        let (field, v) = super::split_field(line);
+        (name(field), v)
+    }
+
+    /// `known_field` with the field shown by name.
+    pub(crate) fn known_field_name(rest: &[u8]) -> Option<(&'static str, usize)> {
+        super::known_field(rest).map(|(field, v)| (name(field), v))
     }
 }
