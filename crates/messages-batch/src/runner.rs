@@ -1,6 +1,6 @@
 //! [`LocalRunner`]: a job through `POST /v1/messages`, with a checkpoint.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::future::Future;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use messages_types::{
 };
 use tokio::sync::watch;
 
-use crate::decoder::{ResultsReader, recover_custom_id};
+use crate::decoder::ResultsReader;
 use crate::error::{Error, Kind, Result};
 use crate::job::BatchJob;
 use crate::summary::Summary;
@@ -38,11 +38,23 @@ pub const DEFAULT_CONCURRENCY: usize = 5;
 /// system with one `write` each, which survives a killed process; set
 /// [`fsync`](LocalRunner::fsync) to also survive a power loss.
 ///
+/// One runner at a time: the checkpoint is locked (an advisory lock, as
+/// `flock`) for the whole run, and a second runner on the same file gets
+/// [`Error::is_checkpoint`] at once instead of writing beside the first.
+///
 /// **Errors as results.** An API error answer (after the transport's
 /// retries: 4xx, and 429/5xx/529 once retries are exhausted) is the
 /// request's result, `errored` with the API's error body, as in a batch.
 /// A failure with no API answer (connection refused, timeouts) stops the run
 /// with an error; everything finished before it is in the checkpoint.
+///
+/// **Retryable errors are retried by the next run.** A result that is an
+/// error the same request may not get again
+/// ([`ErrorType::is_retryable`]: rate limit, overloaded, API error,
+/// timeout) stays in the checkpoint, but the next run sends that request
+/// again and appends its new result; the request's result is then the new
+/// one (see [`write_output`]). Turn this off with
+/// [`retry_errored`](LocalRunner::retry_errored).
 ///
 /// **Rate limits** are honoured by the transport's retries (`retry-after`);
 /// raise [`TransportBuilder::max_retries`](messages_http::TransportBuilder::max_retries)
@@ -71,6 +83,7 @@ pub struct LocalRunner {
     transport: Transport,
     concurrency: usize,
     fsync: bool,
+    retry_errored: bool,
     reporter: Reporter,
 }
 
@@ -81,8 +94,12 @@ pub struct RunReport {
     pub total: u64,
     /// All results in the checkpoint, from this run and earlier ones.
     pub summary: Summary,
-    /// Results found in the checkpoint when the run started.
+    /// Results found in the checkpoint when the run started, not counting
+    /// the retryable errors sent again (`retried`).
     pub resumed: u64,
+    /// Requests whose result in the checkpoint was a retryable error, sent
+    /// again by this run.
+    pub retried: u64,
     /// Requests this run sent and finished (acknowledged).
     pub sent: u64,
     /// Whether the run was stopped before every request had a result.
@@ -112,6 +129,7 @@ impl LocalRunner {
             transport,
             concurrency: DEFAULT_CONCURRENCY,
             fsync: false,
+            retry_errored: true,
             reporter: Reporter::default(),
         }
     }
@@ -129,6 +147,14 @@ impl LocalRunner {
     /// loss. Default is off (a killed process loses nothing either way).
     pub fn fsync(mut self, on: bool) -> LocalRunner {
         self.fsync = on;
+        self
+    }
+
+    /// Whether a run sends again the requests whose result in the
+    /// checkpoint is a retryable error ([`ErrorType::is_retryable`]).
+    /// Default is on. Off, every result is final, as in a batch.
+    pub fn retry_errored(mut self, on: bool) -> LocalRunner {
+        self.retry_errored = on;
         self
     }
 
@@ -169,9 +195,9 @@ impl LocalRunner {
     ///
     /// # Errors
     ///
-    /// - [`Error::is_checkpoint`]: a complete checkpoint line is not a
-    ///   result, or names a `custom_id` the job does not have (the file is
-    ///   left untouched);
+    /// - [`Error::is_checkpoint`]: another runner holds the checkpoint, a
+    ///   complete checkpoint line is not a result, or names a `custom_id`
+    ///   the job does not have (the file is left untouched);
     /// - [`Error::is_io`]: the checkpoint cannot be read or written;
     /// - [`Error::is_http`]: a request failed without an API answer
     ///   (connection, timeout) after the transport's retries. Results
@@ -189,16 +215,26 @@ impl LocalRunner {
         stop: impl Future<Output = ()>,
     ) -> Result<RunReport> {
         let path = checkpoint.as_ref();
-        let loaded = load_checkpoint(job, path)?;
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| Error::io(path, "opening checkpoint", e))?;
+        // Held until `file` is dropped, at the end of the run.
+        file.try_lock().map_err(|e| match e {
+            TryLockError::WouldBlock => Error::new(
+                Kind::Checkpoint,
+                format!("checkpoint {} is in use by another runner", path.display()),
+            )
+            .with_path(path),
+            TryLockError::Error(e) => Error::io(path, "locking checkpoint", e),
+        })?;
+        let loaded = load_checkpoint(job, path, self.retry_errored)?;
         let mut report = RunReport {
             total: job.len() as u64,
             summary: loaded.summary,
             resumed: loaded.done_count,
+            retried: loaded.retrying,
             sent: 0,
             stopped: false,
         };
@@ -332,20 +368,30 @@ fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> Batc
     }
 }
 
+/// Whether `result` is an error that the same request may not get again.
+fn is_retryable(result: &BatchResult) -> bool {
+    matches!(result, BatchResult::Errored { error } if error.error.kind.is_retryable())
+}
+
 struct Loaded {
     done: Vec<bool>,
     done_count: u64,
+    /// Requests with only retryable errors, to be sent again.
+    retrying: u64,
     summary: Summary,
 }
 
 /// Reads a checkpoint: which requests are done, and their summary. Cuts off
-/// a torn last line.
-fn load_checkpoint(job: &BatchJob, path: &Path) -> Result<Loaded> {
+/// a torn last line. With `retry_errored`, a retryable error does not make
+/// its request done.
+fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<Loaded> {
     let mut loaded = Loaded {
         done: vec![false; job.len()],
         done_count: 0,
+        retrying: 0,
         summary: Summary::local(),
     };
+    let mut retrying = vec![false; job.len()];
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(loaded),
@@ -380,12 +426,23 @@ fn load_checkpoint(job: &BatchJob, path: &Path) -> Result<Loaded> {
             .with_custom_id(line.custom_id)
             .with_path(path));
         };
-        // A repeated line (two runners on one file) keeps the first result.
-        if !std::mem::replace(&mut loaded.done[i], true) {
-            loaded.done_count += 1;
-            loaded.summary.add(&line);
+        if loaded.done[i] {
+            // The first final result counts (see `write_output`).
+            continue;
         }
+        if retry_errored && is_retryable(&line.result) {
+            retrying[i] = true;
+            continue;
+        }
+        loaded.done[i] = true;
+        loaded.done_count += 1;
+        loaded.summary.add(&line);
     }
+    loaded.retrying = retrying
+        .iter()
+        .zip(&loaded.done)
+        .filter(|&(&r, &d)| r && !d)
+        .count() as u64;
     if let Some(len) = torn_at {
         let f = OpenOptions::new()
             .write(true)
@@ -415,6 +472,10 @@ pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsReader<BufReader<Fi
 /// verbatim. Returns how many lines were written (the job's length when the
 /// run is complete).
 ///
+/// A request's result is its first line that is not a retryable error
+/// ([`ErrorType::is_retryable`]), or else its last line: the result of the
+/// latest retry.
+///
 /// The output is written to a temporary file next to it and renamed into
 /// place. Memory holds one offset per result, not the results.
 ///
@@ -429,29 +490,24 @@ pub fn write_output(
 ) -> Result<u64> {
     let checkpoint = checkpoint.as_ref();
     let output = output.as_ref();
-    let mut offsets: Vec<Option<(u64, usize)>> = vec![None; job.len()];
+    // Per request: the chosen line's offset and length, and whether it is
+    // a retryable error (which a later line replaces).
+    let mut chosen: Vec<Option<(u64, usize, bool)>> = vec![None; job.len()];
     {
         let mut reader = read_results(checkpoint)?;
         while let Some(raw) = reader.next_raw().map_err(|e| e.in_checkpoint(checkpoint))? {
             if !raw.is_terminated() {
                 break;
             }
-            let bytes = raw.bytes();
-            let id = match recover_custom_id(bytes) {
-                Some(id) => id,
-                None => {
-                    raw.decode()
-                        .map_err(|e| e.in_checkpoint(checkpoint))?
-                        .custom_id
-                }
-            };
+            let line = raw.decode().map_err(|e| e.in_checkpoint(checkpoint))?;
+            let len = raw.bytes().len();
             let end = reader.decoder().consumed();
             // Checkpoint lines end in a single LF.
-            let start = end - bytes.len() as u64 - 1;
-            if let Some(i) = job.index_of(&id)
-                && offsets[i].is_none()
+            let start = end - len as u64 - 1;
+            if let Some(i) = job.index_of(&line.custom_id)
+                && chosen[i].is_none_or(|(_, _, retryable)| retryable)
             {
-                offsets[i] = Some((start, bytes.len()));
+                chosen[i] = Some((start, len, is_retryable(&line.result)));
             }
         }
     }
@@ -465,7 +521,7 @@ pub fn write_output(
     let mut out = std::io::BufWriter::new(out);
     let mut buf = Vec::new();
     let mut written = 0;
-    for (start, len) in offsets.into_iter().flatten() {
+    for (start, len, _) in chosen.into_iter().flatten() {
         buf.resize(len, 0);
         src.seek(SeekFrom::Start(start))
             .and_then(|_| src.read_exact(&mut buf))

@@ -212,6 +212,11 @@ pub(crate) struct RunArgs {
     /// The checkpoint file (default: OUTPUT.checkpoint).
     #[arg(long, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
+    /// Keep retryable errors found in the checkpoint (rate limit,
+    /// overloaded, API error, timeout) as final results instead of sending
+    /// those requests again.
+    #[arg(long)]
+    pub(crate) no_retry_errors: bool,
     /// Where the results go, in the job's order, once every request has one.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,

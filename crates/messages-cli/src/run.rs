@@ -22,6 +22,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     let b = bar.clone();
     let runner = LocalRunner::new(conn.client.transport().clone())
         .concurrency(args.concurrency)
+        .retry_errored(!args.no_retry_errors)
         .on_progress(move |p| progress::update(&b, p));
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -29,11 +30,15 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     let report = runner.run_until(&job, &checkpoint, stop).await;
     bar.finish_and_clear();
     let report = report.map_err(|e| {
+        // A checkpoint error (locked, or another job's) is not resumable.
+        let resumable = !e.is_checkpoint();
         let mut err = CliError::from(e);
-        err.message.push_str(&format!(
-            "; finished results are in {}: run again to resume",
-            checkpoint.display()
-        ));
+        if resumable {
+            err.message.push_str(&format!(
+                "; finished results are in {}: run again to resume",
+                checkpoint.display()
+            ));
+        }
         err
     })?;
     let done = report.summary.total();
@@ -47,10 +52,11 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     }
     let written = messages::batch::write_output(&job, &checkpoint, &args.output)?;
     eprintln!(
-        "{written} results in {} ({} resumed from the checkpoint, {} sent now)",
+        "{written} results in {} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors)",
         args.output.display(),
         report.resumed,
-        report.sent
+        report.sent,
+        report.retried
     );
     eprintln!("{}", report.summary);
     Ok(())

@@ -68,6 +68,24 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
+    /// Whether the same request, sent again unchanged, may succeed: the
+    /// API was busy or failed (`rate_limit_error`, `overloaded_error`,
+    /// `api_error`, `timeout_error`), as opposed to a fault of the request
+    /// or the account.
+    ///
+    /// ```
+    /// use messages_types::ErrorType;
+    ///
+    /// assert!(ErrorType::Overloaded.is_retryable());
+    /// assert!(!ErrorType::InvalidRequest.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ErrorType::RateLimit | ErrorType::Overloaded | ErrorType::Api | ErrorType::Timeout
+        )
+    }
+
     /// The wire name, such as `"overloaded_error"`.
     pub fn as_str(&self) -> &str {
         match self {

@@ -183,6 +183,121 @@ async fn a_failure_without_an_api_answer_stops_the_run_and_keeps_results() {
     assert!(checkpoint_ids(&checkpoint).is_empty());
 }
 
+#[tokio::test]
+async fn retryable_errors_are_sent_again_by_the_next_run() {
+    // Every distinct request is answered 529 once, then succeeds; the
+    // transport does not retry, so the first run saves overloaded errors.
+    let emu = emulator()
+        .fault("status=529,times=1")
+        .start()
+        .await
+        .unwrap();
+    let transport = || transport_builder(&emu).max_retries(0).build().unwrap();
+    let dir = TempDir::new("retry-errored");
+    let checkpoint = dir.path("checkpoint.jsonl");
+    let mut job = job(6);
+    // The fault answers it 529 too; its retry gets a final not_found_error.
+    job.add(
+        "nf",
+        MessageRequest::new("claude-nonexistent", 16).user("prompt for nf"),
+    )
+    .unwrap();
+
+    let first = LocalRunner::new(transport())
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert!(first.is_complete());
+    assert_eq!(first.summary.errored.get("overloaded_error"), Some(&7));
+
+    // With retries off, every result is final: nothing is sent.
+    let logged = emu.request_log().len();
+    let off = LocalRunner::new(transport())
+        .retry_errored(false)
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert_eq!((off.resumed, off.retried, off.sent), (7, 0, 0));
+    assert_eq!(emu.request_log().len(), logged);
+
+    let second = LocalRunner::new(transport())
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert_eq!((second.resumed, second.retried, second.sent), (0, 7, 7));
+    assert!(second.is_complete());
+    assert_eq!(second.summary.succeeded, 6);
+    assert_eq!(second.summary.errored.get("overloaded_error"), None);
+    assert_eq!(second.summary.errored.get("not_found_error"), Some(&1));
+    let mut resent = sent_ids(&emu.request_log().entries()[logged..]);
+    resent.sort();
+    let mut all: Vec<String> = job.requests().iter().map(|r| r.custom_id.clone()).collect();
+    all.sort();
+    assert_eq!(resent, all);
+    // Both results stay in the checkpoint; the output has the new one.
+    assert_eq!(checkpoint_ids(&checkpoint).len(), 14);
+    let output = dir.path("out.jsonl");
+    assert_eq!(write_output(&job, &checkpoint, &output).unwrap(), 7);
+    for line in read_results(&output).unwrap() {
+        let line = line.unwrap();
+        let succeeded = matches!(line.result, BatchResult::Succeeded { .. });
+        assert_eq!(succeeded, line.custom_id != "nf", "{}", line.custom_id);
+    }
+
+    // A third run has nothing left to do: not_found_error is final.
+    let third = LocalRunner::new(transport())
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert_eq!((third.resumed, third.retried, third.sent), (7, 0, 0));
+    assert_eq!(third.summary, second.summary);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_runner_on_the_same_checkpoint_is_refused() {
+    let emu = emulator()
+        .latency(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("locked");
+    let checkpoint = dir.path("checkpoint.jsonl");
+    let job = job(20);
+    let mut first = runner(&emu).concurrency(1);
+    let mut watch = first.watch();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let (job, checkpoint) = (job.clone(), checkpoint.clone());
+        tokio::spawn(async move {
+            first
+                .run_until(&job, &checkpoint, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        })
+    };
+    // The first runner has loaded the checkpoint (and so holds the lock).
+    watch.changed().await.unwrap();
+    let err = runner(&emu).run(&job, &checkpoint).await.unwrap_err();
+    assert!(err.is_checkpoint(), "{err}");
+    assert!(
+        err.to_string().contains("in use by another runner"),
+        "{err}"
+    );
+
+    stop_tx.send(()).unwrap();
+    let stopped = running.await.unwrap().unwrap();
+    assert!(stopped.stopped);
+    // Released: a new runner finishes the job, each id once.
+    let report = runner(&emu).run(&job, &checkpoint).await.unwrap();
+    assert!(report.is_complete());
+    let ids = checkpoint_ids(&checkpoint);
+    assert_eq!(ids.len(), 20);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20);
+    emu.shutdown().await;
+}
+
 // ===== kill -9 =====
 
 const CHILD_ENV: &str = "MESSAGES_BATCH_RUNNER_CHILD";
