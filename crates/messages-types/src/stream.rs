@@ -22,15 +22,15 @@ use crate::text::Text;
 #[non_exhaustive]
 pub enum StreamEvent {
     /// `message_start`: the message with empty content and input usage.
-    MessageStart(MessageStartEvent),
+    MessageStart(Box<MessageStartEvent>),
     /// `content_block_start`: a block begins (some arrive whole here).
-    ContentBlockStart(ContentBlockStartEvent),
+    ContentBlockStart(Box<ContentBlockStartEvent>),
     /// `content_block_delta`: a piece of a block.
     ContentBlockDelta(ContentBlockDeltaEvent),
     /// `content_block_stop`: a block is complete.
     ContentBlockStop(ContentBlockStopEvent),
     /// `message_delta`: stop reason and cumulative usage.
-    MessageDelta(MessageDeltaEvent),
+    MessageDelta(Box<MessageDeltaEvent>),
     /// `message_stop`: the stream is complete.
     MessageStop(MessageStopEvent),
     /// `ping`: keep-alive.
@@ -59,11 +59,11 @@ impl StreamEvent {
 }
 
 tagged_deserialize!(StreamEvent, "stream event", {
-    "message_start" => MessageStart(MessageStartEvent),
-    "content_block_start" => ContentBlockStart(ContentBlockStartEvent),
+    "message_start" => MessageStart(Box<MessageStartEvent>),
+    "content_block_start" => ContentBlockStart(Box<ContentBlockStartEvent>),
     "content_block_delta" => ContentBlockDelta(ContentBlockDeltaEvent),
     "content_block_stop" => ContentBlockStop(ContentBlockStopEvent),
-    "message_delta" => MessageDelta(MessageDeltaEvent),
+    "message_delta" => MessageDelta(Box<MessageDeltaEvent>),
     "message_stop" => MessageStop(MessageStopEvent),
     "ping" => Ping(PingEvent),
     "error" => Error(ErrorResponse),

@@ -13,6 +13,18 @@ fn public_types_are_send_sync_static() {
 }
 
 #[test]
+fn stream_events_are_as_small_as_a_delta() {
+    // The large, once-per-stream events are boxed, so moving the frequent
+    // delta events around does not copy the size of a whole `Message`.
+    let event = std::mem::size_of::<StreamEvent>();
+    let delta = std::mem::size_of::<crate::ContentBlockDeltaEvent>();
+    assert!(
+        event <= delta + 8,
+        "StreamEvent is {event} bytes, a delta {delta}"
+    );
+}
+
+#[test]
 fn decode_error_is_one_pointer() {
     assert_eq!(
         std::mem::size_of::<DecodeError>(),

@@ -38,23 +38,27 @@ pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
         }
         "message_delta" => {
             let e: MessageDeltaRaw<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::MessageDelta(MessageDeltaEvent {
-                delta: e.delta,
-                usage: e.usage,
-            }))
+            (e.ty == name).then(|| {
+                StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
+                    delta: e.delta,
+                    usage: e.usage,
+                }))
+            })
         }
         "message_start" => {
             let e: MessageStartRaw<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::MessageStart(MessageStartEvent {
-                message: e.message,
-            }))
+            (e.ty == name).then(|| {
+                StreamEvent::MessageStart(Box::new(MessageStartEvent { message: e.message }))
+            })
         }
         "content_block_start" => {
             let e: BlockStartRaw<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::ContentBlockStart(ContentBlockStartEvent {
-                index: e.index,
-                content_block: e.content_block,
-            }))
+            (e.ty == name).then(|| {
+                StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
+                    index: e.index,
+                    content_block: e.content_block,
+                }))
+            })
         }
         "error" => {
             let e: ErrorRaw<'_> = serde_json::from_slice(data).ok()?;

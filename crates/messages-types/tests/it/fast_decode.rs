@@ -143,14 +143,14 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
                 if let Some(d) = details {
                     extra.insert("stop_details".to_owned(), d);
                 }
-                StreamEvent::MessageDelta(MessageDeltaEvent {
+                StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
                     delta: MessageDelta {
                         stop_reason,
                         stop_sequence,
                         extra,
                     },
                     usage,
-                })
+                }))
             }),
         (
             "[a-z_]{1,20}",
@@ -169,10 +169,10 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
         (any::<String>(), any::<String>(), usage()).prop_map(|(id, model, usage)| {
             let mut m = Message::new(id, model);
             m.usage = usage;
-            StreamEvent::MessageStart(MessageStartEvent { message: m })
+            StreamEvent::MessageStart(Box::new(MessageStartEvent { message: m }))
         }),
         (any::<u32>(), any::<String>(), json_value()).prop_map(|(index, name, input)| {
-            StreamEvent::ContentBlockStart(ContentBlockStartEvent {
+            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
                 index,
                 content_block: ContentBlock::ToolUse(ToolUseBlock {
                     id: "toolu_1".to_owned(),
@@ -180,13 +180,13 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
                     input,
                     ..ToolUseBlock::default()
                 }),
-            })
+            }))
         }),
         (any::<u32>(), any::<String>()).prop_map(|(index, text)| {
-            StreamEvent::ContentBlockStart(ContentBlockStartEvent {
+            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
                 index,
                 content_block: ContentBlock::text(text),
-            })
+            }))
         }),
         unknown_object().prop_map(StreamEvent::Unknown),
     ]
