@@ -56,6 +56,12 @@ pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliErr
             println!("{}", to_json(&batch)?);
             Ok(())
         }
+        BatchCommand::Delete { id } => {
+            let conn = persistent(global).await?;
+            let deleted = conn.client.batches().delete(&id).await?;
+            println!("{}", to_json(&deleted)?);
+            Ok(())
+        }
     }
 }
 

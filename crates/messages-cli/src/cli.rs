@@ -94,6 +94,8 @@ pub(crate) struct StreamArgs {
     #[arg(long, default_value_t = 1024)]
     pub(crate) max_tokens: u32,
     /// Extended thinking with this token budget (less than --max-tokens).
+    /// The reasoning is printed to stderr between `[thinking]` and
+    /// `[/thinking]` lines as it arrives; the answer goes to stdout.
     #[arg(long, value_name = "BUDGET")]
     pub(crate) thinking: Option<u32>,
     /// Print the raw events as JSONL instead of the text.
@@ -166,6 +168,11 @@ pub(crate) enum BatchCommand {
     },
     /// Cancels a batch.
     Cancel {
+        /// The batch id.
+        id: String,
+    },
+    /// Deletes an ended batch and its results.
+    Delete {
         /// The batch id.
         id: String,
     },

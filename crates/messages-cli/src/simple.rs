@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use futures_util::StreamExt;
+use messages::stream::Update;
 use messages::types::{CountTokensRequest, Message, MessageRequest};
 
 use crate::cli::{CountArgs, Global, ModelsArgs, StreamArgs};
@@ -55,19 +56,35 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
             }
         }
     } else {
-        let mut deltas = stream.text_deltas();
-        while let Some(delta) = deltas.next().await {
-            match delta {
-                Ok(delta) => {
-                    out.write_all(delta.as_str().as_bytes())
+        // Reasoning goes to stderr as it arrives, the answer to stdout.
+        let mut err = std::io::stderr().lock();
+        let mut in_thinking = false;
+        while let Some(update) = stream.next_update().await {
+            match update {
+                Ok(Update::Thinking { delta, .. }) => {
+                    if !in_thinking {
+                        in_thinking = true;
+                        let _ = err.write_all(b"[thinking]\n");
+                    }
+                    let _ = err.write_all(delta.as_bytes()).and_then(|()| err.flush());
+                }
+                Ok(Update::Text { delta, .. }) => {
+                    if std::mem::take(&mut in_thinking) {
+                        let _ = err.write_all(b"\n[/thinking]\n").and_then(|()| err.flush());
+                    }
+                    out.write_all(delta.as_bytes())
                         .and_then(|()| out.flush())
                         .map_err(stdout_error)?;
                 }
+                Ok(_) => {}
                 Err(e) => {
                     failure = Some(e);
                     break;
                 }
             }
+        }
+        if in_thinking {
+            let _ = err.write_all(b"\n[/thinking]\n");
         }
         writeln!(out).map_err(stdout_error)?;
     }

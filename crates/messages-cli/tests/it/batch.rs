@@ -41,6 +41,20 @@ async fn batch_submit_wait_results() {
     cmd.args(["batch", "list"]);
     let out = output(cmd).await;
     assert!(stdout(&out).contains(id.as_str()));
+
+    // Delete it: the answer names it, and it is gone from the list.
+    let mut cmd = msgs(Some(&url));
+    cmd.args(["batch", "delete", id]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let deleted: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(deleted["id"], id.as_str());
+    assert_eq!(deleted["type"], "message_batch_deleted");
+    let mut cmd = msgs(Some(&url));
+    cmd.args(["batch", "list"]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert!(!stdout(&out).contains(id.as_str()), "{}", stdout(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -105,3 +105,55 @@ async fn count_tokens_and_models() {
         .collect();
     assert!(ids.iter().any(|id| id.starts_with("claude-")), "{ids:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thinking_goes_to_stderr_and_the_answer_to_stdout() {
+    let emu = emulator().await;
+    let url = emu.base_url();
+    let args = [
+        "stream",
+        "--thinking",
+        "1024",
+        "--max-tokens",
+        "2048",
+        "Why is the sky blue?",
+    ];
+    let out = output({
+        let mut cmd = msgs(Some(&url));
+        cmd.args(args);
+        cmd
+    })
+    .await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    let shown = err
+        .split_once("[thinking]\n")
+        .and_then(|(_, rest)| rest.split_once("\n[/thinking]\n"))
+        .map(|(thinking, _)| thinking.to_owned())
+        .unwrap_or_else(|| panic!("no thinking section in stderr: {err}"));
+
+    // The same request with --json: the thinking and text deltas.
+    let json = output({
+        let mut cmd = msgs(Some(&url));
+        cmd.args(args).arg("--json");
+        cmd
+    })
+    .await;
+    assert!(json.status.success(), "stderr: {}", stderr(&json));
+    let (mut thinking, mut text) = (String::new(), String::new());
+    for line in stdout(&json).lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        match e["delta"]["type"].as_str() {
+            Some("thinking_delta") => thinking.push_str(e["delta"]["thinking"].as_str().unwrap()),
+            Some("text_delta") => text.push_str(e["delta"]["text"].as_str().unwrap()),
+            _ => {}
+        }
+    }
+    assert!(!thinking.is_empty());
+    assert_eq!(shown, thinking);
+    assert_eq!(stdout(&out).trim_end(), text.trim_end());
+    assert!(
+        !stdout(&out).contains(&thinking),
+        "thinking stays off stdout"
+    );
+}
