@@ -55,6 +55,7 @@ impl Cursor<'_> {
     fn text(&mut self) -> Option<Str> {
         self.eat(b'"')?;
         let start = self.pos;
+        self.pos = plain_run(self.buf, self.pos);
         loop {
             match *self.buf.get(self.pos)? {
                 b'"' => {
@@ -168,11 +169,49 @@ impl Cursor<'_> {
         }
     }
 
+    /// The string `"lit"`, written without escapes, at the cursor: one
+    /// comparison instead of a scan. `None` for anything else (an escaped
+    /// spelling too: the caller then falls back to serde).
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        self.ws();
+        let quoted = self.buf.get(self.pos..self.pos + lit.len() + 2)?;
+        (quoted[0] == b'"' && &quoted[1..=lit.len()] == lit && quoted[lit.len() + 1] == b'"')
+            .then(|| self.pos += lit.len() + 2)
+    }
+
     fn key(&mut self) -> Option<&[u8]> {
         let (s, e) = self.string()?;
         self.eat(b':')?;
         Some(&self.buf[s..e])
     }
+}
+
+/// The index of the first byte at or after `from` that ends a plain run
+/// inside a JSON string: `"`, `\\` or a control byte (below 0x20); the
+/// length of `buf` when there is none. Eight bytes at a time.
+fn plain_run(buf: &[u8], mut from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `x` that is zero; bytes above the first
+    // zero may be flagged too (borrows carry upwards), so only the lowest
+    // set bit is exact.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    while let Some(word) = buf.get(from..from + 8) {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(word);
+        let x = u64::from_le_bytes(le);
+        let stops = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if stops != 0 {
+            return from + (stops.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    buf[from..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map_or(buf.len(), |i| from + i)
 }
 
 pub(super) fn block_delta(data: &Bytes) -> Option<StreamEvent> {
@@ -182,10 +221,7 @@ pub(super) fn block_delta(data: &Bytes) -> Option<StreamEvent> {
     loop {
         match c.key()? {
             b"type" if !ty => {
-                let (s, e) = c.string()?;
-                if &data[s..e] != b"content_block_delta" {
-                    return None;
-                }
+                c.literal(b"content_block_delta")?;
                 ty = true;
             }
             b"index" if index.is_none() => index = Some(c.index()?),
@@ -207,7 +243,7 @@ pub(super) fn block_delta(data: &Bytes) -> Option<StreamEvent> {
 }
 
 /// The text field of a delta.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Field {
     Text,
     PartialJson,
@@ -215,8 +251,32 @@ enum Field {
     Signature,
 }
 
+impl Field {
+    /// The delta `type` that goes with the field.
+    fn delta_type(self) -> &'static [u8] {
+        match self {
+            Field::Text => b"text_delta",
+            Field::PartialJson => b"input_json_delta",
+            Field::Thinking => b"thinking_delta",
+            Field::Signature => b"signature_delta",
+        }
+    }
+}
+
+/// The delta's `type`, one of the four known ones.
+fn delta_type(c: &mut Cursor<'_>) -> Option<Field> {
+    [
+        Field::Text,
+        Field::PartialJson,
+        Field::Thinking,
+        Field::Signature,
+    ]
+    .into_iter()
+    .find(|f| c.literal(f.delta_type()).is_some())
+}
+
 fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
-    let mut ty: Option<(usize, usize)> = None;
+    let mut ty: Option<Field> = None;
     let mut field: Option<(Field, Str)> = None;
     c.eat(b'{')?;
     loop {
@@ -229,30 +289,56 @@ fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
             _ => return None,
         };
         match key {
-            None => ty = Some(c.string()?),
+            None => ty = Some(delta_type(c)?),
             Some(f) => field = Some((f, c.text()?)),
         }
         if c.end_of_member()? {
             break;
         }
     }
-    let (ts, te) = ty?;
+    let ty = ty?;
     let (key, value) = field?;
+    if ty != key {
+        return None;
+    }
     let text = match value {
         Str::Range(s, e) => Text::from_utf8(data.slice(s..e)).ok()?,
         Str::Unescaped(s) => Text::from(s),
     };
-    Some(match (&data[ts..te], key) {
-        (b"text_delta", Field::Text) => ContentBlockDelta::Text(TextDelta { text }),
-        (b"input_json_delta", Field::PartialJson) => {
-            ContentBlockDelta::InputJson(InputJsonDelta { partial_json: text })
-        }
-        (b"thinking_delta", Field::Thinking) => {
-            ContentBlockDelta::Thinking(ThinkingDelta { thinking: text })
-        }
-        (b"signature_delta", Field::Signature) => {
-            ContentBlockDelta::Signature(SignatureDelta { signature: text })
-        }
-        _ => return None,
+    Some(match key {
+        Field::Text => ContentBlockDelta::Text(TextDelta { text }),
+        Field::PartialJson => ContentBlockDelta::InputJson(InputJsonDelta { partial_json: text }),
+        Field::Thinking => ContentBlockDelta::Thinking(ThinkingDelta { thinking: text }),
+        Field::Signature => ContentBlockDelta::Signature(SignatureDelta { signature: text }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::plain_run;
+
+    proptest! {
+        #[test]
+        fn plain_run_stops_where_a_byte_loop_does(
+            buf in proptest::collection::vec(
+                prop_oneof![
+                    6 => b' '..=b'~',
+                    1 => Just(b'"'),
+                    1 => Just(b'\\'),
+                    1 => 0u8..0x20,
+                    1 => 0x80u8..=0xff,
+                ],
+                0..40,
+            ),
+            from in 0usize..40,
+        ) {
+            let from = from.min(buf.len());
+            let naive = (from..buf.len())
+                .find(|&i| buf[i] == b'"' || buf[i] == b'\\' || buf[i] < 0x20)
+                .unwrap_or(buf.len());
+            prop_assert_eq!(plain_run(&buf, from), naive);
+        }
+    }
 }
