@@ -43,22 +43,6 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         "msgs: point clients at it with ANTHROPIC_BASE_URL={} ANTHROPIC_API_KEY=any",
         handle.base_url()
     );
-    wait_for_signal().await;
-    handle.shutdown().await;
+    handle.serve_until_signal().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

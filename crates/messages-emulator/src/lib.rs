@@ -667,6 +667,24 @@ impl EmulatorHandle {
             let _ = task.await;
         }
     }
+
+    /// Serves until the process gets Ctrl-C (SIGINT) or, on Unix, SIGTERM,
+    /// then [`shutdown`](EmulatorHandle::shutdown)s. What the
+    /// `messages-emulator` binary and `msgs emulator` do.
+    pub async fn serve_until_signal(self) {
+        #[cfg(unix)]
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+        #[cfg(unix)]
+        if let Ok(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return self.shutdown().await;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        self.shutdown().await;
+    }
 }
 
 impl Drop for EmulatorHandle {

@@ -61,25 +61,9 @@ fn main() -> ExitCode {
         let _ = writeln!(out, "listening on {}", handle.base_url());
         let _ = out.flush();
         drop(out);
-        wait_for_signal().await;
-        handle.shutdown().await;
+        handle.serve_until_signal().await;
         ExitCode::SUCCESS
     })
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
