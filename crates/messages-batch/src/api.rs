@@ -1,13 +1,11 @@
 //! The Message Batches endpoints: [`Batches`], [`ListParams`], [`ResultsStream`].
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use messages_http::{Body, Request, Transport};
+use messages_http::{Body, ListParams, Pages, Request, Transport};
 use messages_types::{BatchCreateParams, BatchResultLine, DeletedMessageBatch, MessageBatch, Page};
 
 use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder};
@@ -164,17 +162,7 @@ impl Batches {
     ///
     /// [`Error::is_http`].
     pub async fn list_page(&self, params: &ListParams) -> Result<Page<MessageBatch>> {
-        let mut req = Request::get(BATCHES);
-        if let Some(b) = &params.before_id {
-            req = req.with_query("before_id", b);
-        }
-        if let Some(a) = &params.after_id {
-            req = req.with_query("after_id", a);
-        }
-        if let Some(l) = params.limit {
-            req = req.with_query("limit", &l.to_string());
-        }
-        self.send_json(req, None).await
+        Ok(self.transport.page(BATCHES, params).await?)
     }
 
     /// All batches as a [`Stream`], fetching pages as it is read.
@@ -190,11 +178,7 @@ impl Batches {
     /// Dropping the stream abandons the page request in flight, if any.
     pub fn list(&self, params: ListParams) -> BatchList {
         BatchList {
-            batches: self.clone(),
-            params,
-            buffer: VecDeque::new(),
-            pending: None,
-            done: false,
+            pages: self.transport.pages(BATCHES, params),
         }
     }
 
@@ -224,115 +208,28 @@ impl Batches {
     }
 }
 
-// ===== ListParams and BatchList =====
+// ===== BatchList =====
 
-/// Parameters of [`Batches::list`] and [`Batches::list_page`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListParams {
-    /// Batches newer than this id (the page just before it).
-    pub before_id: Option<String>,
-    /// Batches older than this id (the page just after it).
-    pub after_id: Option<String>,
-    /// Page size, 1 to 1000. Default (none) is the API's, 20.
-    pub limit: Option<u32>,
-}
-
-impl ListParams {
-    /// No cursor, the default page size.
-    pub fn new() -> ListParams {
-        ListParams::default()
-    }
-
-    /// Sets `before_id`.
-    pub fn before_id(mut self, id: impl Into<String>) -> ListParams {
-        self.before_id = Some(id.into());
-        self
-    }
-
-    /// Sets `after_id`.
-    pub fn after_id(mut self, id: impl Into<String>) -> ListParams {
-        self.after_id = Some(id.into());
-        self
-    }
-
-    /// Sets the page size.
-    pub fn limit(mut self, limit: u32) -> ListParams {
-        self.limit = Some(limit);
-        self
-    }
-}
-
-type PageFuture = Pin<Box<dyn Future<Output = Result<Page<MessageBatch>>> + Send>>;
-
-/// The auto-paginating [`Stream`] of [`Batches::list`].
+/// The auto-paginating [`Stream`] of [`Batches::list`]: the transport's
+/// [`Pages`] of batches, with this crate's [`Error`].
 ///
 /// After an error the stream ends.
+#[derive(Debug)]
 pub struct BatchList {
-    batches: Batches,
-    params: ListParams,
-    buffer: VecDeque<MessageBatch>,
-    pending: Option<PageFuture>,
-    done: bool,
-}
-
-impl fmt::Debug for BatchList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchList")
-            .field("params", &self.params)
-            .field("buffered", &self.buffer.len())
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
+    pages: Pages<MessageBatch>,
 }
 
 impl Stream for BatchList {
     type Item = Result<MessageBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(b) = this.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(b)));
-            }
-            if this.done {
-                return Poll::Ready(None);
-            }
-            let fut = this.pending.get_or_insert_with(|| {
-                let batches = this.batches.clone();
-                let params = this.params.clone();
-                Box::pin(async move { batches.list_page(&params).await })
-            });
-            let page = match fut.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r,
-            };
-            this.pending = None;
-            match page {
-                Err(e) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Ok(page) => {
-                    let backwards = this.params.before_id.is_some();
-                    let next = if backwards {
-                        page.first_id.clone()
-                    } else {
-                        page.last_id.clone()
-                    };
-                    match next {
-                        Some(id) if page.has_more && !page.data.is_empty() => {
-                            if backwards {
-                                this.params.before_id = Some(id);
-                            } else {
-                                this.params.after_id = Some(id);
-                            }
-                        }
-                        _ => this.done = true,
-                    }
-                    this.buffer.extend(page.data);
-                }
-            }
-        }
+        Pin::new(&mut self.pages)
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.map_err(Error::from)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.pages.size_hint()
     }
 }
 

@@ -78,7 +78,7 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
-pub use crate::api::{BatchList, Batches, ListParams, ResultsStream};
+pub use crate::api::{BatchList, Batches, ResultsStream};
 pub use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder, ResultsReader};
 pub use crate::error::{Error, Result};
 pub use crate::hybrid::{BackgroundQueue, Urgency};
@@ -90,3 +90,4 @@ pub use crate::summary::{
     BATCH_DISCOUNT, ModelPrice, PRICES, PRICES_AS_OF, Summary, TokenUsage, cost_of, price_of,
 };
 pub use crate::wait::{Progress, WaitOptions};
+pub use messages_http::ListParams;

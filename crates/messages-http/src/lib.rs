@@ -59,6 +59,7 @@ mod client;
 mod connect;
 pub mod error;
 pub mod limit;
+mod pages;
 mod request;
 mod response;
 pub mod retry;
@@ -74,6 +75,7 @@ pub use crate::client::{
     DEFAULT_VERSION, Transport, TransportBuilder,
 };
 pub use crate::error::{Error, Result};
+pub use crate::pages::{ListParams, Pages};
 pub use crate::request::{Request, RequestOptions};
 pub use crate::response::{Body, Response};
 

@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use futures_core::Stream;
 use messages_batch::Batches;
-use messages_http::{Request, Transport, TransportBuilder};
+use messages_http::{ListParams, Pages, Request, Transport, TransportBuilder};
 use messages_stream::{MessageStream, StreamOptions};
-use messages_types::{
-    CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo, Page,
-};
+use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo};
 
 /// The client of the whole API.
 ///
@@ -219,53 +216,17 @@ impl Models {
         self
     }
 
-    /// Every model, newest first, fetching one page at a time as the stream
-    /// is pulled (nothing is requested until then). After an error the
-    /// stream ends.
-    pub fn list(&self) -> impl Stream<Item = messages_http::Result<ModelInfo>> + Send + 'static {
-        struct State {
-            transport: Transport,
-            page: std::vec::IntoIter<ModelInfo>,
-            after: Option<String>,
-            more: bool,
-            limit: String,
-        }
-        let state = State {
-            transport: self.transport.clone(),
-            page: Vec::new().into_iter(),
-            after: None,
-            more: true,
-            limit: self.page_size.to_string(),
-        };
-        futures_util::stream::unfold(state, |mut s| async move {
-            loop {
-                if let Some(model) = s.page.next() {
-                    return Some((Ok(model), s));
-                }
-                if !s.more {
-                    return None;
-                }
-                let mut req = Request::get("/v1/models").with_query("limit", &s.limit);
-                if let Some(after) = &s.after {
-                    req = req.with_query("after_id", after);
-                }
-                let page = match s.transport.send(req).await {
-                    Ok(resp) => resp.json::<Page<ModelInfo>>().await,
-                    Err(e) => Err(e),
-                };
-                match page {
-                    Ok(page) => {
-                        s.more = page.has_more && page.last_id.is_some();
-                        s.after = page.last_id;
-                        s.page = page.data.into_iter();
-                    }
-                    Err(e) => {
-                        s.more = false;
-                        return Some((Err(e), s));
-                    }
-                }
-            }
-        })
+    /// Every model, newest first, fetching one page of
+    /// [`page_size`](Models::page_size) at a time as the stream is pulled
+    /// (nothing is requested until then). After an error the stream ends.
+    pub fn list(&self) -> Pages<ModelInfo> {
+        self.list_with(ListParams::new().limit(self.page_size))
+    }
+
+    /// Models from a cursor (`after_id` for older ones, `before_id` for
+    /// newer ones), as [`list`](Models::list) pages them.
+    pub fn list_with(&self, params: ListParams) -> Pages<ModelInfo> {
+        self.transport.pages("/v1/models", params)
     }
 
     /// One model by id or alias.

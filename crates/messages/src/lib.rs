@@ -55,7 +55,7 @@ pub use messages_types as types;
 pub use sse_core as sse;
 
 pub use messages_batch::Batches;
-pub use messages_http::{RequestOptions, Transport};
+pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
 pub use messages_stream::{MessageStream, ResumePolicy, StreamOptions, Update};
 pub use messages_types::{
     ContentBlock, CountTokensRequest, CountTokensResponse, InputMessage, Message, MessageRequest,

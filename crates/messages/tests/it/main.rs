@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use messages::{Client, CountTokensRequest, MessageRequest, ResumePolicy, StreamOptions};
+use messages::{
+    Client, CountTokensRequest, ListParams, MessageRequest, ResumePolicy, StreamOptions,
+};
 
 use messages_emulator::{Emulator, EmulatorHandle};
 
@@ -72,6 +74,27 @@ async fn models_list_paginates_and_retrieve_finds_each() {
         "pages of 2 give the same models in the same order"
     );
     assert!(emu.request_log().count("GET", "/v1/models") > all.len().div_ceil(2));
+    // From a cursor, both ways, in pages of 1.
+    let older: Vec<_> = client
+        .models()
+        .list_with(ListParams::new().after_id(&all[1].id).limit(1))
+        .collect()
+        .await;
+    let older: Vec<_> = older.into_iter().collect::<Result<_, _>>().expect("older");
+    assert_eq!(older, all[2..]);
+    let last = &all[all.len() - 1].id;
+    let newer: Vec<_> = client
+        .models()
+        .list_with(ListParams::new().before_id(last).limit(1))
+        .collect()
+        .await;
+    let newer: Vec<_> = newer.into_iter().collect::<Result<_, _>>().expect("newer");
+    let mut expect = all[..all.len() - 1].to_vec();
+    expect.reverse();
+    assert_eq!(
+        newer, expect,
+        "pages of one, newest first each, walking newer"
+    );
     let one = client
         .models()
         .retrieve(&all[0].id)
