@@ -121,6 +121,7 @@
 //! | `stall-after=N` | send N events, then nothing, keeping the connection open until the client leaves |
 //! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
 //! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
+//! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same
 //! method, path, body and fault header) see it; later ones succeed, so client
@@ -633,7 +634,8 @@ impl EmulatorHandle {
     /// How many streams the client abandoned: the connection closed (or the
     /// response body was dropped) before the emulator sent the last event.
     /// Streams without pacing or faults are written in one piece and are
-    /// never counted.
+    /// never counted. Batch results bodies count too, under the
+    /// `malformed-results` fault only.
     pub fn cancelled_streams(&self) -> u64 {
         self.state
             .cancelled_streams

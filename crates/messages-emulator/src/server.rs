@@ -329,6 +329,14 @@ async fn serve(
         Route::DeleteBatch(id) => state.batches.delete(id).map(|v| Reply::json(&v)),
         Route::BatchResults(id) => {
             let lines = state.batches.results(id)?;
+            if let Some(n) = faults.malformed_results {
+                return Ok(Reply {
+                    status: 200,
+                    content_type: "application/x-jsonl",
+                    body: malformed_results(lines, n, Arc::clone(&state.cancelled_streams)),
+                    extra: Vec::new(),
+                });
+            }
             let mut buf = BytesMut::new();
             match faults.truncate_results {
                 Some(n) => {
@@ -354,6 +362,48 @@ async fn serve(
             })
         }
     }
+}
+
+/// How long `malformed-results` waits after the bad line.
+const MALFORMED_RESULTS_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The `malformed-results=N` body: the results a line per chunk, line
+/// `N + 1` replaced by one that is not JSON, then a pause. A client that
+/// leaves (the body is dropped) is counted in `cancelled`.
+fn malformed_results(lines: Vec<Bytes>, n: u64, cancelled: Arc<AtomicU64>) -> Body {
+    let bad = usize::try_from(n).unwrap_or(usize::MAX);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        for (i, line) in lines.into_iter().enumerate() {
+            let line = if i == bad { not_json(&line) } else { line };
+            if tx.send(Ok(line)).await.is_err() {
+                cancelled.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            if i == bad {
+                tokio::select! {
+                    () = tx.closed() => {
+                        cancelled.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    () = tokio::time::sleep(MALFORMED_RESULTS_PAUSE) => {}
+                }
+            }
+        }
+    });
+    Body::Channel(rx)
+}
+
+/// A results line with the same `custom_id` whose `result` is cut short.
+fn not_json(line: &[u8]) -> Bytes {
+    let id = serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|v| v["custom_id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let id = Value::String(id);
+    Bytes::from(format!(
+        "{{\"custom_id\":{id},\"result\":{{\"type\":\"succeeded\",\"message\":}}}}\n"
+    ))
 }
 
 fn query(parts: &http::request::Parts) -> Vec<(String, String)> {

@@ -110,6 +110,65 @@ async fn truncated_results_are_an_error_not_a_short_read() {
 }
 
 #[tokio::test]
+async fn a_malformed_line_is_an_error_naming_it_and_the_connection_is_closed() {
+    let emu = emulator().start().await.unwrap();
+    let batches = batches(&emu);
+    let submitted = job(30).submit(&batches).await.unwrap();
+    submitted.wait(fast_wait()).await.unwrap();
+    let id = &submitted.batch_ids()[0];
+    let faulty = Batches::new(
+        transport_builder(&emu)
+            .default_header("x-emulator-fault", "malformed-results=7")
+            .build()
+            .unwrap(),
+    );
+
+    let mut stream = faulty.results(id).await.unwrap();
+    let mut complete = 0;
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(_)) => complete += 1,
+            Ok(None) => panic!("the stream ended without an error after {complete} lines"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(complete, 7);
+    assert!(!err.is_truncated(), "{err}");
+    assert_eq!(err.line(), Some(8), "{err}");
+    assert!(
+        err.custom_id().is_some_and(|c| c.starts_with("req-")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("line 8"), "{err}");
+    assert!(
+        stream.try_next().await.unwrap().is_none(),
+        "errors end the stream"
+    );
+    // The emulator pauses after the bad line; it sees this client leave
+    // during the pause instead of finishing the body.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while emu.cancelled_streams() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the connection was left open after the decode error"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // Control: raw lines are not decoded, so reading them all runs past
+    // the bad line to the end of the body, and nothing more is counted.
+    let mut raw = faulty.results(id).await.unwrap();
+    let mut lines = 0;
+    while let Some(line) = raw.next_raw().await {
+        line.unwrap();
+        lines += 1;
+    }
+    assert_eq!(lines, 30);
+    assert_eq!(emu.cancelled_streams(), 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_job_missing_results_says_which() {
     let emu = emulator().start().await.unwrap();
     let batches = batches(&emu);
