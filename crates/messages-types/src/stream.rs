@@ -17,6 +17,22 @@ use crate::text::Text;
 /// Deserializing this type is the generic path: it reads the JSON `type`.
 /// [`decode_event`](crate::decode_event) is the fast path, which picks the
 /// struct by the SSE event name and gives the same result.
+///
+/// The events that come once per stream or per block and hold a whole
+/// message or block (`MessageStart`, `MessageDelta`, `ContentBlockStart`)
+/// are boxed, so the enum is the size of a delta event (about 100 bytes)
+/// and moving the frequent deltas is cheap. Each event struct converts
+/// into a `StreamEvent` with `From`:
+///
+/// ```
+/// use messages_types::{ContentBlock, ContentBlockStartEvent, StreamEvent};
+///
+/// let event = StreamEvent::from(ContentBlockStartEvent {
+///     index: 0,
+///     content_block: ContentBlock::text(""),
+/// });
+/// assert_eq!(event.kind(), "content_block_start");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
@@ -56,6 +72,27 @@ impl StreamEvent {
             StreamEvent::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
         }
     }
+}
+
+macro_rules! from_event {
+    ($($ty:ty => $variant:ident($wrap:path)),* $(,)?) => {
+        $(impl From<$ty> for StreamEvent {
+            fn from(event: $ty) -> StreamEvent {
+                StreamEvent::$variant($wrap(event))
+            }
+        })*
+    };
+}
+
+from_event! {
+    MessageStartEvent => MessageStart(Box::new),
+    ContentBlockStartEvent => ContentBlockStart(Box::new),
+    ContentBlockDeltaEvent => ContentBlockDelta(core::convert::identity),
+    ContentBlockStopEvent => ContentBlockStop(core::convert::identity),
+    MessageDeltaEvent => MessageDelta(Box::new),
+    MessageStopEvent => MessageStop(core::convert::identity),
+    PingEvent => Ping(core::convert::identity),
+    ErrorResponse => Error(core::convert::identity),
 }
 
 tagged_deserialize!(StreamEvent, "stream event", {
