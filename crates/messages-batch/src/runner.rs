@@ -49,7 +49,7 @@ pub const DEFAULT_CONCURRENCY: usize = 5;
 /// with an error; everything finished before it is in the checkpoint.
 ///
 /// **Retryable errors are retried by the next run.** A result that is an
-/// error the same request may not get again
+/// error which sending the same request again may avoid
 /// ([`ErrorType::is_retryable`]: rate limit, overloaded, API error,
 /// timeout) stays in the checkpoint, but the next run sends that request
 /// again and appends its new result; the request's result is then the new
@@ -368,7 +368,8 @@ fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> Batc
     }
 }
 
-/// Whether `result` is an error that the same request may not get again.
+/// Whether `result` is an error that sending the same request again may
+/// avoid.
 fn is_retryable(result: &BatchResult) -> bool {
     matches!(result, BatchResult::Errored { error } if error.error.kind.is_retryable())
 }
