@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use messages_http::{Request, RequestOptions, Transport};
@@ -84,6 +85,7 @@ pub struct LocalRunner {
     concurrency: usize,
     fsync: bool,
     retry_errored: bool,
+    stop_grace: Duration,
     reporter: Reporter,
 }
 
@@ -130,6 +132,7 @@ impl LocalRunner {
             concurrency: DEFAULT_CONCURRENCY,
             fsync: false,
             retry_errored: true,
+            stop_grace: Duration::ZERO,
             reporter: Reporter::default(),
         }
     }
@@ -155,6 +158,15 @@ impl LocalRunner {
     /// Default is on. Off, every result is final, as in a batch.
     pub fn retry_errored(mut self, on: bool) -> LocalRunner {
         self.retry_errored = on;
+        self
+    }
+
+    /// How long the requests in flight may still finish once a run is told
+    /// to stop (see [`run_until`](LocalRunner::run_until)). Their results
+    /// are saved like any other, so requests already paid for are not lost
+    /// to a Ctrl-C. Default is zero: they are abandoned at once.
+    pub fn stop_grace(mut self, grace: Duration) -> LocalRunner {
+        self.stop_grace = grace;
         self
     }
 
@@ -185,9 +197,11 @@ impl LocalRunner {
     /// Runs the job, resuming from `checkpoint` (created if missing), until
     /// every request has a result or `stop` completes.
     ///
-    /// When `stop` completes, no new request is started and the requests in
-    /// flight are abandoned (their connections closed); they have no line in
-    /// the checkpoint, so the next run sends them again. The report then has
+    /// When `stop` completes, no new request is started. The requests in
+    /// flight get the [`stop_grace`](LocalRunner::stop_grace) period to
+    /// finish (their results are saved); those still running after it are
+    /// abandoned (their connections closed): they have no line in the
+    /// checkpoint, so the next run sends them again. The report then has
     /// `stopped: true`.
     ///
     /// The checkpoint is written with small synchronous appends on the
@@ -205,8 +219,8 @@ impl LocalRunner {
     ///
     /// # Cancellation
     ///
-    /// Dropping the future has the effect of `stop`: requests in flight are
-    /// abandoned and every acknowledged result is already in the
+    /// Dropping the future abandons the requests in flight at once (no
+    /// grace period); every acknowledged result is already in the
     /// checkpoint.
     pub async fn run_until(
         &self,
@@ -252,9 +266,12 @@ impl LocalRunner {
         let mut todo = (0..job.len()).filter(|&i| !loaded.done[i]);
         let mut in_flight = FuturesUnordered::new();
         let mut stop = pin!(stop);
+        // The end of the grace period, once stopping.
+        let grace = tokio::time::sleep(Duration::ZERO);
+        let mut grace = pin!(grace);
         let mut line_buf = Vec::new();
         loop {
-            while in_flight.len() < self.concurrency {
+            while !report.stopped && in_flight.len() < self.concurrency {
                 let Some(i) = todo.next() else { break };
                 let params = &job.requests()[i].params;
                 in_flight.push(self.send(i, params));
@@ -264,10 +281,17 @@ impl LocalRunner {
             }
             let (i, outcome) = tokio::select! {
                 biased;
-                () = &mut stop => {
+                () = &mut stop, if !report.stopped => {
                     report.stopped = true;
-                    break;
+                    if self.stop_grace.is_zero() {
+                        break;
+                    }
+                    grace
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + self.stop_grace);
+                    continue;
                 }
+                () = &mut grace, if report.stopped => break,
                 Some(done) = in_flight.next() => done,
             };
             let result = match outcome {

@@ -219,6 +219,10 @@ pub(crate) struct RunArgs {
     /// The checkpoint file (default: OUTPUT.checkpoint).
     #[arg(long, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
+    /// On Ctrl-C, wait up to this many seconds for the requests in flight
+    /// to finish (their results are saved); a second Ctrl-C abandons them.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub(crate) stop_grace: u64,
     /// Keep retryable errors found in the checkpoint (rate limit,
     /// overloaded, API error, timeout) as final results instead of sending
     /// those requests again.

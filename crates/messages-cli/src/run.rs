@@ -1,6 +1,7 @@
 //! `msgs run`: the local runner with a checkpoint.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use messages::batch::LocalRunner;
 
@@ -23,11 +24,44 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     let runner = LocalRunner::new(conn.client.transport().clone())
         .concurrency(args.concurrency)
         .retry_errored(!args.no_retry_errors)
+        .stop_grace(Duration::from_secs(args.stop_grace))
         .on_progress(move |p| progress::update(&b, p));
-    let stop = async {
+    // The first Ctrl-C stops starting requests and lets those in flight
+    // finish (up to --stop-grace); a second one abandons them.
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let b = bar.clone();
+    let grace = args.stop_grace;
+    let stop = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        if grace > 0 {
+            b.suspend(|| {
+                eprintln!(
+                    "msgs: stopping: waiting up to {grace} s for the requests in flight; Ctrl-C again to abandon them"
+                );
+            });
+        }
+        let _ = stopping_tx.send(());
+    };
+    let abandon = async move {
+        if stopping_rx.await.is_err() {
+            // The run ended without a Ctrl-C.
+            return std::future::pending().await;
+        }
         let _ = tokio::signal::ctrl_c().await;
     };
-    let report = runner.run_until(&job, &checkpoint, stop).await;
+    let report = tokio::select! {
+        report = runner.run_until(&job, &checkpoint, stop) => report,
+        () = abandon => {
+            bar.finish_and_clear();
+            return Err(CliError::new(
+                EXIT_INTERRUPTED,
+                format!(
+                    "interrupted: requests in flight abandoned; finished results are in {}: run the same command again to resume",
+                    checkpoint.display()
+                ),
+            ));
+        }
+    };
     bar.finish_and_clear();
     let report = report.map_err(|e| {
         // A checkpoint error (locked, or another job's) is not resumable.

@@ -136,6 +136,49 @@ async fn stop_abandons_requests_in_flight_and_a_rerun_finishes_the_job() {
 }
 
 #[tokio::test]
+async fn with_a_stop_grace_the_requests_in_flight_finish_and_are_saved() {
+    let emu = emulator()
+        .latency(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("grace");
+    let job = job(40);
+    // Stops once 6 or more results are saved, noting how many: the runner
+    // then has exactly 4 requests in flight (concurrency 4, work left).
+    let run = |grace: Duration, name: &str| {
+        let mut r = runner(&emu).concurrency(4).stop_grace(grace);
+        let mut watch = r.watch();
+        let (job, checkpoint) = (job.clone(), dir.path(name));
+        async move {
+            let at_stop = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let seen = at_stop.clone();
+            let stop = async move {
+                if let Ok(p) = watch.wait_for(|p| p.finished() >= 6).await {
+                    seen.store(p.finished(), std::sync::atomic::Ordering::SeqCst);
+                }
+            };
+            let report = r.run_until(&job, &checkpoint, stop).await.unwrap();
+            assert!(report.stopped && !report.is_complete());
+            assert_eq!(checkpoint_ids(&checkpoint).len() as u64, report.sent);
+            (
+                at_stop.load(std::sync::atomic::Ordering::SeqCst),
+                report.sent,
+            )
+        }
+    };
+
+    let (at_stop, sent) = run(Duration::from_secs(10), "grace.jsonl").await;
+    assert!(at_stop >= 6);
+    assert_eq!(sent, at_stop + 4, "the 4 in flight finished and were saved");
+
+    let (at_stop, sent) = run(Duration::ZERO, "no-grace.jsonl").await;
+    assert!(at_stop >= 6);
+    assert_eq!(sent, at_stop, "without a grace period they are abandoned");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_checkpoint_of_another_job_is_refused_and_left_alone() {
     let emu = emulator().start().await.unwrap();
     let dir = TempDir::new("foreign");

@@ -98,6 +98,11 @@ async fn run_interrupted_by_sigint_exits_130_and_resumes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("waiting up to 30 s"),
+        "{}",
+        stderr(&out)
+    );
 
     let mut cmd = msgs(Some(&emu.base_url()));
     cmd.arg("run")
@@ -107,6 +112,56 @@ async fn run_interrupted_by_sigint_exits_130_and_resumes() {
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert_eq!(custom_ids(&out_path).len(), 12);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigint_abandons_the_requests_in_flight() {
+    let emu = Emulator::builder()
+        .latency(Duration::from_millis(1500))
+        .start()
+        .await
+        .expect("emulator starts");
+    let dir = temp_dir("run-int2");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 8);
+    let out_path = dir.join("out.jsonl");
+    let checkpoint = dir.join("out.jsonl.checkpoint");
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&job)
+        .args(["--concurrency", "2", "-o"])
+        .arg(&out_path);
+    cmd.stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The first two finish, the next two are in flight for 1.5 s.
+    wait_for_lines(&checkpoint, 2).await;
+    let sigint = |pid: u32| {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let pid = child.id();
+    let interrupted = Instant::now();
+    sigint(pid);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sigint(pid);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("waiting up to 30 s"), "{err}");
+    assert!(err.contains("abandoned"), "{err}");
+    assert!(
+        interrupted.elapsed() < Duration::from_millis(1200),
+        "did not wait for the requests in flight: {:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(custom_ids(&checkpoint).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
