@@ -14,12 +14,7 @@ async fn json_error_envelope_is_typed() {
         .header("request-id", "req_hdr"),
     ])
     .await;
-    let e = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap_err();
+    let e = s.get_x().await.unwrap_err();
     assert!(e.is_api());
     assert_eq!(e.status().unwrap(), 400);
     let api = e.api_error().unwrap();
@@ -44,12 +39,7 @@ async fn body_request_id_used_without_header() {
         &error_json("not_found_error", "no such model"),
     )])
     .await;
-    let e = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap_err();
+    let e = s.get_x().await.unwrap_err();
     assert_eq!(e.request_id(), Some("req_body"));
     assert!(e.to_string().contains("req_body"));
 }
@@ -101,12 +91,7 @@ async fn status_maps_to_error_type_for_empty_and_loose_bodies() {
 
     // New error types are kept.
     let s = scripted(vec![reply(400, &error_json("brand_new_error", "hm"))]).await;
-    let e = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap_err();
+    let e = s.get_x().await.unwrap_err();
     assert_eq!(e.api_error().unwrap().kind.as_str(), "brand_new_error");
 }
 

@@ -93,12 +93,7 @@ async fn x_should_retry_overrides_status() {
         reply(200, "ok"),
     ])
     .await;
-    let e = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap_err();
+    let e = s.get_x().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(s.count(), 1);
     // `true` retries a status that would not be.
@@ -107,12 +102,7 @@ async fn x_should_retry_overrides_status() {
         reply(200, "ok"),
     ])
     .await;
-    let r = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap();
+    let r = s.get_x().await.unwrap();
     assert_eq!(r.attempts(), 2);
 }
 
@@ -126,12 +116,7 @@ async fn retry_after_ms_then_seconds() {
         reply(200, "ok"),
     ])
     .await;
-    let r = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap();
+    let r = s.get_x().await.unwrap();
     assert_eq!(r.attempts(), 3);
     let g = gaps(&s.seen());
     assert!(within(g[0], 1.234, 1.234), "{g:?}");
@@ -149,12 +134,7 @@ async fn retry_after_http_date_and_out_of_range() {
         reply(200, "ok"),
     ])
     .await;
-    let r = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap();
+    let r = s.get_x().await.unwrap();
     assert_eq!(r.attempts(), 3);
     let g = gaps(&s.seen());
     // The date has one-second resolution (and was rounded up).
@@ -188,12 +168,7 @@ async fn retry_budget_configurable_and_per_request() {
         &error_json("overloaded_error", "Overloaded"),
     )])
     .await;
-    let e = transport(&s.url())
-        .build()
-        .unwrap()
-        .send(Request::get("/x"))
-        .await
-        .unwrap_err();
+    let e = s.get_x().await.unwrap_err();
     assert_eq!(e.attempts(), 3);
     assert_eq!(e.api_error().unwrap().kind, ErrorType::Overloaded);
 }

@@ -75,6 +75,15 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// `GET /x` through a default transport aimed at this server.
+    pub(crate) async fn get_x(&self) -> messages_http::Result<messages_http::Response> {
+        transport(&self.url())
+            .build()
+            .unwrap()
+            .send(messages_http::Request::get("/x"))
+            .await
+    }
+
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.log.lock().unwrap().clone()
     }
