@@ -43,14 +43,7 @@ async fn a_line_over_1_mb_decodes_and_a_lower_limit_names_it() {
     // The same results with a 1 MB limit: a clear error naming the line.
     let limited = batches.clone().with_max_line_len(1_000_000);
     let mut stream = limited.results(&id).await.unwrap();
-    let mut before = 0;
-    let err = loop {
-        match stream.try_next().await {
-            Ok(Some(_)) => before += 1,
-            Ok(None) => panic!("no error"),
-            Err(e) => break e,
-        }
-    };
+    let (before, err) = items_until_error(&mut stream).await;
     assert!(err.is_line_too_long(), "{err}");
     assert_eq!(err.line(), Some(before + 1));
     assert_eq!(err.batch_id(), Some(id.as_str()));
@@ -69,21 +62,9 @@ async fn truncated_results_are_an_error_not_a_short_read() {
     submitted.wait(fast_wait()).await.unwrap();
     let id = &submitted.batch_ids()[0];
 
-    let faulty = Batches::new(
-        transport_builder(&emu)
-            .default_header("x-emulator-fault", "truncate-results=12")
-            .build()
-            .unwrap(),
-    );
+    let faulty = faulty_batches(&emu, "truncate-results=12");
     let mut stream = faulty.results(id).await.unwrap();
-    let mut complete = 0;
-    let err = loop {
-        match stream.try_next().await {
-            Ok(Some(_)) => complete += 1,
-            Ok(None) => panic!("the truncated body ended without an error after {complete} lines"),
-            Err(e) => break e,
-        }
-    };
+    let (complete, err) = items_until_error(&mut stream).await;
     assert_eq!(complete, 12);
     assert!(err.is_truncated(), "{err}");
     assert_eq!(err.line(), Some(13));
@@ -96,14 +77,7 @@ async fn truncated_results_are_an_error_not_a_short_read() {
     // A job's merged stream reports the same, not a short job.
     let attached = messages_batch::SubmittedJob::attach(faulty, vec![id.clone()], &job);
     let mut merged = attached.results();
-    let mut n = 0;
-    let err = loop {
-        match merged.try_next().await {
-            Ok(Some(_)) => n += 1,
-            Ok(None) => panic!("merged stream ended silently"),
-            Err(e) => break e,
-        }
-    };
+    let (n, err) = items_until_error(&mut merged).await;
     assert_eq!(n, 12);
     assert!(err.is_truncated());
     emu.shutdown().await;
@@ -116,22 +90,10 @@ async fn a_malformed_line_is_an_error_naming_it_and_the_connection_is_closed() {
     let submitted = job(30).submit(&batches).await.unwrap();
     submitted.wait(fast_wait()).await.unwrap();
     let id = &submitted.batch_ids()[0];
-    let faulty = Batches::new(
-        transport_builder(&emu)
-            .default_header("x-emulator-fault", "malformed-results=7")
-            .build()
-            .unwrap(),
-    );
+    let faulty = faulty_batches(&emu, "malformed-results=7");
 
     let mut stream = faulty.results(id).await.unwrap();
-    let mut complete = 0;
-    let err = loop {
-        match stream.try_next().await {
-            Ok(Some(_)) => complete += 1,
-            Ok(None) => panic!("the stream ended without an error after {complete} lines"),
-            Err(e) => break e,
-        }
-    };
+    let (complete, err) = items_until_error(&mut stream).await;
     assert_eq!(complete, 7);
     assert!(!err.is_truncated(), "{err}");
     assert_eq!(err.line(), Some(8), "{err}");
@@ -183,14 +145,7 @@ async fn a_job_missing_results_says_which() {
         &bigger,
     );
     let mut results = attached.results();
-    let mut n = 0;
-    let err = loop {
-        match results.try_next().await {
-            Ok(Some(_)) => n += 1,
-            Ok(None) => panic!("missing results went unnoticed"),
-            Err(e) => break e,
-        }
-    };
+    let (n, err) = items_until_error(&mut results).await;
     assert_eq!(n, 5);
     assert!(err.is_incomplete(), "{err}");
     assert!(err.to_string().contains("3 of 8"), "{err}");

@@ -26,6 +26,31 @@ pub(crate) fn batches(emu: &EmulatorHandle) -> Batches {
     Batches::new(transport_builder(emu).build().expect("transport"))
 }
 
+/// Batches whose every request carries the emulator fault `spec`.
+pub(crate) fn faulty_batches(emu: &EmulatorHandle, spec: &str) -> Batches {
+    Batches::new(
+        transport_builder(emu)
+            .default_header("x-emulator-fault", spec)
+            .build()
+            .expect("transport"),
+    )
+}
+
+/// Reads `stream` up to its error: how many items came before it, and the
+/// error. Panics when the stream ends without one.
+pub(crate) async fn items_until_error<T>(
+    stream: &mut (impl futures_util::Stream<Item = messages_batch::Result<T>> + Unpin),
+) -> (u64, messages_batch::Error) {
+    let mut items = 0;
+    loop {
+        match futures_util::TryStreamExt::try_next(stream).await {
+            Ok(Some(_)) => items += 1,
+            Ok(None) => panic!("the stream ended without an error after {items} items"),
+            Err(e) => return (items, e),
+        }
+    }
+}
+
 /// A small request whose prompt names `id`, so the request log can be
 /// mapped back to custom_ids.
 pub(crate) fn request(id: &str) -> MessageRequest {
