@@ -70,48 +70,78 @@ async fn run_killed_then_resumed_has_every_custom_id_once() {
     assert!((12..=14).contains(&sent), "{sent} requests for 12 results");
 }
 
+/// A job of `n` requests in a fresh directory, for `msgs run` with two
+/// requests in flight and the default checkpoint path.
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread")]
-async fn run_interrupted_by_sigint_exits_130_and_resumes() {
-    let emu = slow_emulator().await;
-    let dir = temp_dir("run-int");
-    let job = dir.join("job.jsonl");
-    write_job(&job, 12);
-    let out_path = dir.join("out.jsonl");
-    let checkpoint = dir.join("out.jsonl.checkpoint");
+struct RunJob {
+    job: std::path::PathBuf,
+    out: std::path::PathBuf,
+    checkpoint: std::path::PathBuf,
+}
 
-    let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.arg("run")
-        .arg(&job)
-        .args(["--concurrency", "2", "-o"])
-        .arg(&out_path);
-    cmd.stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    wait_for_lines(&checkpoint, 2).await;
+#[cfg(unix)]
+impl RunJob {
+    fn new(name: &str, n: usize) -> RunJob {
+        let dir = temp_dir(name);
+        let job = dir.join("job.jsonl");
+        write_job(&job, n);
+        RunJob {
+            job,
+            out: dir.join("out.jsonl"),
+            checkpoint: dir.join("out.jsonl.checkpoint"),
+        }
+    }
+
+    fn command(&self, emu: &messages_emulator::EmulatorHandle) -> std::process::Command {
+        let mut cmd = msgs(Some(&emu.base_url()));
+        cmd.arg("run")
+            .arg(&self.job)
+            .args(["--concurrency", "2", "-o"])
+            .arg(&self.out);
+        cmd
+    }
+
+    /// Starts the run with stderr captured.
+    fn spawn(&self, emu: &messages_emulator::EmulatorHandle) -> std::process::Child {
+        let mut cmd = self.command(emu);
+        cmd.stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    }
+}
+
+#[cfg(unix)]
+fn sigint(child: &std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("waiting up to 30 s"),
-        "{}",
-        stderr(&out)
-    );
+}
 
-    let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.arg("run")
-        .arg(&job)
-        .args(["--concurrency", "2", "-o"])
-        .arg(&out_path);
-    let out = output(cmd).await;
+#[cfg(unix)]
+async fn wait_output(child: std::process::Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn run_interrupted_by_sigint_exits_130_and_resumes() {
+    let emu = slow_emulator().await;
+    let run = RunJob::new("run-int", 12);
+    let child = run.spawn(&emu);
+    wait_for_lines(&run.checkpoint, 2).await;
+    sigint(&child);
+    let out = wait_output(child).await;
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("waiting up to 30 s"), "{err}");
+
+    let out = output(run.command(&emu)).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
-    assert_eq!(custom_ids(&out_path).len(), 12);
+    assert_eq!(custom_ids(&run.out).len(), 12);
 }
 
 #[cfg(unix)]
@@ -122,36 +152,15 @@ async fn a_second_sigint_abandons_the_requests_in_flight() {
         .start()
         .await
         .expect("emulator starts");
-    let dir = temp_dir("run-int2");
-    let job = dir.join("job.jsonl");
-    write_job(&job, 8);
-    let out_path = dir.join("out.jsonl");
-    let checkpoint = dir.join("out.jsonl.checkpoint");
-
-    let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.arg("run")
-        .arg(&job)
-        .args(["--concurrency", "2", "-o"])
-        .arg(&out_path);
-    cmd.stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let run = RunJob::new("run-int2", 8);
+    let child = run.spawn(&emu);
     // The first two finish, the next two are in flight for 1.5 s.
-    wait_for_lines(&checkpoint, 2).await;
-    let sigint = |pid: u32| {
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    let pid = child.id();
+    wait_for_lines(&run.checkpoint, 2).await;
     let interrupted = Instant::now();
-    sigint(pid);
+    sigint(&child);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    sigint(pid);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    sigint(&child);
+    let out = wait_output(child).await;
     assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("waiting up to 30 s"), "{err}");
@@ -161,7 +170,7 @@ async fn a_second_sigint_abandons_the_requests_in_flight() {
         "did not wait for the requests in flight: {:?}",
         interrupted.elapsed()
     );
-    assert_eq!(custom_ids(&checkpoint).len(), 2);
+    assert_eq!(custom_ids(&run.checkpoint).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
