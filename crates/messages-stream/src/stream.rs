@@ -374,12 +374,9 @@ impl MessageStream {
             match self.parser.next_event() {
                 Ok(Some(sse)) => {
                     self.events += 1;
-                    let name = if sse.event().is_empty() {
-                        "message"
-                    } else {
-                        sse.event()
-                    };
-                    let decoded = messages_types::decode_event(name, &sse.data_str().into_bytes());
+                    // sse-core gives "message" for an event without a type.
+                    let decoded =
+                        messages_types::decode_event(sse.event(), &sse.data_str().into_bytes());
                     let event = match decoded {
                         Ok(event) => event,
                         Err(e) => {
