@@ -19,58 +19,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use messages_batch::ResultsDecoder;
 use messages_types::BatchResultLine;
 
-const WORDS: [&str; 16] = [
-    "the",
-    "river",
-    "quietly",
-    "carries",
-    "light",
-    "across",
-    "stones",
-    "and",
-    "\\\"quoted\\\"",
-    "naïve",
-    "café",
-    "results",
-    "into",
-    "évening",
-    "data,",
-    "then\\n",
-];
-
 /// About `target` bytes of results JSONL; returns the bytes and the line count.
 fn corpus(target: usize) -> (Bytes, usize) {
-    let mut out = String::with_capacity(target + 8192);
-    let mut n = 0usize;
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut out = Vec::with_capacity(target + 8192);
+    let mut lines = benches::ResultLines::new();
     while out.len() < target {
-        // 1.6 to 3.4 KB of text: lines of 2 to 4 KB with the envelope.
-        let text_len = 1_600 + (next() % 1_800) as usize;
-        let mut text = String::with_capacity(text_len + 16);
-        while text.len() < text_len {
-            text.push_str(WORDS[(next() % 16) as usize]);
-            text.push(' ');
-        }
-        let tool = if n % 4 == 3 {
-            r#",{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9","name":"get_weather","input":{"location":"San Francisco, CA","unit":"celsius"}}"#
-        } else {
-            ""
-        };
-        out.push_str(&format!(
-            r#"{{"custom_id":"request-{n:06}","result":{{"type":"succeeded","message":{{"id":"msg_01XFDUDYJgAACzvnptvVoYEL{n:06}","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"{text}"}}{tool}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":{},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":{},"service_tier":"batch"}}}}}}}}"#,
-            200 + next() % 800,
-            text_len / 5
-        ));
-        out.push('\n');
-        n += 1;
+        lines.push_next(&mut out);
     }
-    (Bytes::from(out), n)
+    (Bytes::from(out), lines.count())
 }
 
 fn chunks(data: &Bytes, size: usize) -> Vec<Bytes> {

@@ -37,7 +37,9 @@ fn io(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> String {
     move |e| format!("{what} {p}: {e}")
 }
 
-/// Writes an ended batch of about `mb` MB of results; returns its id.
+/// Writes an ended batch of about `mb` MB of results (the lines of
+/// `benches::ResultLines`, written by the `batch_results` binary); returns
+/// its id.
 fn write_batch(data_dir: &Path, mb: u64) -> Result<String> {
     let id = format!("msgbatch_bench_{mb}mb");
     let dir = data_dir.join("batches").join(&id);
@@ -45,70 +47,45 @@ fn write_batch(data_dir: &Path, mb: u64) -> Result<String> {
         return Ok(id);
     }
     fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-    let words = [
-        "the",
-        "river",
-        "quietly",
-        "carries",
-        "light",
-        "across",
-        "stones",
-        "and",
-        "\\\"quoted\\\"",
-        "naïve",
-        "café",
-        "results",
-        "into",
-        "évening",
-        "data,",
-        "then\\n",
-    ];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
     let results_path = dir.join("results.jsonl");
+    let writer = target_dir()
+        .join("release")
+        .join("batch_results")
+        .display()
+        .to_string();
+    let out = Command::new(&writer)
+        .args([path_str(&results_path)?, &mb.to_string()])
+        .output()
+        .map_err(|e| format!("could not start {writer}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{writer} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let lines: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| format!("{writer} did not print a line count"))?;
+    // The emulator's persisted layout: the requests (by custom_id) and the
+    // batch's metadata beside the results.
     let requests_path = dir.join("requests.jsonl");
-    let mut results =
-        BufWriter::new(fs::File::create(&results_path).map_err(io("creating", &results_path))?);
     let mut requests =
         BufWriter::new(fs::File::create(&requests_path).map_err(io("creating", &requests_path))?);
-    let target = mb * 1_000_000;
-    let (mut written, mut n) = (0u64, 0u64);
-    while written < target {
-        let text_len = 1_600 + (next() % 1_800) as usize;
-        let mut text = String::with_capacity(text_len + 16);
-        while text.len() < text_len {
-            text.push_str(words[(next() % 16) as usize]);
-            text.push(' ');
-        }
-        let line = format!(
-            "{{\"custom_id\":\"r-{n:08}\",\"result\":{{\"type\":\"succeeded\",\"message\":{{\"id\":\"msg_bench{n:08}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{{\"input_tokens\":{},\"output_tokens\":{}}}}}}}}}\n",
-            200 + next() % 800,
-            text_len / 5
-        );
-        results
-            .write_all(line.as_bytes())
-            .map_err(io("writing", &results_path))?;
-        writeln!(requests, "{{\"custom_id\":\"r-{n:08}\",\"params\":{{}}}}")
-            .map_err(io("writing", &requests_path))?;
-        written += line.len() as u64;
-        n += 1;
+    for n in 0..lines {
+        writeln!(
+            requests,
+            "{{\"custom_id\":\"request-{n:06}\",\"params\":{{}}}}"
+        )
+        .map_err(io("writing", &requests_path))?;
     }
-    results.flush().map_err(io("writing", &results_path))?;
     requests.flush().map_err(io("writing", &requests_path))?;
     let meta = format!(
         "{{\"id\":\"{id}\",\"created_at\":1700000000.0,\"expires_at\":1700086400.0,\"ended_at\":1700000100.0,\"cancel_initiated_at\":null,\"processing_status\":\"ended\",\"seq\":0}}"
     );
     let meta_path = dir.join("meta.json");
     fs::write(&meta_path, meta).map_err(io("writing", &meta_path))?;
-    eprintln!(
-        "wrote {n} result lines ({written} bytes) to {}",
-        results_path.display()
-    );
+    eprintln!("wrote {lines} result lines to {}", results_path.display());
     Ok(id)
 }
 
@@ -164,6 +141,14 @@ pub(crate) fn bench_batch(args: &[String]) -> Result {
         "messages-batch",
         "--example",
         "read_results",
+    ])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "benches",
+        "--bin",
+        "batch_results",
     ])?;
     let target = target_dir();
     let work = target.join("bench-batch");
