@@ -454,21 +454,11 @@ impl SubmittedJob {
     ///
     /// [`Error::is_http`] when a retrieve fails.
     pub async fn progress(&self) -> Result<Progress> {
-        let mut total = Progress {
-            ended: true,
-            ..Progress::default()
-        };
+        let mut batches = Vec::with_capacity(self.ids.len());
         for id in &self.ids {
-            let p = Progress::of_batch(&self.batches.retrieve(id).await?);
-            total.total += p.total;
-            total.processing += p.processing;
-            total.succeeded += p.succeeded;
-            total.errored += p.errored;
-            total.canceled += p.canceled;
-            total.expired += p.expired;
-            total.ended &= p.ended;
+            batches.push(self.batches.retrieve(id).await?);
         }
-        Ok(total)
+        Ok(Progress::combined(&batches))
     }
 
     /// Waits until every batch of the job has ended, reporting the summed

@@ -64,13 +64,24 @@ impl Progress {
         }
     }
 
-    fn add(&mut self, other: &Progress) {
-        self.total += other.total;
-        self.processing += other.processing;
-        self.succeeded += other.succeeded;
-        self.errored += other.errored;
-        self.canceled += other.canceled;
-        self.expired += other.expired;
+    /// The progress of several batches as one: counts added, ended when
+    /// every one has ended.
+    pub(crate) fn combined<'a>(batches: impl IntoIterator<Item = &'a MessageBatch>) -> Progress {
+        let mut total = Progress {
+            ended: true,
+            ..Progress::default()
+        };
+        for b in batches {
+            let p = Progress::of_batch(b);
+            total.total += p.total;
+            total.processing += p.processing;
+            total.succeeded += p.succeeded;
+            total.errored += p.errored;
+            total.canceled += p.canceled;
+            total.expired += p.expired;
+            total.ended &= p.ended;
+        }
+        total
     }
 }
 
@@ -281,20 +292,9 @@ impl Batches {
                     Err(e) => return Err(e),
                 }
             }
-            let mut progress = Progress {
-                ended: true,
-                ..Progress::default()
-            };
-            for b in &latest {
-                match b {
-                    Some(b) => {
-                        let p = Progress::of_batch(b);
-                        progress.add(&p);
-                        progress.ended &= p.ended;
-                    }
-                    None => progress.ended = false,
-                }
-            }
+            let mut progress = Progress::combined(latest.iter().flatten());
+            // A batch not visible yet has not ended.
+            progress.ended &= latest.iter().all(Option::is_some);
             let changed = last_reported != Some(progress);
             if changed {
                 opts.reporter.report(&progress);
