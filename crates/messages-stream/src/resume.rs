@@ -136,13 +136,15 @@ impl Resumer {
     }
 
     /// Maps one decoded event of the current attempt onto the accumulated
-    /// message: zero, one or two events to apply and yield.
+    /// message. An event of the first attempt passes through unchanged and
+    /// is returned; a continuation's events are rewritten into `out` (zero,
+    /// one or two events to apply and yield) and `None` is returned.
     pub(crate) fn map(
         &mut self,
         event: StreamEvent,
         acc: &Accumulator,
         out: &mut VecDeque<StreamEvent>,
-    ) {
+    ) -> Option<StreamEvent> {
         match &event {
             StreamEvent::MessageStart(start) => self.attempt_usage = start.message.usage.clone(),
             StreamEvent::ContentBlockDelta(_) => self.attempt_deltas += 1,
@@ -151,8 +153,7 @@ impl Resumer {
         }
         let splice = &mut self.splice;
         if !splice.continuation {
-            out.push_back(event);
-            return;
+            return Some(event);
         }
         match event {
             StreamEvent::MessageStart(_) => {}
@@ -162,7 +163,7 @@ impl Resumer {
                     if let Some(k) = splice.merge_into {
                         if matches!(start.content_block, ContentBlock::Text(_)) {
                             splice.offset = k;
-                            return;
+                            return None;
                         }
                         out.push_back(stop(k));
                         splice.offset = k + 1;
@@ -183,7 +184,7 @@ impl Resumer {
                     let trimmed = s.len() - s.trim_start().len();
                     if trimmed == s.len() {
                         splice.strip_leading_ws = true;
-                        return;
+                        return None;
                     }
                     let rest = t.text.as_bytes().slice(trimmed..);
                     t.text = Text::from_utf8(rest).unwrap_or_default();
@@ -206,6 +207,7 @@ impl Resumer {
             }
             other => out.push_back(other),
         }
+        None
     }
 
     /// A continuation that produced no block leaves the interrupted text

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use messages_http::{Body, Request, RequestOptions, Response, Transport};
@@ -128,6 +129,8 @@ pub struct MessageStream {
     /// What the last event yielded changed, and (for [`Update`]) the event.
     change: Change,
     last: Option<StreamEvent>,
+    /// The `data` of the event last yielded, when it is the wire's own.
+    raw: Option<Bytes>,
     resumer: Option<Box<Resumer>>,
     done: bool,
 }
@@ -196,6 +199,7 @@ impl MessageStream {
             queued: VecDeque::new(),
             change: Change::None,
             last: None,
+            raw: None,
             resumer: None,
             done: false,
         }
@@ -224,6 +228,32 @@ impl MessageStream {
     /// How many times the stream was resumed.
     pub fn resumptions(&self) -> u32 {
         self.resumer.as_ref().map_or(0, |r| r.used())
+    }
+
+    /// The `data` of the event last yielded, exactly as it arrived: the
+    /// bytes the typed event was decoded from, without a second parse or a
+    /// copy (a slice of the network chunk, or of the parser's buffer for an
+    /// event split across chunks).
+    ///
+    /// `None` before the first event, and for the events of a resumed
+    /// continuation, which are rewritten before they are yielded (indexes
+    /// shifted, usage summed, a block merged): those exist only as typed
+    /// events; serialize them with `serde_json` when bytes are needed.
+    /// Fields the types do not model are kept here, so this is the way to
+    /// relay events losslessly.
+    ///
+    /// ```no_run
+    /// # use futures_util::StreamExt;
+    /// # async fn run(mut stream: messages_stream::MessageStream) {
+    /// while let Some(Ok(event)) = stream.next().await {
+    ///     if let Some(data) = stream.raw_data() {
+    ///         println!("{}", String::from_utf8_lossy(data));
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn raw_data(&self) -> Option<&Bytes> {
+        self.raw.as_ref()
     }
 
     /// Whether `message_stop` arrived.
@@ -351,6 +381,7 @@ impl MessageStream {
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
         loop {
             if let Some(event) = self.queued.pop_front() {
+                self.raw = None;
                 return self.yield_event(event);
             }
             if self.done {
@@ -375,8 +406,8 @@ impl MessageStream {
                 Ok(Some(sse)) => {
                     self.events += 1;
                     // sse-core gives "message" for an event without a type.
-                    let decoded =
-                        messages_types::decode_event(sse.event(), &sse.data_str().into_bytes());
+                    let data = sse.data_str().into_bytes();
+                    let decoded = messages_types::decode_event(sse.event(), &data);
                     let event = match decoded {
                         Ok(event) => event,
                         Err(e) => {
@@ -384,9 +415,15 @@ impl MessageStream {
                             return self.fail(Error::decode(e).at_event(n));
                         }
                     };
-                    match self.resumer.as_mut() {
+                    let passed = match self.resumer.as_mut() {
                         Some(r) => r.map(event, &self.acc, &mut self.queued),
-                        None => return self.yield_event(event),
+                        None => Some(event),
+                    };
+                    // `queued` is empty here (it is drained before parsing),
+                    // so yielding at once keeps the order.
+                    if let Some(event) = passed {
+                        self.raw = Some(data);
+                        return self.yield_event(event);
                     }
                     continue;
                 }

@@ -448,3 +448,42 @@ async fn discard_text_keeps_everything_but_the_text() {
         .expect_err("cannot resume");
     assert!(err.is_resume(), "{err:?}");
 }
+
+#[tokio::test]
+async fn raw_data_is_each_events_data_as_it_arrived() {
+    let emu = builder().ping_every(3).start().await.expect("emulator");
+    let t = transport(&emu);
+    let req = request("raw bytes, please", 120);
+
+    // The same (deterministic) stream read as plain SSE.
+    let mut streamed = req.clone();
+    streamed.stream = Some(true);
+    let http = messages_http::Request::post("/v1/messages")
+        .with_json(&streamed)
+        .expect("json");
+    let mut body = t.send(http).await.expect("response").into_body();
+    let mut parser = sse_core::Parser::new();
+    let mut wire = Vec::new();
+    while let Some(chunk) = body.next().await {
+        parser.push(chunk.expect("chunk"));
+        while let Some(event) = parser.next_event().expect("event") {
+            wire.push(event.data().to_owned());
+        }
+    }
+
+    let mut stream = open(&t, &req, StreamOptions::new()).await;
+    assert!(
+        stream.raw_data().is_none(),
+        "nothing before the first event"
+    );
+    let mut raw = Vec::new();
+    while let Some(event) = stream.next().await {
+        event.expect("event");
+        let data = stream
+            .raw_data()
+            .expect("wire data for a first-attempt event");
+        raw.push(std::str::from_utf8(data).expect("utf-8").to_owned());
+    }
+    assert!(raw.len() > 5, "{raw:?}");
+    assert_eq!(raw, wire);
+}
