@@ -422,9 +422,7 @@ impl<R: Read> ResultsReader<R> {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => {
                         self.failed = true;
-                        return Err(
-                            Error::new(Kind::Io, format!("reading results: {e}")).with_source(e)
-                        );
+                        return Err(Error::new(Kind::Io, "reading results failed").with_source(e));
                     }
                 }
             };

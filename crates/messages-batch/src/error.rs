@@ -13,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// It is opaque: ask with the predicates ([`Error::is_http`],
 /// [`Error::is_decode`], [`Error::is_truncated`], ...) and accessors
-/// ([`Error::line`], [`Error::custom_id`], [`Error::http_error`]). `Display` prints
+/// ([`Error::line`], [`Error::custom_id`], [`Error::http`]). `Display` prints
 /// one line saying what happened and where; its wording is unspecified.
 pub struct Error {
     inner: Box<Inner>,
@@ -66,8 +66,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn http(e: messages_http::Error) -> Error {
-        Error::new(Kind::Http, e.to_string()).with_source(e)
+    pub(crate) fn from_http(e: messages_http::Error) -> Error {
+        Error::new(Kind::Http, String::new()).with_source(e)
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
@@ -76,15 +76,15 @@ impl Error {
 
     pub(crate) fn io(path: impl Into<PathBuf>, what: &str, e: std::io::Error) -> Error {
         let path = path.into();
-        Error::new(Kind::Io, format!("{what} {}: {e}", path.display()))
+        Error::new(Kind::Io, format!("{what} {}", path.display()))
             .with_path(path)
             .with_source(e)
     }
 
     pub(crate) fn decode(line: u64, custom_id: Option<String>, e: DecodeError) -> Error {
         let message = match &custom_id {
-            Some(id) => format!("results line {line} (custom_id {id}) is not a valid result: {e}"),
-            None => format!("results line {line} is not a valid result: {e}"),
+            Some(id) => format!("results line {line} (custom_id {id}) is not a valid result"),
+            None => format!("results line {line} is not a valid result"),
         };
         let mut err = Error::new(Kind::Decode, message).with_source(e);
         err.inner.line = Some(line);
@@ -134,18 +134,24 @@ impl Error {
     }
 
     /// The transport error, when the transport failed.
-    pub fn http_error(&self) -> Option<&messages_http::Error> {
+    pub fn http(&self) -> Option<&messages_http::Error> {
         self.inner
             .source
             .as_deref()
             .and_then(|s| s.downcast_ref::<messages_http::Error>())
     }
 
+    /// The transport error this error only wraps (adding no line of its own).
+    fn transparent(&self) -> Option<&messages_http::Error> {
+        match self.inner.message.is_empty() {
+            true => self.http(),
+            false => None,
+        }
+    }
+
     /// The HTTP status of an API error, such as 404.
-    pub fn status(&self) -> Option<u16> {
-        self.http_error()
-            .and_then(messages_http::Error::status)
-            .map(|s| s.as_u16())
+    pub fn status(&self) -> Option<http::StatusCode> {
+        self.http().and_then(messages_http::Error::status)
     }
 
     /// A results line is not a valid result line (bad JSON or a wrong
@@ -233,9 +239,15 @@ impl fmt::Debug for Error {
     }
 }
 
+/// This layer's line only (transparent for a transport error, whose line it
+/// is); the causes are in [`source`](StdError::source).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.message)?;
+        if let Some(http) = self.transparent() {
+            fmt::Display::fmt(http, f)?;
+        } else {
+            f.write_str(&self.inner.message)?;
+        }
         if let Some(id) = &self.inner.batch_id {
             write!(f, " (batch {id})")?;
         }
@@ -245,15 +257,19 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+        match self.transparent() {
+            Some(http) => http.source(),
+            None => self
+                .inner
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn StdError + 'static)),
+        }
     }
 }
 
 impl From<messages_http::Error> for Error {
     fn from(e: messages_http::Error) -> Error {
-        Error::http(e)
+        Error::from_http(e)
     }
 }

@@ -193,7 +193,7 @@ impl BatchJob {
         for (i, line) in reader.split(b'\n').enumerate() {
             let n = i as u64 + 1;
             let line = line.map_err(|e| {
-                Error::new(Kind::Io, format!("reading input line {n}: {e}")).with_source(e)
+                Error::new(Kind::Io, format!("reading input line {n} failed")).with_source(e)
             })?;
             let trimmed = line.trim_ascii();
             if trimmed.is_empty() {
@@ -201,7 +201,8 @@ impl BatchJob {
             }
             let req: BatchRequest =
                 messages_types::decode_json("batch request", trimmed).map_err(|e| {
-                    let mut err = Error::invalid(format!("input line {n}: {e}")).with_line(n);
+                    let mut err = Error::invalid(format!("input line {n} is not a batch request"))
+                        .with_line(n);
                     if let Some(id) = crate::decoder::recover_custom_id(trimmed) {
                         err = err.with_custom_id(id);
                     }
@@ -375,7 +376,7 @@ impl BatchJob {
                     return Err(Error::new(
                         Kind::Http,
                         format!(
-                            "creating batch {} of the job failed after batches {} were created: {e}",
+                            "creating batch {} of the job failed after batches {} were created",
                             ids.len() + 1,
                             ids.join(", ")
                         ),

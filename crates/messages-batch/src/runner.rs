@@ -300,7 +300,7 @@ impl LocalRunner {
                     let id = &job.requests()[i].custom_id;
                     return Err(Error::new(
                         Kind::Http,
-                        format!("request {id} failed without an API answer: {e}; results so far are in the checkpoint"),
+                        format!("request {id} failed without an API answer (results so far are in the checkpoint)"),
                     )
                     .with_custom_id(id.clone())
                     .with_source(e));

@@ -286,7 +286,10 @@ impl Batches {
                 }
                 match self.retrieve(id).await {
                     Ok(b) => *slot = Some(b),
-                    Err(e) if e.status() == Some(404) && start.elapsed() < opts.not_found_grace => {
+                    Err(e)
+                        if e.status() == Some(http::StatusCode::NOT_FOUND)
+                            && start.elapsed() < opts.not_found_grace =>
+                    {
                         // Not visible yet, right after create.
                     }
                     Err(e) => return Err(e),

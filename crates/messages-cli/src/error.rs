@@ -65,10 +65,38 @@ pub(crate) fn with_request_id(message: impl Display, request_id: Option<&str>) -
     }
 }
 
+/// An error and its causes on one line, each once (as anyhow's `{:#}`).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
+}
+
+impl From<messages::Error> for CliError {
+    fn from(e: messages::Error) -> CliError {
+        let code = if e.is_invalid_request() {
+            EXIT_INPUT
+        } else if e.is_incomplete() {
+            EXIT_TRUNCATED
+        } else {
+            EXIT_API
+        };
+        CliError::new(code, with_request_id(chain(&e), e.request_id()))
+    }
+}
+
 impl From<messages::http::Error> for CliError {
     fn from(e: messages::http::Error) -> CliError {
         let code = if e.is_builder() { EXIT_INPUT } else { EXIT_API };
-        CliError::new(code, with_request_id(&e, e.request_id()))
+        CliError::new(code, with_request_id(chain(&e), e.request_id()))
     }
 }
 
@@ -81,7 +109,7 @@ impl From<messages::stream::Error> for CliError {
         } else {
             EXIT_API
         };
-        CliError::new(code, with_request_id(&e, e.request_id()))
+        CliError::new(code, with_request_id(chain(&e), e.request_id()))
     }
 }
 
@@ -91,13 +119,13 @@ impl From<messages::batch::Error> for CliError {
             EXIT_INPUT
         } else if e.is_truncated() {
             EXIT_TRUNCATED
-        } else if e.http_error().is_some_and(|h| h.is_builder()) {
+        } else if e.http().is_some_and(|h| h.is_builder()) {
             EXIT_INPUT
         } else {
             EXIT_API
         };
-        let id = e.http_error().and_then(|h| h.request_id());
-        CliError::new(code, with_request_id(&e, id))
+        let id = e.http().and_then(|h| h.request_id());
+        CliError::new(code, with_request_id(chain(&e), id))
     }
 }
 

@@ -347,8 +347,12 @@ impl Transport {
         for b in &cfg.betas {
             add_betas(&HeaderValue::from_str(b).map_err(Error::builder)?)?;
         }
-        for v in req.headers.get_all(&ANTHROPIC_BETA) {
+        let per_call = [&req.headers, &req.options.headers];
+        for v in per_call.iter().flat_map(|m| m.get_all(&ANTHROPIC_BETA)) {
             add_betas(v)?;
+        }
+        for b in &req.options.betas {
+            add_betas(&HeaderValue::from_str(b).map_err(Error::builder)?)?;
         }
         h.remove(&ANTHROPIC_BETA);
 
@@ -372,10 +376,10 @@ impl Transport {
         if !req.options.streaming && !h.contains_key(header::ACCEPT) {
             h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         }
-        for name in req.headers.keys() {
+        for name in per_call.iter().flat_map(|m| m.keys()) {
             h.remove(name);
         }
-        for (name, value) in &req.headers {
+        for (name, value) in per_call.iter().flat_map(|m| m.iter()) {
             if name != ANTHROPIC_BETA {
                 h.append(name.clone(), value.clone());
             }

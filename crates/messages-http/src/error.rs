@@ -22,7 +22,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// It is opaque: use the predicates and accessors to learn what happened.
 /// `Display` prints one line that says what happened and, when known, the
-/// request id and the number of attempts. The exact wording is unspecified;
+/// request id and the number of attempts; the causes below it (an I/O or TLS
+/// error, a JSON error) are in [`source`](StdError::source), so they are
+/// printed once by a chain printer such as anyhow's `{:#}`. The exact wording is unspecified;
 /// do not parse it.
 pub struct Error {
     inner: Box<Inner>,
@@ -161,7 +163,10 @@ impl Error {
             Kind::Request
         };
         let detail = root_cause(&*err);
-        Error::new(kind, Some(err))
+        // A refusal by this crate's own check is this layer's line, not a
+        // cause below it.
+        let source = (kind != Kind::Builder).then_some(err);
+        Error::new(kind, source)
             .with_detail(detail)
             .with_attempts(attempts)
     }
@@ -371,21 +376,34 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let detail = self.inner.detail.as_deref();
+        // This layer's line only: a detail taken from the source is left to
+        // `source()`, so `{:#}` prints each cause once.
+        let detail = match self.inner.source {
+            Some(_) => None,
+            None => self.inner.detail.as_deref(),
+        };
         match self.inner.kind {
             Kind::Builder => {
                 f.write_str("invalid configuration or request")?;
                 if let Some(d) = detail {
                     write!(f, ": {d}")?;
-                } else if let Some(s) = &self.inner.source {
-                    write!(f, ": {}", one_line(&s.to_string(), 300))?;
+                } else if let Some(reason) = self.builder_reason() {
+                    write!(f, ": {}", one_line(&reason.to_string(), 300))?;
                 }
             }
             Kind::StreamingRequired => {
                 f.write_str(detail.unwrap_or("streaming is required"))?;
             }
             Kind::Connect => {
-                f.write_str("error connecting to the API")?;
+                let tls = self
+                    .inner
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| find::<rustls::Error>(s).is_some());
+                f.write_str(match tls {
+                    true => "TLS error connecting to the API",
+                    false => "error connecting to the API",
+                })?;
                 if let Some(d) = detail {
                     write!(f, ": {d}")?;
                 }
@@ -420,12 +438,7 @@ impl fmt::Display for Error {
                     )?;
                 }
             }
-            Kind::Body => {
-                f.write_str("error reading response body")?;
-                if let Some(s) = &self.inner.source {
-                    write!(f, ": {}", root_cause(&**s))?;
-                }
-            }
+            Kind::Body => f.write_str("error reading response body")?,
             Kind::Decode => {
                 f.write_str("error decoding response body")?;
                 if let Some(d) = detail {
@@ -444,9 +457,23 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        if let Some(reason) = self.builder_reason() {
+            return reason.source();
+        }
         self.inner
             .source
             .as_ref()
             .map(|e| &**e as &(dyn StdError + 'static))
+    }
+}
+
+impl Error {
+    /// A configuration error's reason (a bad URL, credentials over plain
+    /// HTTP), which `Display` prints as this error's own line.
+    fn builder_reason(&self) -> Option<&(dyn StdError + 'static)> {
+        match (self.inner.kind, &self.inner.detail, &self.inner.source) {
+            (Kind::Builder, None, Some(s)) => Some(&**s),
+            _ => None,
+        }
     }
 }

@@ -76,7 +76,7 @@ pub use crate::client::{
 };
 pub use crate::error::{Error, Result};
 pub use crate::pages::{ListParams, Pages};
-pub use crate::request::{Request, RequestOptions};
+pub use crate::request::{Request, RequestOptions, encode_segment};
 pub use crate::response::{Body, Response};
 
 /// The error type passed between middleware (tower's convention).

@@ -10,7 +10,7 @@ use futures_core::Stream;
 use messages_types::Page;
 use serde::de::DeserializeOwned;
 
-use crate::{Request, Result, Transport};
+use crate::{Request, RequestOptions, Result, Transport};
 
 /// The query of a list endpoint (`GET /v1/models`,
 /// `GET /v1/messages/batches`): a cursor and a page size.
@@ -31,6 +31,8 @@ pub struct ListParams {
     pub after_id: Option<String>,
     /// Page size, 1 to 1000. Default (none) is the endpoint's own (20).
     pub limit: Option<u32>,
+    /// Options of every page request (headers, betas, timeouts, retries).
+    pub options: RequestOptions,
 }
 
 impl ListParams {
@@ -57,9 +59,15 @@ impl ListParams {
         self
     }
 
+    /// Sets the options of every page request.
+    pub fn options(mut self, options: RequestOptions) -> ListParams {
+        self.options = options;
+        self
+    }
+
     /// `GET path` with these parameters as its query.
     fn request(&self, path: &str) -> Request {
-        let mut req = Request::get(path);
+        let mut req = Request::get(path).with_options(self.options.clone());
         if let Some(b) = &self.before_id {
             req = req.with_query("before_id", b);
         }

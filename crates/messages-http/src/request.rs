@@ -174,6 +174,8 @@ pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Option<Duration>>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) betas: Vec<String>,
 }
 
 impl RequestOptions {
@@ -226,10 +228,44 @@ impl RequestOptions {
         self
     }
 
+    /// Adds a header to the request, replacing the transport's value for
+    /// that name (several calls with one name send every value). An
+    /// `anthropic-beta` value is appended to the configured betas instead.
+    ///
+    /// Per-call headers, betas and timeouts are how one request differs
+    /// from the others of a transport; the umbrella crate's `create_with`,
+    /// `count_tokens_with` and `StreamOptions` take them.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> RequestOptions {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Turns on a beta for this request: appended to the `anthropic-beta`
+    /// list of the transport. A name that is not a valid header value fails
+    /// the request with a builder error before anything is sent.
+    pub fn beta(mut self, name: impl Into<String>) -> RequestOptions {
+        self.betas.push(name.into());
+        self
+    }
+
     /// Whether the request is marked streaming.
     pub fn is_streaming(&self) -> bool {
         self.streaming
     }
+}
+
+/// Percent-encodes an id (a model id, a batch id) as one URL path segment:
+/// everything but RFC 3986 unreserved characters is encoded, so `/`, `?` and
+/// `#` cannot change the path.
+///
+/// ```
+/// assert_eq!(messages_http::encode_segment("a/b c"), "a%2Fb%20c");
+/// assert_eq!(messages_http::encode_segment("msgbatch_01-x.y~z"), "msgbatch_01-x.y~z");
+/// ```
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s);
+    out
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

@@ -13,7 +13,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// It is opaque, like [`messages_http::Error`]: ask with the predicates.
 /// `Display` prints one line naming what happened, the event number where it
-/// applies, and the request id when known. The wording is unspecified.
+/// applies, and the request id when known; the cause (a transport or JSON
+/// error) is in [`source`](StdError::source), so a chain printer such as
+/// anyhow's `{:#}` prints each once. A transport failure before the stream
+/// began is transparent: its line is the transport error's. The wording is
+/// unspecified.
 ///
 /// Whenever a stream fails after `message_start`, [`Error::partial`] holds the
 /// message accumulated up to the failure, so no received data is lost.
@@ -250,10 +254,8 @@ impl fmt::Display for Error {
             },
             Kind::Incomplete => write!(f, "incomplete stream: {}", inner.detail)?,
             Kind::Protocol => write!(f, "inconsistent stream: {}", inner.detail)?,
-            Kind::Decode => match &inner.source {
-                Some(s) => write!(f, "undecodable event: {s}")?,
-                None => write!(f, "undecodable event: {}", inner.detail)?,
-            },
+            Kind::Decode if inner.detail.is_empty() => f.write_str("undecodable event")?,
+            Kind::Decode => write!(f, "undecodable event: {}", inner.detail)?,
             Kind::EventTooLarge => write!(f, "{}", inner.detail)?,
             Kind::ToolInput => write!(f, "invalid tool input: {}", inner.detail)?,
             Kind::Resume => write!(f, "cannot resume the stream: {}", inner.detail)?,
@@ -261,13 +263,10 @@ impl fmt::Display for Error {
         if let Some(n) = inner.event {
             write!(f, " (event {n})")?;
         }
-        if !matches!(inner.kind, Kind::Http | Kind::Decode)
-            && let Some(s) = &inner.source
-        {
-            write!(f, ": {s}")?;
-        }
+        // Named once in a chain: a transport cause prints its own.
         if let Some(id) = &inner.request_id
             && inner.kind != Kind::Http
+            && self.http().and_then(messages_http::Error::request_id) != Some(id.as_str())
         {
             write!(f, " [request-id {id}]")?;
         }
@@ -300,8 +299,14 @@ impl fmt::Debug for Error {
     }
 }
 
+/// The causes below this layer: for a transport failure, whose line
+/// `Display` already printed, the transport error's own causes.
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_deref().map(|s| s as _)
+        let source = self.inner.source.as_deref()?;
+        match self.inner.kind {
+            Kind::Http => source.source(),
+            _ => Some(source),
+        }
     }
 }

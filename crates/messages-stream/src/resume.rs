@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use http::HeaderMap;
+
 use messages_http::{Request, RequestOptions, Transport};
 use messages_types::stream::{ContentBlockDelta, ContentBlockStopEvent};
 use messages_types::{ContentBlock, InputMessage, MessageRequest, Role, StreamEvent, Text, Usage};

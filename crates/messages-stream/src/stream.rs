@@ -62,14 +62,16 @@ impl StreamOptions {
         self
     }
 
-    /// Per-request transport options: retries, timeouts, idle timeout.
-    /// `streaming` and `max_tokens` are set by the stream itself.
+    /// Per-request transport options: retries, timeouts, idle timeout,
+    /// headers and betas (sent again with resumed requests). `streaming` and
+    /// `max_tokens` are set by the stream itself.
     pub fn request_options(mut self, options: RequestOptions) -> StreamOptions {
         self.request = options;
         self
     }
 
-    /// Adds a header to the request (and to resumed requests).
+    /// Adds a header to the request (and to resumed requests), on top of
+    /// those of [`request_options`](StreamOptions::request_options).
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> StreamOptions {
         self.headers.append(name, value);
         self
@@ -505,7 +507,7 @@ pub(crate) fn stream_request(
         .clone()
         .streaming(true)
         .max_tokens(u64::from(request.max_tokens));
-    let mut http = match request.stream {
+    let http = match request.stream {
         Some(true) => Request::post("/v1/messages").with_json(request)?,
         Some(false) => {
             let mut streamed = request.clone();
@@ -522,7 +524,7 @@ pub(crate) fn stream_request(
             http.with_body(body)
         }
     };
-    http = http.with_options(options);
+    let mut http = http.with_options(options);
     for (name, value) in headers {
         http = http.with_header(name.clone(), value.clone());
     }

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
 use messages_batch::Batches;
-use messages_http::{ListParams, Pages, Request, Transport, TransportBuilder};
+use messages_http::{ListParams, Pages, Request, RequestOptions, Transport, TransportBuilder};
 use messages_stream::{MessageStream, StreamOptions};
 use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo};
 
@@ -12,8 +13,9 @@ use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRe
 /// Cheap to clone (an `Arc` inside) and `Send + Sync`: share one per
 /// process so every request uses the same connection pool.
 ///
-/// Non-streaming calls return [`messages_http::Error`]; streams return
-/// [`messages_stream::Error`], which wraps it.
+/// Every call returns [`messages::Error`](crate::Error). The events of a
+/// [`MessageStream`] and the batch facade's calls return their layer's
+/// error, which `?` converts into it.
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,
@@ -36,7 +38,7 @@ impl Client {
     /// # Errors
     ///
     /// No credentials in the environment, or an invalid base URL.
-    pub fn from_env() -> messages_http::Result<Client> {
+    pub fn from_env() -> Result<Client> {
         Client::builder()
             .transport(TransportBuilder::from_env)
             .build()
@@ -58,20 +60,51 @@ impl Client {
     /// Sends a request and waits for the whole message (no streaming).
     ///
     /// Requests with a large `max_tokens` that could exceed the 10 minute
-    /// timeout are refused ([`is_streaming_required`]) unless a timeout was
+    /// timeout are refused ([`is_invalid_request`]) unless a timeout was
     /// set: stream them instead.
     ///
-    /// [`is_streaming_required`]: messages_http::Error::is_streaming_required
+    /// [`is_invalid_request`]: crate::Error::is_invalid_request
     ///
     /// # Errors
     ///
-    /// Transport failures and API errors, after the configured retries.
-    pub async fn create(&self, request: &MessageRequest) -> messages_http::Result<Message> {
-        let http = Request::post("/v1/messages").with_json(request)?;
-        let http = http.with_options(
-            messages_http::RequestOptions::new().max_tokens(u64::from(request.max_tokens)),
-        );
-        self.transport.send(http).await?.json().await
+    /// Transport failures and API errors, after the configured retries. A
+    /// request with `stream: true` is refused before anything is sent: use
+    /// [`stream`](Client::stream).
+    pub async fn create(&self, request: &MessageRequest) -> Result<Message> {
+        self.create_with(request, RequestOptions::new()).await
+    }
+
+    /// [`create`](Client::create) with options for this call: headers,
+    /// betas, timeout, retries.
+    ///
+    /// ```no_run
+    /// # async fn run(client: messages::Client, request: messages::MessageRequest) -> messages::Result<()> {
+    /// use std::time::Duration;
+    /// use messages::RequestOptions;
+    ///
+    /// let options = RequestOptions::new().timeout(Duration::from_secs(30)).max_retries(5);
+    /// let message = client.create_with(&request, options).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Client::create).
+    pub async fn create_with(
+        &self,
+        request: &MessageRequest,
+        options: RequestOptions,
+    ) -> Result<Message> {
+        if request.stream == Some(true) {
+            return Err(Error::invalid(
+                "`create` waits for the whole message, but the request has `stream: true`: \
+                 use `Client::stream`",
+            ));
+        }
+        let http = Request::post("/v1/messages")
+            .with_json(request)?
+            .with_options(options.max_tokens(u64::from(request.max_tokens)));
+        Ok(self.transport.send(http).await?.json().await?)
     }
 
     /// Sends a request as a stream and returns once the response head
@@ -82,8 +115,8 @@ impl Client {
     ///
     /// The transport failed or the API answered with an error status
     /// ([`messages_stream::Error::is_http`]).
-    pub async fn stream(&self, request: &MessageRequest) -> messages_stream::Result<MessageStream> {
-        MessageStream::open(&self.transport, request, self.stream.clone()).await
+    pub async fn stream(&self, request: &MessageRequest) -> Result<MessageStream> {
+        self.stream_with(request, self.stream.clone()).await
     }
 
     /// [`stream`](Client::stream) with explicit options for this request.
@@ -95,8 +128,8 @@ impl Client {
         &self,
         request: &MessageRequest,
         options: StreamOptions,
-    ) -> messages_stream::Result<MessageStream> {
-        MessageStream::open(&self.transport, request, options).await
+    ) -> Result<MessageStream> {
+        Ok(MessageStream::open(&self.transport, request, options).await?)
     }
 
     /// Counts the input tokens of a request.
@@ -104,12 +137,24 @@ impl Client {
     /// # Errors
     ///
     /// Transport failures and API errors.
-    pub async fn count_tokens(
+    pub async fn count_tokens(&self, request: &CountTokensRequest) -> Result<CountTokensResponse> {
+        self.count_tokens_with(request, RequestOptions::new()).await
+    }
+
+    /// [`count_tokens`](Client::count_tokens) with options for this call.
+    ///
+    /// # Errors
+    ///
+    /// Transport failures and API errors.
+    pub async fn count_tokens_with(
         &self,
         request: &CountTokensRequest,
-    ) -> messages_http::Result<CountTokensResponse> {
-        let http = Request::post("/v1/messages/count_tokens").with_json(request)?;
-        self.transport.send(http).await?.json().await
+        options: RequestOptions,
+    ) -> Result<CountTokensResponse> {
+        let http = Request::post("/v1/messages/count_tokens")
+            .with_json(request)?
+            .with_options(options);
+        Ok(self.transport.send(http).await?.json().await?)
     }
 
     /// The models endpoints.
@@ -117,6 +162,7 @@ impl Client {
         Models {
             transport: self.transport.clone(),
             page_size: 100,
+            options: RequestOptions::new(),
         }
     }
 
@@ -194,7 +240,7 @@ impl ClientBuilder {
     ///
     /// [`messages_http::Error::is_builder`]: no credentials, an invalid base
     /// URL or header.
-    pub fn build(self) -> messages_http::Result<Client> {
+    pub fn build(self) -> Result<Client> {
         Ok(Client {
             transport: self.transport.build()?,
             stream: self.stream,
@@ -207,12 +253,20 @@ impl ClientBuilder {
 pub struct Models {
     transport: Transport,
     page_size: u32,
+    options: RequestOptions,
 }
 
 impl Models {
     /// The page size [`list`](Models::list) asks for (1 to 1000, default 100).
     pub fn page_size(mut self, size: u32) -> Models {
         self.page_size = size.clamp(1, 1000);
+        self
+    }
+
+    /// Options for every request of these calls: headers, betas, timeout,
+    /// retries.
+    pub fn options(mut self, options: RequestOptions) -> Models {
+        self.options = options;
         self
     }
 
@@ -226,31 +280,18 @@ impl Models {
     /// Models from a cursor (`after_id` for older ones, `before_id` for
     /// newer ones), as [`list`](Models::list) pages them.
     pub fn list_with(&self, params: ListParams) -> Pages<ModelInfo> {
-        self.transport.pages("/v1/models", params)
+        self.transport
+            .pages("/v1/models", params.options(self.options.clone()))
     }
 
     /// One model by id or alias.
     ///
     /// # Errors
     ///
-    /// [`messages_http::Error::is_api`] with `not_found_error` for an
-    /// unknown model.
-    pub async fn retrieve(&self, id: &str) -> messages_http::Result<ModelInfo> {
-        let path = format!("/v1/models/{}", encode_segment(id));
-        self.transport.send(Request::get(path)).await?.json().await
+    /// [`Error::is_api`] with `not_found_error` for an unknown model.
+    pub async fn retrieve(&self, id: &str) -> Result<ModelInfo> {
+        let path = format!("/v1/models/{}", messages_http::encode_segment(id));
+        let request = Request::get(path).with_options(self.options.clone());
+        Ok(self.transport.send(request).await?.json().await?)
     }
-}
-
-/// Percent-encodes everything but unreserved characters, so an id is always
-/// one path segment.
-fn encode_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -40,8 +40,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod error;
 
 pub use crate::client::{Client, ClientBuilder, Models};
+pub use crate::error::{Error, Result};
 
 /// The batch facade and local runner (crate `messages-batch`).
 pub use messages_batch as batch;

@@ -219,8 +219,7 @@ async fn a_failure_without_an_api_answer_stops_the_run_and_keeps_results() {
         .unwrap_err();
     assert!(err.is_http(), "{err}");
     assert!(
-        err.http_error()
-            .is_some_and(messages_http::Error::is_connect),
+        err.http().is_some_and(messages_http::Error::is_connect),
         "{err:?}"
     );
     assert!(checkpoint_ids(&checkpoint).is_empty());

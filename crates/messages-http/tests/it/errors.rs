@@ -118,7 +118,7 @@ async fn json_decoding_success_and_failure() {
         .unwrap();
     let e = r.json::<Count>().await.unwrap_err();
     assert!(e.is_decode(), "{e:?}");
-    let msg = e.to_string();
+    let msg = format!("{:#}", anyhow::Error::new(e));
     assert!(
         msg.contains("line 1 column") && msg.contains("req_2"),
         "{msg}"

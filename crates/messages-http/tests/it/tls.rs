@@ -98,7 +98,7 @@ async fn untrusted_certificate_is_a_clear_error_and_not_retried() {
         1,
         "a certificate error cannot be fixed by retrying"
     );
-    let msg = e.to_string();
+    let msg = format!("{:#}", anyhow::Error::new(e));
     assert!(msg.contains("TLS") && msg.contains("certificate"), "{msg}");
 }
 

@@ -274,7 +274,8 @@ async fn a_malformed_event_is_a_decode_error_naming_the_event() {
     let err = stream.final_message().await.expect_err("malformed");
     assert!(err.is_decode(), "{err:?}");
     assert_eq!(err.event_number(), Some(4), "{err}");
-    assert!(err.to_string().contains("content_block_delta"), "{err}");
+    let chain = format!("{:#}", anyhow::Error::new(err));
+    assert!(chain.contains("content_block_delta"), "{chain}");
 }
 
 #[tokio::test]

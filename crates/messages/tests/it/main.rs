@@ -123,7 +123,7 @@ async fn the_client_is_cheap_to_share_across_tasks() {
             let client = client.clone();
             tokio::spawn(async move {
                 let req = MessageRequest::new("claude-sonnet-4-5", 40).user(format!("task {i}"));
-                client.stream(&req).await?.final_text().await
+                Ok::<_, messages::Error>(client.stream(&req).await?.final_text().await?)
             })
         })
         .collect();
@@ -187,4 +187,121 @@ async fn batches_are_reachable_from_the_client() {
         vec![created.id],
         "the client's batches see the batch it created"
     );
+}
+
+#[tokio::test]
+async fn create_refuses_a_streaming_request_before_sending() {
+    let emu = Emulator::builder()
+        .request_log(true)
+        .start()
+        .await
+        .expect("emulator");
+    let client = client(&emu);
+    let mut req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    req.stream = Some(true);
+    let err = client.create(&req).await.expect_err("refused");
+    assert!(err.is_invalid_request(), "{err:?}");
+    assert!(err.to_string().contains("Client::stream"), "{err}");
+    assert!(emu.request_log().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn per_call_options_reach_the_wire() {
+    let emu = Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .request_log(true)
+        .start()
+        .await
+        .expect("emulator");
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(emu.base_url())
+        .transport(|t| t.beta("configured-beta"))
+        .build()
+        .expect("client");
+    let req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let options = || {
+        messages::RequestOptions::new()
+            .header(
+                http::HeaderName::from_static("x-trace"),
+                http::HeaderValue::from_static("t1"),
+            )
+            .beta("call-beta")
+            .timeout(Duration::from_secs(30))
+    };
+    client.create_with(&req, options()).await.expect("create");
+    client
+        .count_tokens_with(&CountTokensRequest::from(&req), options())
+        .await
+        .expect("count");
+    client
+        .stream_with(&req, StreamOptions::new().request_options(options()))
+        .await
+        .expect("stream")
+        .final_message()
+        .await
+        .expect("final");
+    let models = client.models().options(options());
+    models
+        .retrieve("claude-sonnet-4-5")
+        .await
+        .expect("retrieve");
+    let listed: Vec<_> = models.list().collect().await;
+    assert!(listed.iter().all(Result::is_ok));
+
+    let log = emu.request_log().entries();
+    assert_eq!(log.len(), 5, "{log:?}");
+    for entry in &log {
+        assert_eq!(entry.headers["x-trace"], "t1", "{}", entry.path);
+        assert_eq!(
+            entry.headers["anthropic-beta"], "configured-beta,call-beta",
+            "{}",
+            entry.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_error_chain_names_each_cause_once() {
+    // Nothing listens on this port: a connect error with an I/O cause.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .max_retries(0)
+        .build()
+        .expect("client");
+    let req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let err = client.create(&req).await.expect_err("refused");
+    assert!(err.is_connect() && err.is_retryable(), "{err:?}");
+    let top = err.to_string();
+    let chain = format!("{:#}", anyhow::Error::new(err));
+    assert!(chain.starts_with(&top), "{chain}");
+    assert!(chain.len() > top.len(), "the cause follows: {chain}");
+    let refused = chain.matches("refused").count();
+    assert_eq!(refused, 1, "the OS error once: {chain}");
+
+    // An API error through a stream: status, type and request id once each.
+    let emu = emulator().await;
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(emu.base_url())
+        .max_retries(0)
+        .transport(|t| t.default_header("x-emulator-fault", "status=529"))
+        .build()
+        .expect("client");
+    let err = client.stream(&req).await.expect_err("overloaded");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(529));
+    assert_eq!(
+        err.error_type().map(|t| t.as_str()),
+        Some("overloaded_error")
+    );
+    assert!(err.is_retryable() && err.is_api());
+    let id = err.request_id().expect("request id").to_owned();
+    let chain = format!("{:#}", anyhow::Error::new(err));
+    assert_eq!(chain.matches(&id).count(), 1, "{chain}");
+    assert_eq!(chain.matches("overloaded_error").count(), 1, "{chain}");
 }
