@@ -89,16 +89,10 @@ fn ci() -> Result {
         "-D",
         "warnings",
     ])?;
-    // Feature combinations users build.
-    cargo(&["check", "-p", "sse-core", "--no-default-features"])?;
-    cargo(&[
-        "check",
-        "-p",
-        "sse-core",
-        "--no-default-features",
-        "--features",
-        "stream",
-    ])?;
+    // Feature combinations users build: each feature alone, as cargo-hack's
+    // `--each-feature` does.
+    each_feature("sse-core")?;
+    each_feature("messages")?;
     cargo(&["test", "--workspace", "--all-features"])?;
     interop::interop()?;
     run(
@@ -108,6 +102,48 @@ fn ci() -> Result {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     fuzz(CI_FUZZ_SECONDS, &[])
+}
+
+/// `cargo check -p CRATE` with no features, then with each feature of its
+/// manifest alone, then with the defaults (like `cargo hack --each-feature`,
+/// without installing it).
+fn each_feature(krate: &str) -> Result {
+    let manifest = project_root().join("crates").join(krate).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+    let features = manifest_features(&text);
+    if features.is_empty() {
+        return Err(format!("{}: no [features] table", manifest.display()));
+    }
+    cargo(&["check", "-p", krate, "--no-default-features"])?;
+    for feature in features.iter().filter(|f| *f != "default") {
+        cargo(&[
+            "check",
+            "-p",
+            krate,
+            "--no-default-features",
+            "--features",
+            feature,
+        ])?;
+    }
+    cargo(&["check", "-p", krate])
+}
+
+/// The names in a manifest's `[features]` table.
+fn manifest_features(manifest: &str) -> Vec<String> {
+    let mut in_features = false;
+    let mut names = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_features = line == "[features]";
+        } else if in_features
+            && let Some((name, _)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            names.push(name.trim().to_owned());
+        }
+    }
+    names
 }
 
 fn bench(args: &[String]) -> Result {

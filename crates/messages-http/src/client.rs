@@ -875,13 +875,32 @@ fn tls_config(extra: &[CertificateDer<'static>], built_in: bool) -> Result<rustl
              feature, or add a root certificate",
         ));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider()?;
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(Error::builder)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(cfg)
+}
+
+/// The crypto provider: aws-lc-rs when its feature is on, else ring, else
+/// the process default a program installed
+/// (`rustls::crypto::CryptoProvider::install_default`).
+fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>> {
+    #[cfg(feature = "aws-lc-rs")]
+    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .ok_or_else(|| {
+            Error::builder_msg(
+                "no TLS crypto provider: enable the ring or aws-lc-rs feature, or install a \
+                 process default with rustls::crypto::CryptoProvider::install_default",
+            )
+        })
 }
 
 impl fmt::Debug for TransportBuilder {

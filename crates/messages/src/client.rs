@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use messages_batch::Batches;
 use messages_http::{ListParams, Pages, Request, RequestOptions, Transport, TransportBuilder};
 use messages_stream::{MessageStream, StreamOptions};
 use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo};
@@ -167,8 +166,9 @@ impl Client {
     }
 
     /// The Message Batches API, batch jobs and the local runner.
-    pub fn batches(&self) -> Batches {
-        Batches::new(self.transport.clone())
+    #[cfg(feature = "batch")]
+    pub fn batches(&self) -> messages_batch::Batches {
+        messages_batch::Batches::new(self.transport.clone())
     }
 }
 

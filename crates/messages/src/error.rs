@@ -44,6 +44,7 @@ enum Layer {
     Invalid(String),
     Http(messages_http::Error),
     Stream(messages_stream::Error),
+    #[cfg(feature = "batch")]
     Batch(messages_batch::Error),
 }
 
@@ -60,6 +61,7 @@ impl Error {
             Layer::Invalid(_) => None,
             Layer::Http(e) => Some(e),
             Layer::Stream(e) => e.http(),
+            #[cfg(feature = "batch")]
             Layer::Batch(e) => e.http(),
         }
     }
@@ -73,6 +75,7 @@ impl Error {
     }
 
     /// The batch facade's error, when a batch operation or the runner failed.
+    #[cfg(feature = "batch")]
     pub fn batch(&self) -> Option<&messages_batch::Error> {
         match &*self.inner {
             Layer::Batch(e) => Some(e),
@@ -112,8 +115,11 @@ impl Error {
     /// A timeout: connect, response headers, the overall deadline, the idle
     /// timeout of a body, or a batch wait that reached its deadline.
     pub fn is_timeout(&self) -> bool {
+        #[cfg(feature = "batch")]
+        if self.batch().is_some_and(messages_batch::Error::is_timeout) {
+            return true;
+        }
         self.http().is_some_and(messages_http::Error::is_timeout)
-            || self.batch().is_some_and(messages_batch::Error::is_timeout)
     }
 
     /// A stream stalled longer than the idle timeout.
@@ -133,13 +139,17 @@ impl Error {
     /// base URL or header, credentials over plain HTTP, a bad `custom_id`,
     /// an invalid job file, a non-streaming request that needs streaming).
     pub fn is_invalid_request(&self) -> bool {
+        #[cfg(feature = "batch")]
+        if self
+            .batch()
+            .is_some_and(messages_batch::Error::is_invalid_input)
+        {
+            return true;
+        }
         matches!(*self.inner, Layer::Invalid(_))
             || self
                 .http()
                 .is_some_and(|h| h.is_builder() || h.is_streaming_required())
-            || self
-                .batch()
-                .is_some_and(messages_batch::Error::is_invalid_input)
     }
 
     /// A response did not decode: a JSON body, an event or a results line
@@ -149,6 +159,7 @@ impl Error {
             Layer::Invalid(_) => false,
             Layer::Http(e) => e.is_decode(),
             Layer::Stream(e) => e.is_decode() || e.is_protocol() || e.is_tool_input(),
+            #[cfg(feature = "batch")]
             Layer::Batch(e) => e.is_decode() || e.is_line_too_long() || e.is_truncated(),
         }
     }
@@ -156,7 +167,10 @@ impl Error {
     /// Reading or writing a local file failed (a job file, a checkpoint, an
     /// output).
     pub fn is_io(&self) -> bool {
-        self.batch().is_some_and(messages_batch::Error::is_io)
+        #[cfg(feature = "batch")]
+        return self.batch().is_some_and(messages_batch::Error::is_io);
+        #[cfg(not(feature = "batch"))]
+        false
     }
 
     // ===== accessors =====
@@ -213,11 +227,13 @@ impl Error {
     }
 
     /// The batch a batch operation was about.
+    #[cfg(feature = "batch")]
     pub fn batch_id(&self) -> Option<&str> {
         self.batch().and_then(messages_batch::Error::batch_id)
     }
 
     /// The `custom_id` a batch or runner error was about.
+    #[cfg(feature = "batch")]
     pub fn custom_id(&self) -> Option<&str> {
         self.batch().and_then(messages_batch::Error::custom_id)
     }
@@ -227,6 +243,7 @@ impl Error {
             Layer::Invalid(_) => None,
             Layer::Http(e) => Some(e),
             Layer::Stream(e) => Some(e),
+            #[cfg(feature = "batch")]
             Layer::Batch(e) => Some(e),
         }
     }
@@ -238,6 +255,7 @@ impl fmt::Debug for Error {
             Layer::Invalid(reason) => f.debug_tuple("Invalid").field(reason).finish(),
             Layer::Http(e) => fmt::Debug::fmt(e, f),
             Layer::Stream(e) => fmt::Debug::fmt(e, f),
+            #[cfg(feature = "batch")]
             Layer::Batch(e) => fmt::Debug::fmt(e, f),
         }
     }
@@ -277,6 +295,7 @@ impl From<messages_stream::Error> for Error {
     }
 }
 
+#[cfg(feature = "batch")]
 impl From<messages_batch::Error> for Error {
     fn from(e: messages_batch::Error) -> Error {
         Error {

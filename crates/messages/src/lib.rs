@@ -46,6 +46,7 @@ pub use crate::client::{Client, ClientBuilder, Models};
 pub use crate::error::{Error, Result};
 
 /// The batch facade and local runner (crate `messages-batch`).
+#[cfg(feature = "batch")]
 pub use messages_batch as batch;
 /// The HTTP transport (crate `messages-http`).
 pub use messages_http as http;
@@ -56,6 +57,7 @@ pub use messages_types as types;
 /// The SSE parser and encoder (crate `sse-core`).
 pub use sse_core as sse;
 
+#[cfg(feature = "batch")]
 pub use messages_batch::Batches;
 pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
 pub use messages_stream::{MessageStream, ResumePolicy, StreamOptions, Update};
