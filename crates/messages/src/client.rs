@@ -165,10 +165,19 @@ impl Client {
         }
     }
 
-    /// The Message Batches API, batch jobs and the local runner.
+    /// The Message Batches API; [`BatchJob::submit`] takes it.
+    ///
+    /// [`BatchJob::submit`]: messages_batch::BatchJob::submit
     #[cfg(feature = "batch")]
     pub fn batches(&self) -> messages_batch::Batches {
         messages_batch::Batches::new(self.transport.clone())
+    }
+
+    /// A local runner over this client's transport: a job's requests sent
+    /// through `POST /v1/messages`, a few at a time, with a checkpoint.
+    #[cfg(feature = "batch")]
+    pub fn runner(&self) -> messages_batch::LocalRunner {
+        messages_batch::LocalRunner::new(self.transport.clone())
     }
 }
 

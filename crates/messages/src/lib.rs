@@ -1,27 +1,35 @@
 //! A Rust client for Claude's Messages API.
 //!
-//! [`Client`] is the whole API in one cheap-to-clone handle:
+//! [`Client`] is the whole API in one cheap-to-clone handle, and
+//! [`messages::Error`](Error) is the one error every call returns:
 //!
 //! - [`create`](Client::create) a message, or [`stream`](Client::stream) it
 //!   as typed events folded into a message ([`MessageStream`]): no silent
 //!   truncation, an idle timeout on stalled streams, linear-time tool input
-//!   with live previews, and opt-in [resumption](ResumePolicy) of dropped
-//!   streams;
+//!   with live previews, the raw bytes of each event for lossless relaying
+//!   ([`MessageStream::raw_data`]), and opt-in [resumption](ResumePolicy) of
+//!   dropped streams;
 //! - [`count_tokens`](Client::count_tokens), [`models`](Client::models);
-//! - [`batches`](Client::batches): the Message Batches API, job splitting and
-//!   a crash-safe local runner (crate [`batch`]).
+//! - [`batches`](Client::batches): the Message Batches API and
+//!   [`BatchJob`](batch::BatchJob), which splits a job into batches and
+//!   merges their results; [`runner`](Client::runner): the same job through
+//!   the crash-safe local runner ([`LocalRunner`](batch::LocalRunner)).
 //!
-//! The layers are separate crates, re-exported here: [`sse`] (the SSE
-//! parser), [`types`] (wire types), [`http`] (the transport: auth, retries,
-//! timeouts), [`stream`] and [`batch`] (the facades).
+//! Every call has a `_with` form (or an `options` setter) that takes
+//! [`RequestOptions`] for that call: headers, betas, timeout, retries.
 //!
-//! # Examples
+//! The layers are separate crates, re-exported here, for those who need only
+//! one: [`sse`] (the SSE parser), [`types`] (wire types), [`http`] (the
+//! transport: auth, retries, timeouts), [`stream`] and [`batch`] (the
+//! facades). Guides for each job are in the repository's `docs/` folder.
+//!
+//! # Stream a reply
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
 //! use messages::{Client, MessageRequest};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> messages::Result<()> {
 //! let client = Client::from_env()?; // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
 //! let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Write a haiku about Rust");
 //!
@@ -34,6 +42,97 @@
 //! println!("\n[{:?}, {} tokens out]", message.stop_reason, message.usage.output_tokens);
 //! # Ok(()) }
 //! ```
+//!
+//! # Call a tool
+//!
+//! The model asks for a tool with a `tool_use` block; send its result back
+//! with the assistant turn (the `tools` example runs the whole round trip).
+//!
+//! ```no_run
+//! use messages::{Client, ContentBlock, MessageRequest, Tool, ToolChoice};
+//! use serde_json::json;
+//!
+//! # async fn run(client: Client) -> messages::Result<()> {
+//! let weather = Tool::custom(
+//!     "get_weather",
+//!     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+//! );
+//! let request = MessageRequest::new("claude-sonnet-4-5", 1024)
+//!     .user("What is the weather in Paris?")
+//!     .tool(weather)
+//!     .tool_choice(ToolChoice::auto());
+//! let reply = client.create(&request).await?;
+//! for block in &reply.content {
+//!     if let ContentBlock::ToolUse(call) = block {
+//!         println!("{} wants {}", call.name, call.input);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Batches at half price
+//!
+//! ```no_run
+//! use futures_util::TryStreamExt;
+//! use messages::batch::{BatchJob, WaitOptions};
+//! use messages::{Client, MessageRequest};
+//!
+//! # async fn run(client: Client) -> messages::Result<()> {
+//! let mut job = BatchJob::new();
+//! for (i, q) in ["What is 2+2?", "Name a prime."].iter().enumerate() {
+//!     job.add(format!("q-{i}"), MessageRequest::new("claude-haiku-4-5", 256).user(*q))?;
+//! }
+//! let submitted = job.submit(&client.batches()).await?;
+//! submitted.wait(WaitOptions::new()).await?;
+//! let mut results = submitted.results();
+//! while let Some(line) = results.try_next().await? {
+//!     println!("{}: {:?}", line.custom_id, line.result);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # The same job through the local runner
+//!
+//! Full price, results in minutes. The checkpoint makes a killed run
+//! resumable: run it again and only the requests without a result are sent.
+//!
+//! ```no_run
+//! use messages::batch::BatchJob;
+//! use messages::Client;
+//!
+//! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let file = std::io::BufReader::new(std::fs::File::open("job.jsonl")?);
+//! let job = BatchJob::from_jsonl(file)?; // every line validated first
+//! let report = client.runner().concurrency(8).run(&job, "job.checkpoint").await?;
+//! println!("{} of {} done: {}", report.summary.total(), report.total, report.summary);
+//! # Ok(()) }
+//! ```
+//!
+//! # Offline, against the emulator
+//!
+//! `messages-emulator` serves the API's wire format on loopback: for tests,
+//! demos and benchmarks with no network and no API key.
+//!
+//! ```
+//! use messages::{Client, MessageRequest};
+//! use messages_emulator::Emulator;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emulator = Emulator::builder().start().await?;
+//! let client = Client::builder().api_key("any").base_url(emulator.base_url()).build()?;
+//! let request = MessageRequest::new("claude-sonnet-4-5", 64).user("Hello");
+//! let reply = client.stream(&request).await?.final_text().await?;
+//! assert!(!reply.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! `simd-json` (default): decode large documents with simd-json. TLS roots:
+//! `webpki-roots` (default) and/or `native-roots`. TLS crypto: `ring`
+//! (default) or `aws-lc-rs`. `batch` (default): the batch facade and the
+//! runner. Everything else is always on.
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 #![forbid(unsafe_code)]
