@@ -26,6 +26,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Over any HTTP client
+//!
+//! The pipeline does not need this workspace's transport: a [`Source`] is
+//! the body of a streaming response from any client (a byte stream or an
+//! [`http_body::Body`]), and [`MessageStream::resumable`] resumes a broken
+//! stream through any [`Connect`] (the `reqwest` example does both). The
+//! resumption logic only decides what to send next, as plain data
+//! ([`messages_http::Request`]); the stream owns the sending.
+//!
 //! [`Message`]: messages_types::Message
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
@@ -34,12 +43,16 @@
 
 mod accumulate;
 mod error;
+mod options;
 mod partial_json;
 mod resume;
+mod source;
 mod stream;
 
 pub use crate::accumulate::{Accumulator, Change};
 pub use crate::error::{Error, Result};
+pub use crate::options::StreamOptions;
 pub use crate::partial_json::{InvalidJson, JsonSyntaxError, PartialJson};
 pub use crate::resume::ResumePolicy;
-pub use crate::stream::{MessageStream, StreamOptions, TextDeltas, Update};
+pub use crate::source::{BoxError, Connect, Source};
+pub use crate::stream::{MessageStream, TextDeltas, Update};

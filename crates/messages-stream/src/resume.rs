@@ -4,13 +4,13 @@ use std::collections::VecDeque;
 
 use http::HeaderMap;
 
-use messages_http::{Request, RequestOptions, Transport};
+use messages_http::{Request, RequestOptions};
 use messages_types::stream::{ContentBlockDelta, ContentBlockStopEvent};
 use messages_types::{ContentBlock, InputMessage, MessageRequest, Role, StreamEvent, Text, Usage};
 
 use crate::accumulate::Accumulator;
 use crate::error::{Error, Kind};
-use crate::stream::{StreamOptions, stream_request};
+use crate::options::{StreamOptions, stream_request};
 
 /// Resume a stream that broke mid-way, so the consumer sees one
 /// uninterrupted stream and one final message.
@@ -76,7 +76,6 @@ impl Default for ResumePolicy {
 /// The state of resumption across the attempts of one stream.
 #[derive(Debug)]
 pub(crate) struct Resumer {
-    transport: Transport,
     request: MessageRequest,
     options: RequestOptions,
     headers: HeaderMap,
@@ -108,13 +107,11 @@ struct Splice {
 
 impl Resumer {
     pub(crate) fn new(
-        transport: Transport,
         request: MessageRequest,
         options: &StreamOptions,
         policy: ResumePolicy,
     ) -> Resumer {
         Resumer {
-            transport,
             request,
             options: options.request.clone(),
             headers: options.headers.clone(),
@@ -130,10 +127,6 @@ impl Resumer {
 
     pub(crate) fn used(&self) -> u32 {
         self.used
-    }
-
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// Maps one decoded event of the current attempt onto the accumulated

@@ -6,10 +6,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures_core::Stream;
-use http::{HeaderMap, HeaderName, HeaderValue};
-use messages_http::{Body, Request, RequestOptions, Response, Transport};
+use messages_http::{Response, Transport};
 use messages_types::stream::ContentBlockDelta;
 use messages_types::{Citation, ContentBlock, Message, MessageRequest, StreamEvent, Text};
 use serde_json::Value;
@@ -17,68 +18,12 @@ use sse_core::{Parser, ParserConfig};
 
 use crate::accumulate::{Accumulator, Change};
 use crate::error::{Error, Kind, Result};
-use crate::resume::{ResumePolicy, Resumer};
+use crate::options::{StreamOptions, stream_request};
+use crate::resume::Resumer;
+use crate::source::{BoxError, Connect, Source};
 
-/// How [`MessageStream::open`] sends the request and reads the stream.
-///
-/// The default: no resumption, the transport's timeouts (including its idle
-/// timeout between chunks), and sse-core's 16 MiB event size limit.
-#[derive(Debug, Clone, Default)]
-pub struct StreamOptions {
-    pub(crate) resume: Option<ResumePolicy>,
-    pub(crate) max_event_size: Option<usize>,
-    pub(crate) discard_text: bool,
-    pub(crate) request: RequestOptions,
-    pub(crate) headers: HeaderMap,
-}
-
-impl StreamOptions {
-    /// The defaults.
-    pub fn new() -> StreamOptions {
-        StreamOptions::default()
-    }
-
-    /// Resume a stream that breaks mid-way (see [`ResumePolicy`]).
-    pub fn resume(mut self, policy: ResumePolicy) -> StreamOptions {
-        self.resume = Some(policy);
-        self
-    }
-
-    /// The largest SSE event accepted, in bytes (default 16 MiB). A larger
-    /// event fails the stream with a [decode error](Error::is_decode).
-    pub fn max_event_size(mut self, bytes: usize) -> StreamOptions {
-        self.max_event_size = Some(bytes);
-        self
-    }
-
-    /// Do not keep the text of `text` and `thinking` blocks in the snapshot
-    /// (see [`Accumulator::discarding_text`]): memory then stays flat however
-    /// long the reply, for consumers that use the deltas and never the
-    /// final text. The final message has the blocks, tool inputs, stop
-    /// reason and usage, with empty text. Resumption needs the text, so a
-    /// break then fails with [`Error::is_resume`].
-    pub fn discard_text(mut self, discard: bool) -> StreamOptions {
-        self.discard_text = discard;
-        self
-    }
-
-    /// Per-request transport options: retries, timeouts, idle timeout,
-    /// headers and betas (sent again with resumed requests). `streaming` and
-    /// `max_tokens` are set by the stream itself.
-    pub fn request_options(mut self, options: RequestOptions) -> StreamOptions {
-        self.request = options;
-        self
-    }
-
-    /// Adds a header to the request (and to resumed requests), on top of
-    /// those of [`request_options`](StreamOptions::request_options).
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> StreamOptions {
-        self.headers.append(name, value);
-        self
-    }
-}
-
-type Pending = Pin<Box<dyn Future<Output = messages_http::Result<Response>> + Send>>;
+type Pending = Pin<Box<dyn Future<Output = std::result::Result<Source, BoxError>> + Send>>;
+type ByteStream = Pin<Box<dyn Stream<Item = std::result::Result<Bytes, BoxError>> + Send>>;
 
 /// A streamed reply: typed events as they arrive, folded into a [`Message`].
 ///
@@ -118,7 +63,7 @@ type Pending = Pin<Box<dyn Future<Output = messages_http::Result<Response>> + Se
 /// its block). A tool input's fragments are appended once and its preview is
 /// updated in time proportional to the fragment.
 pub struct MessageStream {
-    body: Option<Body>,
+    body: Option<ByteStream>,
     pending: Option<Pending>,
     parser: Parser,
     max_event_size: Option<usize>,
@@ -133,7 +78,8 @@ pub struct MessageStream {
     last: Option<StreamEvent>,
     /// The `data` of the event last yielded, when it is the wire's own.
     raw: Option<Bytes>,
-    resumer: Option<Box<Resumer>>,
+    /// What to send after a break, and who sends it (resumption on).
+    resumer: Option<Box<(Resumer, Arc<dyn Connect>)>>,
     done: bool,
 }
 
@@ -166,37 +112,43 @@ impl MessageStream {
         request: &MessageRequest,
         options: StreamOptions,
     ) -> Result<MessageStream> {
-        let resumer = options.resume.map(|policy| {
-            Box::new(Resumer::new(
-                transport.clone(),
-                request.clone(),
-                &options,
-                policy,
-            ))
-        });
         let http_request = stream_request(request, &options.request, &options.headers)?;
         let response = transport.send(http_request).await?;
-        let mut stream = MessageStream::new(response);
-        stream.max_event_size = options.max_event_size;
-        stream.parser = parser(options.max_event_size);
-        stream.resumer = resumer;
-        if options.discard_text {
-            stream.acc = Accumulator::discarding_text();
-        }
-        Ok(stream)
+        Ok(MessageStream::resumable(
+            Source::from(response),
+            request,
+            options,
+            transport.clone(),
+        ))
     }
 
     /// Reads the events of a streaming response that was sent some other
-    /// way. Resumption is off (the stream does not know the request).
+    /// way, with default options. Resumption is off (the stream does not
+    /// know the request).
     pub fn new(response: Response) -> MessageStream {
-        let request_id = response.request_id().map(str::to_owned);
+        MessageStream::from_source(Source::from(response))
+    }
+
+    /// Reads the events of a streaming response body from any HTTP client
+    /// (see [`Source`]), with default options and no resumption.
+    ///
+    /// ```no_run
+    /// # async fn run(body: impl futures_core::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static) -> Result<(), messages_stream::Error> {
+    /// use messages_stream::{MessageStream, Source};
+    ///
+    /// // For example reqwest's `response.bytes_stream()`.
+    /// let stream = MessageStream::from_source(Source::from_stream(body));
+    /// let message = stream.final_message().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_source(source: Source) -> MessageStream {
         MessageStream {
-            body: Some(response.into_body()),
+            body: Some(source.bytes),
             pending: None,
             parser: Parser::new(),
             max_event_size: None,
             acc: Accumulator::new(),
-            request_id,
+            request_id: source.request_id,
             events: 0,
             queued: VecDeque::new(),
             change: Change::None,
@@ -205,6 +157,34 @@ impl MessageStream {
             resumer: None,
             done: false,
         }
+    }
+
+    /// Reads `source`, the response to `request` sent with `"stream": true`,
+    /// with `options`; when they hold a [`ResumePolicy`](crate::ResumePolicy),
+    /// a break is resumed by sending the continuation through `connect`
+    /// (any HTTP client, see [`Connect`]). [`open`](MessageStream::open) is
+    /// this with the transport as both the sender of the first request and
+    /// the connector.
+    ///
+    /// The request is cloned once when resumption is on, to build
+    /// continuation requests.
+    pub fn resumable(
+        source: Source,
+        request: &MessageRequest,
+        options: StreamOptions,
+        connect: impl Connect,
+    ) -> MessageStream {
+        let mut stream = MessageStream::from_source(source);
+        stream.max_event_size = options.max_event_size;
+        stream.parser = parser(options.max_event_size);
+        if options.discard_text {
+            stream.acc = Accumulator::discarding_text();
+        }
+        if let Some(policy) = options.resume {
+            let plan = Resumer::new(request.clone(), &options, policy);
+            stream.resumer = Some(Box::new((plan, Arc::new(connect))));
+        }
+        stream
     }
 
     /// The message accumulated so far; `None` before `message_start`.
@@ -229,7 +209,7 @@ impl MessageStream {
 
     /// How many times the stream was resumed.
     pub fn resumptions(&self) -> u32 {
-        self.resumer.as_ref().map_or(0, |r| r.used())
+        self.resumer.as_ref().map_or(0, |r| r.0.used())
     }
 
     /// The `data` of the event last yielded, exactly as it arrived: the
@@ -348,13 +328,14 @@ impl MessageStream {
 
     /// The stream broke before `message_stop`: resume when allowed (`None`:
     /// poll again), else fail.
-    fn broken(
-        &mut self,
-        cause: Option<messages_http::Error>,
-    ) -> Option<Poll<Option<Result<StreamEvent>>>> {
+    fn broken(&mut self, cause: Option<BoxError>) -> Option<Poll<Option<Result<StreamEvent>>>> {
         self.body = None;
+        let idle = |e: &BoxError| {
+            e.downcast_ref::<messages_http::Error>()
+                .is_some_and(messages_http::Error::is_idle_timeout)
+        };
         let detail = match &cause {
-            Some(e) if e.is_idle_timeout() => "no data within the idle timeout".to_owned(),
+            Some(e) if idle(e) => "no data within the idle timeout".to_owned(),
             Some(_) => "the connection failed mid-stream".to_owned(),
             None if self.parser.finish().is_clean() => {
                 "the body ended before `message_stop`".to_owned()
@@ -365,13 +346,12 @@ impl MessageStream {
         if let Some(cause) = cause {
             error = error.with_source(cause);
         }
-        let Some(resumer) = self.resumer.as_mut() else {
+        let Some((plan, connect)) = self.resumer.as_deref_mut() else {
             return Some(self.fail(error));
         };
-        match resumer.resume(&self.acc, error) {
+        match plan.resume(&self.acc, error) {
             Ok(request) => {
-                let transport = resumer.transport().clone();
-                self.pending = Some(Box::pin(async move { transport.send(request).await }));
+                self.pending = Some(connect.send(request));
                 self.parser = parser(self.max_event_size);
                 self.events = 0;
                 None
@@ -392,10 +372,10 @@ impl MessageStream {
             if let Some(pending) = self.pending.as_mut() {
                 match pending.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(response)) => {
+                    Poll::Ready(Ok(source)) => {
                         self.pending = None;
-                        self.request_id = response.request_id().map(str::to_owned);
-                        self.body = Some(response.into_body());
+                        self.request_id = source.request_id;
+                        self.body = Some(source.bytes);
                     }
                     Poll::Ready(Err(e)) => {
                         self.pending = None;
@@ -417,8 +397,8 @@ impl MessageStream {
                             return self.fail(Error::decode(e).at_event(n));
                         }
                     };
-                    let passed = match self.resumer.as_mut() {
-                        Some(r) => r.map(event, &self.acc, &mut self.queued),
+                    let passed = match self.resumer.as_deref_mut() {
+                        Some((r, _)) => r.map(event, &self.acc, &mut self.queued),
                         None => Some(event),
                     };
                     // `queued` is empty here (it is drained before parsing),
@@ -442,7 +422,7 @@ impl MessageStream {
                 }
                 return Poll::Ready(None);
             };
-            match Pin::new(body).poll_next(cx) {
+            match body.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => self.parser.push(chunk),
                 Poll::Ready(Some(Err(e))) => {
@@ -493,42 +473,6 @@ fn parser(max_event_size: Option<usize>) -> Parser {
         Some(n) => ParserConfig::default().max_event_size(n).build(),
         None => Parser::new(),
     }
-}
-
-/// The HTTP request for a streamed `request`: its JSON with `"stream": true`,
-/// serialized once (the field is spliced in front rather than the request
-/// cloned or rebuilt as a `serde_json::Value`).
-pub(crate) fn stream_request(
-    request: &MessageRequest,
-    options: &RequestOptions,
-    headers: &HeaderMap,
-) -> messages_http::Result<Request> {
-    let options = options
-        .clone()
-        .streaming(true)
-        .max_tokens(u64::from(request.max_tokens));
-    let http = match request.stream {
-        Some(true) => Request::post("/v1/messages").with_json(request)?,
-        Some(false) => {
-            let mut streamed = request.clone();
-            streamed.stream = Some(true);
-            Request::post("/v1/messages").with_json(&streamed)?
-        }
-        None => {
-            let http = Request::post("/v1/messages").with_json(request)?;
-            let json = http.body();
-            // A struct always serializes as `{...}` with at least `model`.
-            let mut body = Vec::with_capacity(json.len() + 16);
-            body.extend_from_slice(b"{\"stream\":true,");
-            body.extend_from_slice(json.get(1..).unwrap_or_default());
-            http.with_body(body)
-        }
-    };
-    let mut http = http.with_options(options);
-    for (name, value) in headers {
-        http = http.with_header(name.clone(), value.clone());
-    }
-    Ok(http)
 }
 
 impl Stream for MessageStream {

@@ -488,3 +488,55 @@ async fn raw_data_is_each_events_data_as_it_arrived() {
     assert!(raw.len() > 5, "{raw:?}");
     assert_eq!(raw, wire);
 }
+
+#[tokio::test]
+async fn any_body_and_any_connector_resume_into_one_stream() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use messages_stream::{BoxError, Connect, MessageStream, Source};
+
+    /// The transport, counting the continuations it is asked to send.
+    struct Counting(messages_http::Transport, Arc<AtomicU32>);
+    impl Connect for Counting {
+        fn send(
+            &self,
+            request: messages_http::Request,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Source, BoxError>> + Send>>
+        {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            Connect::send(&self.0, request)
+        }
+    }
+
+    let emu = start().await;
+    let t = transport(&emu);
+    let req = request("Resume me through my own client", 300);
+    let mut streamed = req.clone();
+    streamed.stream = Some(true);
+    let first = messages_http::Request::post("/v1/messages")
+        .with_json(&streamed)
+        .expect("json")
+        .with_header(
+            http::HeaderName::from_static("x-emulator-fault"),
+            http::HeaderValue::from_static("disconnect-after=8"),
+        )
+        .with_options(RequestOptions::new().streaming(true));
+    let response = t.send(first).await.expect("head");
+    let id = response.request_id().expect("request id").to_owned();
+    // Any `http_body::Body` will do; this one is the transport's.
+    let source = Source::from_body(response.into_body()).request_id(id);
+    let sent = Arc::new(AtomicU32::new(0));
+    let options = StreamOptions::new().resume(ResumePolicy::default());
+    let stream = MessageStream::resumable(source, &req, options, Counting(t.clone(), sent.clone()));
+    let message = stream.final_message().await.expect("one whole message");
+    assert_eq!(sent.load(Ordering::SeqCst), 1, "one continuation");
+    assert_eq!(message.stop_reason, Some(StopReason::EndTurn));
+    assert_eq!(emu.request_log().count("POST", "/v1/messages"), 2);
+    let whole = non_streamed(&t, &req).await;
+    assert!(
+        message.text().starts_with(&whole.text()[..20]),
+        "{}",
+        message.text()
+    );
+}
