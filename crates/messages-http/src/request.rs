@@ -174,6 +174,7 @@ pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Option<Duration>>,
+    pub(crate) max_body_size: Option<usize>,
 }
 
 impl RequestOptions {
@@ -223,6 +224,13 @@ impl RequestOptions {
     /// Overrides the idle timeout between body chunks (`None` turns it off).
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> RequestOptions {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the largest body read whole (see
+    /// [`TransportBuilder::max_body_size`](crate::TransportBuilder::max_body_size)).
+    pub fn max_body_size(mut self, bytes: usize) -> RequestOptions {
+        self.max_body_size = Some(bytes);
         self
     }
 
