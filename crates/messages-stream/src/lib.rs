@@ -42,4 +42,6 @@ pub use crate::accumulate::{Accumulator, Change};
 pub use crate::error::{Error, Result};
 pub use crate::partial_json::{InvalidJson, JsonSyntaxError, PartialJson};
 pub use crate::resume::ResumePolicy;
-pub use crate::stream::{MessageStream, StreamOptions, TextDeltas, Update};
+pub use crate::stream::{
+    CONTENT_BYTES_PER_TOKEN, CONTENT_MARGIN, MessageStream, StreamOptions, TextDeltas, Update,
+};

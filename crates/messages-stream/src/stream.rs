@@ -27,6 +27,7 @@ pub struct StreamOptions {
     pub(crate) resume: Option<ResumePolicy>,
     pub(crate) max_event_size: Option<usize>,
     pub(crate) discard_text: bool,
+    pub(crate) max_content_bytes: Option<u64>,
     pub(crate) request: RequestOptions,
     pub(crate) headers: HeaderMap,
 }
@@ -61,6 +62,17 @@ impl StreamOptions {
         self
     }
 
+    /// The most content bytes (text, thinking and tool input deltas, summed)
+    /// a reply may send before it fails with a [protocol
+    /// error](Error::is_protocol). Default: what the request's `max_tokens`
+    /// allows, [`CONTENT_BYTES_PER_TOKEN`] bytes per token, plus
+    /// [`CONTENT_MARGIN`]: a server that sends more is broken or hostile,
+    /// and the snapshot must not grow without bound.
+    pub fn max_content_bytes(mut self, bytes: u64) -> StreamOptions {
+        self.max_content_bytes = Some(bytes);
+        self
+    }
+
     /// Per-request transport options: retries, timeouts, idle timeout.
     /// `streaming` and `max_tokens` are set by the stream itself.
     pub fn request_options(mut self, options: RequestOptions) -> StreamOptions {
@@ -74,6 +86,21 @@ impl StreamOptions {
         self
     }
 }
+
+/// Bytes of content one output token may produce, for the content bound
+/// (see [`StreamOptions::max_content_bytes`]). Real tokens are a few bytes of
+/// text; with JSON escaping a tool input token stays far below this.
+pub const CONTENT_BYTES_PER_TOKEN: u64 = 64;
+
+/// Content allowed beyond `max_tokens * CONTENT_BYTES_PER_TOKEN` (1 MiB).
+pub const CONTENT_MARGIN: u64 = 1024 * 1024;
+
+/// The most bytes of a JSON reply read to report it as an API error.
+const JSON_ERROR_LIMIT: usize = 64 * 1024;
+/// The most bytes of another reply read to quote it.
+const QUOTE_LIMIT: usize = 1024;
+/// The longest quote of a reply that is not an event stream, in chars.
+const QUOTE_CHARS: usize = 200;
 
 type Pending = Pin<Box<dyn Future<Output = messages_http::Result<Response>> + Send>>;
 
@@ -129,7 +156,100 @@ pub struct MessageStream {
     change: Change,
     last: Option<StreamEvent>,
     resumer: Option<Box<Resumer>>,
+    /// The reply is not an event stream: the start of its body is read to
+    /// report it, then the stream fails.
+    bad: Option<Box<BadReply>>,
+    /// The content bound and the content received so far, in bytes.
+    max_content: Option<u64>,
+    content: u64,
     done: bool,
+}
+
+/// A reply whose headers say it is not an event stream.
+#[derive(Debug)]
+struct BadReply {
+    content_type: Option<String>,
+    encoding: Option<String>,
+    json: bool,
+    start: Vec<u8>,
+}
+
+impl BadReply {
+    /// Checks `content-type` (`text/event-stream`, or absent) and
+    /// `content-encoding` (absent or identity).
+    fn check(headers: &HeaderMap) -> Option<Box<BadReply>> {
+        let text = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+        };
+        let content_type = text(http::header::CONTENT_TYPE);
+        let encoding = text(http::header::CONTENT_ENCODING)
+            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        let media = content_type.as_deref().map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+        let sse = media.as_deref().is_none_or(|m| m == "text/event-stream");
+        if sse && encoding.is_none() {
+            return None;
+        }
+        let json = media
+            .as_deref()
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        Some(Box::new(BadReply {
+            content_type,
+            encoding,
+            json,
+            start: Vec::new(),
+        }))
+    }
+
+    /// How much of the body to read before reporting.
+    fn wanted(&self) -> usize {
+        match (&self.encoding, self.json) {
+            (Some(_), _) => 0,
+            (None, true) => JSON_ERROR_LIMIT,
+            (None, false) => QUOTE_LIMIT,
+        }
+    }
+
+    fn into_error(self) -> Error {
+        if self.json
+            && self.encoding.is_none()
+            && let Ok(response) =
+                serde_json::from_slice::<messages_types::error::ErrorResponse>(&self.start)
+        {
+            return Error::api_in_reply(response);
+        }
+        let mut detail = match &self.content_type {
+            Some(c) => format!("content-type {c:?}"),
+            None => "no content-type".to_owned(),
+        };
+        if let Some(e) = &self.encoding {
+            detail.push_str(&format!(
+                ", content-encoding {e:?} (a compressed body, which this client does not \
+                 decode; a proxy may have added it)"
+            ));
+        } else {
+            let text = String::from_utf8_lossy(&self.start);
+            let mut quote: String = text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(QUOTE_CHARS)
+                .collect();
+            if quote.chars().count() == QUOTE_CHARS {
+                quote.push_str("...");
+            }
+            detail.push_str(&format!("; the body starts with {quote:?}"));
+        }
+        Error::new(Kind::NotEventStream, detail)
+    }
 }
 
 impl fmt::Debug for MessageStream {
@@ -172,6 +292,9 @@ impl MessageStream {
         let http_request = stream_request(request, &options.request, &options.headers)?;
         let response = transport.send(http_request).await?;
         let mut stream = MessageStream::new(response);
+        stream.max_content = Some(options.max_content_bytes.unwrap_or_else(|| {
+            u64::from(request.max_tokens) * CONTENT_BYTES_PER_TOKEN + CONTENT_MARGIN
+        }));
         stream.max_event_size = options.max_event_size;
         stream.parser = parser(options.max_event_size);
         stream.resumer = resumer;
@@ -182,9 +305,16 @@ impl MessageStream {
     }
 
     /// Reads the events of a streaming response that was sent some other
-    /// way. Resumption is off (the stream does not know the request).
+    /// way. Resumption is off, and the content is not bounded by
+    /// `max_tokens` (the stream does not know the request).
+    ///
+    /// The response must be an event stream: a `content-type` other than
+    /// `text/event-stream` or a `content-encoding` other than identity fails
+    /// the first read with [`Error::is_not_event_stream`] (or
+    /// [`Error::is_api`] for a JSON error body) before anything is parsed.
     pub fn new(response: Response) -> MessageStream {
         let request_id = response.request_id().map(str::to_owned);
+        let bad = BadReply::check(response.headers());
         MessageStream {
             body: Some(response.into_body()),
             pending: None,
@@ -197,6 +327,9 @@ impl MessageStream {
             change: Change::None,
             last: None,
             resumer: None,
+            bad,
+            max_content: None,
+            content: 0,
             done: false,
         }
     }
@@ -362,6 +495,7 @@ impl MessageStream {
                     Poll::Ready(Ok(response)) => {
                         self.pending = None;
                         self.request_id = response.request_id().map(str::to_owned);
+                        self.bad = BadReply::check(response.headers());
                         self.body = Some(response.into_body());
                     }
                     Poll::Ready(Err(e)) => {
@@ -370,6 +504,9 @@ impl MessageStream {
                         return self.fail(Error::new(Kind::Resume, detail).with_source(e));
                     }
                 }
+            }
+            if self.bad.is_some() {
+                return self.poll_bad_reply(cx);
             }
             match self.parser.next_event() {
                 Ok(Some(sse)) => {
@@ -438,7 +575,58 @@ impl MessageStream {
         }
     }
 
+    /// Reads the start of a reply that is not an event stream, then fails.
+    fn poll_bad_reply(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
+        if let (Some(bad), Some(body)) = (self.bad.as_mut(), self.body.as_mut()) {
+            let wanted = bad.wanted();
+            while bad.start.len() < wanted {
+                match Pin::new(&mut *body).poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        let room = wanted - bad.start.len();
+                        bad.start.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    // What arrived is all there is to report.
+                    Poll::Ready(Some(Err(_)) | None) => break,
+                }
+            }
+        }
+        let error = self.bad.take().map(|b| b.into_error());
+        match error {
+            Some(e) => self.fail(e),
+            None => Poll::Ready(None),
+        }
+    }
+
+    /// Counts the content an event adds against the bound.
+    fn over_content_bound(&mut self, event: &StreamEvent) -> Option<Error> {
+        let max = self.max_content?;
+        let StreamEvent::ContentBlockDelta(d) = event else {
+            return None;
+        };
+        let n = match &d.delta {
+            ContentBlockDelta::Text(t) => t.text.len(),
+            ContentBlockDelta::Thinking(t) => t.thinking.len(),
+            ContentBlockDelta::InputJson(j) => j.partial_json.len(),
+            _ => 0,
+        };
+        self.content += n as u64;
+        (self.content > max).then(|| {
+            Error::new(
+                Kind::Protocol,
+                format!(
+                    "the reply sent more content than max_tokens allows (over {max} bytes of \
+                     text, thinking and tool input); the server is broken or hostile"
+                ),
+            )
+            .at_event(self.events)
+        })
+    }
+
     fn yield_event(&mut self, event: StreamEvent) -> Poll<Option<Result<StreamEvent>>> {
+        if let Some(e) = self.over_content_bound(&event) {
+            return self.fail(e);
+        }
         match self.acc.apply(&event) {
             Ok(change) => {
                 self.change = change;
