@@ -26,7 +26,10 @@ impl TempFile {
             _ => Path::new("."),
         };
         let name = target.file_name().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the output path has no file name")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the output path has no file name",
+            )
         })?;
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);

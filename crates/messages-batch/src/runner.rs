@@ -14,8 +14,8 @@ use messages_types::{
 };
 use tokio::sync::watch;
 
-use crate::decoder::{DEFAULT_MAX_LINE_LEN, ResultsDecoder, ResultsReader};
 use crate::atomic::TempFile;
+use crate::decoder::{DEFAULT_MAX_LINE_LEN, ResultsDecoder, ResultsReader};
 use crate::error::{Error, Kind, Result};
 use crate::job::BatchJob;
 use crate::summary::Summary;
@@ -377,13 +377,11 @@ impl LocalRunner {
                     );
                 }
             };
-            let req = Request::post("/v1/messages")
-                .with_body(body)
-                .with_options(
-                    RequestOptions::new()
-                        .max_tokens(max_tokens)
-                        .max_body_size(max_line_len),
-                );
+            let req = Request::post("/v1/messages").with_body(body).with_options(
+                RequestOptions::new()
+                    .max_tokens(max_tokens)
+                    .max_body_size(max_line_len),
+            );
             let sent = async {
                 let resp = transport.send(req).await?;
                 resp.json::<Message>().await
@@ -426,7 +424,11 @@ fn encode_line(buf: &mut Vec<u8>, line: &BatchResultLine) -> Result<()> {
 
 /// The errored result recorded for a result too large to keep.
 fn too_large(message: String) -> BatchResult {
-    errored(ErrorType::Unknown("result_too_large".to_owned()), message, None)
+    errored(
+        ErrorType::Unknown("result_too_large".to_owned()),
+        message,
+        None,
+    )
 }
 
 /// A checkpoint reading error, with the way out of a line that is too long.
@@ -582,7 +584,12 @@ pub fn write_output(
     checkpoint: impl AsRef<Path>,
     output: impl AsRef<Path>,
 ) -> Result<u64> {
-    write_output_limited(job, checkpoint.as_ref(), output.as_ref(), DEFAULT_MAX_LINE_LEN)
+    write_output_limited(
+        job,
+        checkpoint.as_ref(),
+        output.as_ref(),
+        DEFAULT_MAX_LINE_LEN,
+    )
 }
 
 impl LocalRunner {
@@ -615,7 +622,10 @@ fn write_output_limited(
         let f = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
         let decoder = ResultsDecoder::new().max_line_len(max_line_len);
         let mut reader = ResultsReader::with_decoder(BufReader::new(f), decoder);
-        while let Some(raw) = reader.next_raw().map_err(|e| in_checkpoint(e, checkpoint))? {
+        while let Some(raw) = reader
+            .next_raw()
+            .map_err(|e| in_checkpoint(e, checkpoint))?
+        {
             if !raw.is_terminated() {
                 break;
             }
@@ -633,7 +643,8 @@ fn write_output_limited(
     }
     let mut src = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
     // Removed on every error path below (dropped without a commit).
-    let mut tmp = TempFile::create(output).map_err(|e| Error::io(output, "creating a temporary file for", e))?;
+    let mut tmp = TempFile::create(output)
+        .map_err(|e| Error::io(output, "creating a temporary file for", e))?;
     let tmp_path = tmp.path().to_owned();
     let mut out = std::io::BufWriter::new(tmp.file());
     let mut buf = Vec::new();
@@ -651,7 +662,6 @@ fn write_output_limited(
     out.flush()
         .map_err(|e| Error::io(&tmp_path, "writing", e))?;
     drop(out);
-    tmp.commit()
-        .map_err(|e| Error::io(output, "writing", e))?;
+    tmp.commit().map_err(|e| Error::io(output, "writing", e))?;
     Ok(written)
 }

@@ -351,7 +351,10 @@ fn summary_counts_errors_by_type_and_discounts_batches() {
     assert_eq!(batch.errored.get("invalid_request_error"), Some(&2));
     assert_eq!((batch.total(), batch.duplicates), (7, 1));
     let text = batch.to_string();
-    assert!(text.contains("warning") && text.contains("(first: e)"), "{text}");
+    assert!(
+        text.contains("warning") && text.contains("(first: e)"),
+        "{text}"
+    );
     assert!(matches!(
         serde_json::from_str::<messages_types::BatchResultLine>(&line("u", "brand_new"))
             .unwrap()

@@ -187,7 +187,12 @@ impl Sink {
                 tmp: None,
             });
         };
-        let create = |e| CliError::input(format!("cannot create a file beside {}: {e}", path.display()));
+        let create = |e| {
+            CliError::input(format!(
+                "cannot create a file beside {}: {e}",
+                path.display()
+            ))
+        };
         let tmp = TempFile::create(path).map_err(create)?;
         let f = tmp.try_clone_file().map_err(create)?;
         Ok(Sink {

@@ -9,8 +9,8 @@ use messages::types::{CountTokensRequest, Message, MessageRequest};
 use crate::cli::{CountArgs, Global, ModelsArgs, StreamArgs};
 use crate::connect::connect;
 use crate::error::CliError;
-use crate::output::write_error;
 use crate::input;
+use crate::output::write_error;
 
 /// A closed pipe (`msgs stream | head`) ends the command quietly.
 fn stdout_error(e: std::io::Error) -> CliError {

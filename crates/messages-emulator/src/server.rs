@@ -153,8 +153,10 @@ pub(crate) async fn handle(
     let mut resp = finish(&state, reply, &request_id);
     if timed_out && parts.version <= http::Version::HTTP_11 {
         // The rest of a slow body is not waited for: close the connection.
-        resp.headers_mut()
-            .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
     }
     Ok(resp)
 }

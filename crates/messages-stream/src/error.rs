@@ -90,7 +90,8 @@ impl Error {
     /// An API error body sent as a 2xx reply instead of an event stream.
     pub(crate) fn api_in_reply(response: ErrorResponse) -> Error {
         let mut e = Error::api(response);
-        e.inner.detail = "a JSON error body sent with a success status instead of an event stream".to_owned();
+        e.inner.detail =
+            "a JSON error body sent with a success status instead of an event stream".to_owned();
         e
     }
 
@@ -283,7 +284,9 @@ impl fmt::Display for Error {
             Kind::EventTooLarge => write!(f, "{}", inner.detail)?,
             Kind::ToolInput => write!(f, "invalid tool input: {}", inner.detail)?,
             Kind::Resume => write!(f, "cannot resume the stream: {}", inner.detail)?,
-            Kind::NotEventStream => write!(f, "the reply is not an event stream: {}", inner.detail)?,
+            Kind::NotEventStream => {
+                write!(f, "the reply is not an event stream: {}", inner.detail)?
+            }
         }
         if let Some(n) = inner.event {
             write!(f, " (event {n})")?;

@@ -116,9 +116,18 @@ async fn an_oversized_reply_is_recorded_as_errored_and_the_checkpoint_stays_read
     assert_eq!(report.summary.succeeded, 1);
     assert_eq!(report.summary.errored.get("result_too_large"), Some(&2));
     let text = std::fs::read_to_string(&checkpoint).unwrap();
-    assert!(text.lines().all(|l| l.len() <= 32 * 1024), "a line over the limit");
-    assert!(text.contains("over the checkpoint line limit of 32768 bytes, and was not kept"), "{text}");
-    assert!(text.contains("larger than the checkpoint line limit"), "{text}");
+    assert!(
+        text.lines().all(|l| l.len() <= 32 * 1024),
+        "a line over the limit"
+    );
+    assert!(
+        text.contains("over the checkpoint line limit of 32768 bytes, and was not kept"),
+        "{text}"
+    );
+    assert!(
+        text.contains("larger than the checkpoint line limit"),
+        "{text}"
+    );
 
     // Resumable: nothing is sent again, every result is read back.
     let again = runner.run(&job, &checkpoint).await.unwrap();
@@ -189,12 +198,17 @@ fn result_line(id: &str) -> String {
 #[tokio::test(start_paused = true)]
 async fn a_slow_results_download_outlives_the_deadline() {
     let url = raw(|mut conn, _| async move {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-jsonl\r\nconnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-jsonl\r\nconnection: close\r\n\r\n";
         let _ = conn.write_all(head.as_bytes()).await;
         // One line every 30 s for 20 minutes.
         for i in 0..40 {
             tokio::time::sleep(Duration::from_secs(30)).await;
-            if conn.write_all(result_line(&format!("r{i}")).as_bytes()).await.is_err() {
+            if conn
+                .write_all(result_line(&format!("r{i}")).as_bytes())
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -214,7 +228,8 @@ async fn a_slow_results_download_outlives_the_deadline() {
 
     // A stall longer than the idle timeout still fails.
     let url = raw(|mut conn, _| async move {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-jsonl\r\nconnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-jsonl\r\nconnection: close\r\n\r\n";
         let _ = conn.write_all(head.as_bytes()).await;
         let _ = conn.write_all(result_line("r0").as_bytes()).await;
         std::future::pending::<()>().await;
@@ -263,5 +278,8 @@ async fn an_overlong_results_line_names_its_custom_id_and_duplicates_are_warned(
     }
     assert_eq!((summary.expired, summary.duplicates), (2, 1));
     let text = summary.to_string();
-    assert!(text.contains("warning") && text.contains("first: a"), "{text}");
+    assert!(
+        text.contains("warning") && text.contains("first: a"),
+        "{text}"
+    );
 }

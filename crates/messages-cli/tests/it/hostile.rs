@@ -112,7 +112,11 @@ fn files(dir: &Path) -> Vec<String> {
 async fn a_failed_download_leaves_no_temporary_file() {
     let url = raw(|mut conn, _| async move {
         let _ = conn.write_all(JSONL_HEAD.as_bytes()).await;
-        let body = format!("{}{}{{\"custom_id\":\"r2\",\"res", result_line(0), result_line(1));
+        let body = format!(
+            "{}{}{{\"custom_id\":\"r2\",\"res",
+            result_line(0),
+            result_line(1)
+        );
         let _ = conn.write_all(body.as_bytes()).await;
         let _ = conn.shutdown().await;
     })
@@ -220,7 +224,9 @@ async fn a_reply_that_is_not_an_event_stream_exits_1_with_its_message() {
     let url = raw(|mut conn, _| async move {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n";
         let _ = conn.write_all(head.as_bytes()).await;
-        let _ = conn.write_all(b"<html><body>Sign in to the network</body></html>").await;
+        let _ = conn
+            .write_all(b"<html><body>Sign in to the network</body></html>")
+            .await;
         let _ = conn.shutdown().await;
     })
     .await;
@@ -229,7 +235,10 @@ async fn a_reply_that_is_not_an_event_stream_exits_1_with_its_message() {
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("not an event stream") && err.contains("Sign in to the network"), "{err}");
+    assert!(
+        err.contains("not an event stream") && err.contains("Sign in to the network"),
+        "{err}"
+    );
 
     let url = raw(|mut conn, _| async move {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
@@ -243,7 +252,11 @@ async fn a_reply_that_is_not_an_event_stream_exits_1_with_its_message() {
     cmd.args(["stream", "hi"]);
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Your key cannot use this model"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Your key cannot use this model"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 // Case 4: `msgs models` and `msgs batch list` end when the cursor repeats.

@@ -48,16 +48,29 @@ async fn trickling_bodies_get_408_and_their_connections_closed() {
         let reply = c.await.unwrap();
         assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
         assert!(reply.contains("timeout_error"), "{reply}");
-        assert!(reply.to_ascii_lowercase().contains("connection: close"), "{reply}");
+        assert!(
+            reply.to_ascii_lowercase().contains("connection: close"),
+            "{reply}"
+        );
     }
     let took = start.elapsed();
-    assert!(took >= Duration::from_secs(20) && took < Duration::from_secs(30), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(20) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
 
     // The default is a minute.
-    let emu = Emulator::builder().request_log(false).start().await.unwrap();
+    let emu = Emulator::builder()
+        .request_log(false)
+        .start()
+        .await
+        .unwrap();
     let start = Instant::now();
     let reply = trickle(emu.local_addr()).await;
     assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
-    assert_eq!(messages_emulator::DEFAULT_BODY_TIMEOUT, Duration::from_secs(60));
+    assert_eq!(
+        messages_emulator::DEFAULT_BODY_TIMEOUT,
+        Duration::from_secs(60)
+    );
     assert!(start.elapsed() < Duration::from_secs(70));
 }

@@ -58,8 +58,14 @@ async fn body_read_whole_stops_at_the_limit_with_memory_bounded() {
     .await;
     assert!(e.is_too_large(), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("1048576 bytes") && msg.contains("req_huge"), "{msg}");
-    assert!(peak < 6 * 1024 * 1024, "peak {peak} bytes for a 1 MiB limit");
+    assert!(
+        msg.contains("1048576 bytes") && msg.contains("req_huge"),
+        "{msg}"
+    );
+    assert!(
+        peak < 6 * 1024 * 1024,
+        "peak {peak} bytes for a 1 MiB limit"
+    );
 
     // An announced length over the limit fails before reading.
     let s = endless(total, true).await;
@@ -71,11 +77,20 @@ async fn body_read_whole_stops_at_the_limit_with_memory_bounded() {
     let s = endless(256 * 1024, false).await;
     let t = transport(&s.url()).build().unwrap();
     let r = t.send(Request::get("/x")).await.unwrap();
-    assert_eq!(r.into_body().max_size(), messages_http::DEFAULT_MAX_BODY_SIZE);
+    assert_eq!(
+        r.into_body().max_size(),
+        messages_http::DEFAULT_MAX_BODY_SIZE
+    );
     let req = Request::get("/x").with_options(RequestOptions::new().max_body_size(100_000));
     let e = t.send(req).await.unwrap().bytes().await.unwrap_err();
     assert!(e.is_too_large(), "{e:?}");
-    let body = t.send(Request::get("/x")).await.unwrap().bytes().await.unwrap();
+    let body = t
+        .send(Request::get("/x"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(body.len(), 256 * 1024);
 }
 
@@ -83,7 +98,8 @@ async fn body_read_whole_stops_at_the_limit_with_memory_bounded() {
 // error instead of serving the same page for ever.
 #[tokio::test]
 async fn a_cursor_that_does_not_advance_ends_the_listing() {
-    let page = r#"{"data":[{"id":"m1"},{"id":"m2"}],"has_more":true,"first_id":"m1","last_id":"m2"}"#;
+    let page =
+        r#"{"data":[{"id":"m1"},{"id":"m2"}],"has_more":true,"first_id":"m1","last_id":"m2"}"#;
     let s = scripted(vec![reply(200, page)]).await;
     let t = transport(&s.url()).build().unwrap();
     let items: Vec<_> = t
@@ -172,12 +188,16 @@ async fn dot_localhost_names_do_not_get_credentials_over_http() {
     let s = scripted(vec![reply(200, "{}")]).await;
     let port = s.addr.port();
     for host in ["evil.localhost", "api.LOCALHOST", "x.y.localhost."] {
-        let e = transport(&format!("http://{host}:{port}")).build().unwrap_err();
+        let e = transport(&format!("http://{host}:{port}"))
+            .build()
+            .unwrap_err();
         assert!(e.is_builder(), "{host}: {e:?}");
         assert!(e.to_string().contains("plain http"), "{e}");
     }
     assert_eq!(s.count(), 0);
-    let t = transport(&format!("http://127.0.0.1:{port}")).build().unwrap();
+    let t = transport(&format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
     t.send(Request::get("/x")).await.unwrap();
     assert_eq!(s.count(), 1);
 }

@@ -165,7 +165,8 @@ async fn content_beyond_max_tokens_is_a_protocol_error_with_memory_bounded() {
     let url = raw(move |mut conn| {
         let chunk = chunk.clone();
         async move {
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
             let _ = conn.write_all(head.as_bytes()).await;
             let _ = conn.write_all(START.as_bytes()).await;
             let mut sent = 0;
