@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use messages_http::{Body, ListParams, Pages, Request, Transport};
+use messages_http::{Body, ListParams, Pages, Request, RequestOptions, Transport};
 use messages_types::{BatchCreateParams, BatchResultLine, DeletedMessageBatch, MessageBatch, Page};
 
 use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder};
@@ -189,14 +189,23 @@ impl Batches {
     /// [`ResultsDecoder`]); lines come in no particular order, so match them
     /// by `custom_id`.
     ///
+    /// The download is sent as a streaming request: the transport's deadline
+    /// covers the wait for the response headers, and the body is governed by
+    /// the idle timeout only, so a large file over a slow link is not cut
+    /// off while data keeps arriving.
+    ///
     /// # Errors
     ///
     /// [`Error::is_http`] when the request fails (the batch has not ended:
     /// 400; unknown batch: 404). Errors while reading come from the stream.
     pub async fn results(&self, id: &str) -> Result<ResultsStream> {
+        // A download as long as the results: like a stream, the deadline
+        // covers the response headers and the idle timeout the body.
+        let req = Request::get(format!("{BATCHES}/{id}/results"))
+            .with_options(RequestOptions::new().streaming(true));
         let resp = self
             .transport
-            .send(Request::get(format!("{BATCHES}/{id}/results")))
+            .send(req)
             .await
             .map_err(|e| Error::from(e).with_batch_id(id))?;
         Ok(ResultsStream {

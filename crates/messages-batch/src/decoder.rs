@@ -13,6 +13,9 @@ use crate::error::{Error, Kind, Result};
 /// of text, tool inputs, citations) stay well below this.
 pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024 * 1024;
 
+/// How far into an overlong line its `custom_id` is looked for.
+const CUSTOM_ID_WINDOW: usize = 4096;
+
 /// One line of results JSONL, without its line terminator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawLine {
@@ -91,7 +94,8 @@ impl RawLine {
 ///   without copying (a `Bytes` slice of the chunk); only a line split across
 ///   chunks is copied, and no line longer than the maximum
 ///   ([`DEFAULT_MAX_LINE_LEN`] unless set) is ever buffered: it is an
-///   [`Error::is_line_too_long`] error naming the line.
+///   [`Error::is_line_too_long`] error naming the line and, when it starts
+///   the line, its `custom_id`.
 /// - After [`finish`](ResultsDecoder::finish) (end of input), an unterminated
 ///   last line is handed out too; if it is not a complete result, decoding
 ///   it is an [`Error::is_truncated`] error, never a silent short read.
@@ -290,17 +294,32 @@ impl ResultsDecoder {
     }
 
     fn too_long(&mut self) -> Error {
+        // The custom_id starts the line: read it from the line's first bytes.
+        let start: &[u8] = if self.partial.is_empty() {
+            &self.chunk[self.pos..]
+        } else {
+            &self.partial
+        };
+        let custom_id = recover_custom_id(&start[..start.len().min(CUSTOM_ID_WINDOW)]);
         self.done = true;
         self.partial = BytesMut::new();
         let line = self.line + 1;
-        Error::new(
+        let named = match &custom_id {
+            Some(id) => format!(" (custom_id {id})"),
+            None => String::new(),
+        };
+        let err = Error::new(
             Kind::LineTooLong,
             format!(
-                "results line {line} is longer than the limit of {} bytes",
+                "results line {line}{named} is longer than the limit of {} bytes",
                 self.max_line_len
             ),
         )
-        .with_line(line)
+        .with_line(line);
+        match custom_id {
+            Some(id) => err.with_custom_id(id),
+            None => err,
+        }
     }
 
     /// The next complete line, decoded, or `Ok(None)` when more input (or

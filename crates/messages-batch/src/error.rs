@@ -112,6 +112,13 @@ impl Error {
         self
     }
 
+    /// Appends `; note` to the message.
+    pub(crate) fn with_note(mut self, note: &str) -> Error {
+        self.inner.message.push_str("; ");
+        self.inner.message.push_str(note);
+        self
+    }
+
     pub(crate) fn with_path(mut self, path: impl Into<PathBuf>) -> Error {
         self.inner.path = Some(path.into());
         self

@@ -67,6 +67,7 @@
 #![doc(test(attr(deny(warnings, rust_2018_idioms))))]
 
 mod api;
+mod atomic;
 mod decoder;
 mod error;
 pub mod hybrid;

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::future::Future;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::pin;
 use std::time::Duration;
 
@@ -14,7 +14,8 @@ use messages_types::{
 };
 use tokio::sync::watch;
 
-use crate::decoder::ResultsReader;
+use crate::atomic::TempFile;
+use crate::decoder::{DEFAULT_MAX_LINE_LEN, ResultsDecoder, ResultsReader};
 use crate::error::{Error, Kind, Result};
 use crate::job::BatchJob;
 use crate::summary::Summary;
@@ -87,6 +88,7 @@ pub struct LocalRunner {
     retry_errored: bool,
     stop_grace: Duration,
     reporter: Reporter,
+    max_line_len: usize,
 }
 
 /// What a [`LocalRunner`] run did.
@@ -134,7 +136,24 @@ impl LocalRunner {
             retry_errored: true,
             stop_grace: Duration::ZERO,
             reporter: Reporter::default(),
+            max_line_len: DEFAULT_MAX_LINE_LEN,
         }
+    }
+
+    /// The longest checkpoint line, in bytes: one limit for what a run
+    /// writes and what it reads back, so a checkpoint this runner wrote is
+    /// always readable by it. A reply larger than this is not read past the
+    /// limit (memory stays bounded) and a result whose line would be longer
+    /// is recorded as an `errored` result of type `result_too_large` that
+    /// says so; the request is not sent again. Default is
+    /// [`DEFAULT_MAX_LINE_LEN`] (64 MiB).
+    ///
+    /// Raise it to read a checkpoint with longer lines (the error reading
+    /// one says so), and use the same value for
+    /// [`write_output`](LocalRunner::write_output).
+    pub fn max_line_len(mut self, bytes: usize) -> LocalRunner {
+        self.max_line_len = bytes;
+        self
     }
 
     /// The number of requests in flight (at least 1). Default is
@@ -243,7 +262,7 @@ impl LocalRunner {
             .with_path(path),
             TryLockError::Error(e) => Error::io(path, "locking checkpoint", e),
         })?;
-        let loaded = load_checkpoint(job, path, self.retry_errored)?;
+        let loaded = load_checkpoint(job, path, self.retry_errored, self.max_line_len)?;
         let mut report = RunReport {
             total: job.len() as u64,
             summary: loaded.summary,
@@ -306,17 +325,20 @@ impl LocalRunner {
                     .with_source(e));
                 }
             };
-            let line = BatchResultLine {
+            let mut line = BatchResultLine {
                 custom_id: job.requests()[i].custom_id.clone(),
                 result,
             };
-            line_buf.clear();
-            serde_json::to_writer(&mut line_buf, &line).map_err(|e| {
-                Error::new(
-                    Kind::Io,
-                    format!("encoding the result of {}: {e}", line.custom_id),
-                )
-            })?;
+            encode_line(&mut line_buf, &line)?;
+            if line_buf.len() > self.max_line_len {
+                // Kept, the line would make the checkpoint unreadable.
+                line.result = too_large(format!(
+                    "the result was {} bytes, over the checkpoint line limit of {} bytes, and was not kept",
+                    line_buf.len(),
+                    self.max_line_len
+                ));
+                encode_line(&mut line_buf, &line)?;
+            }
             line_buf.push(b'\n');
             file.write_all(&line_buf)
                 .map_err(|e| Error::io(path, "appending to checkpoint", e))?;
@@ -344,6 +366,7 @@ impl LocalRunner {
         let transport = self.transport.clone();
         let body = serde_json::to_vec(params);
         let max_tokens = u64::from(params.max_tokens);
+        let max_line_len = self.max_line_len;
         async move {
             let body = match body {
                 Ok(b) => b,
@@ -354,9 +377,11 @@ impl LocalRunner {
                     );
                 }
             };
-            let req = Request::post("/v1/messages")
-                .with_body(body)
-                .with_options(RequestOptions::new().max_tokens(max_tokens));
+            let req = Request::post("/v1/messages").with_body(body).with_options(
+                RequestOptions::new()
+                    .max_tokens(max_tokens)
+                    .max_body_size(max_line_len),
+            );
             let sent = async {
                 let resp = transport.send(req).await?;
                 resp.json::<Message>().await
@@ -375,11 +400,47 @@ impl LocalRunner {
                     None if e.is_streaming_required() => {
                         Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None))
                     }
+                    None if e.is_too_large() => Outcome::Result(too_large(format!(
+                        "the reply was larger than the checkpoint line limit of {max_line_len} bytes and was not kept: {e}"
+                    ))),
                     None => Outcome::Fatal(e),
                 },
             };
             (index, outcome)
         }
+    }
+}
+
+/// Serializes `line` into `buf` (cleared first), without the terminator.
+fn encode_line(buf: &mut Vec<u8>, line: &BatchResultLine) -> Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, line).map_err(|e| {
+        Error::new(
+            Kind::Io,
+            format!("encoding the result of {}: {e}", line.custom_id),
+        )
+    })
+}
+
+/// The errored result recorded for a result too large to keep.
+fn too_large(message: String) -> BatchResult {
+    errored(
+        ErrorType::Unknown("result_too_large".to_owned()),
+        message,
+        None,
+    )
+}
+
+/// A checkpoint reading error, with the way out of a line that is too long.
+fn in_checkpoint(e: Error, path: &Path) -> Error {
+    let long = e.is_line_too_long();
+    let e = e.in_checkpoint(path);
+    if long {
+        e.with_note(
+            "to read it, raise the line limit (LocalRunner::max_line_len; msgs run --max-line-bytes)",
+        )
+    } else {
+        e
     }
 }
 
@@ -409,7 +470,12 @@ struct Loaded {
 /// Reads a checkpoint: which requests are done, and their summary. Cuts off
 /// a torn last line. With `retry_errored`, a retryable error does not make
 /// its request done.
-fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<Loaded> {
+fn load_checkpoint(
+    job: &BatchJob,
+    path: &Path,
+    retry_errored: bool,
+    max_line_len: usize,
+) -> Result<Loaded> {
     let mut loaded = Loaded {
         done: vec![false; job.len()],
         done_count: 0,
@@ -422,13 +488,14 @@ fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<L
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(loaded),
         Err(e) => return Err(Error::io(path, "opening checkpoint", e)),
     };
-    let mut reader = ResultsReader::new(BufReader::new(file));
+    let decoder = ResultsDecoder::new().max_line_len(max_line_len);
+    let mut reader = ResultsReader::with_decoder(BufReader::new(file), decoder);
     let mut torn_at = None;
     loop {
         let raw = match reader.next_raw() {
             Ok(Some(raw)) => raw,
             Ok(None) => break,
-            Err(e) => return Err(e.in_checkpoint(path)),
+            Err(e) => return Err(in_checkpoint(e, path)),
         };
         if !raw.is_terminated() {
             // Killed in the middle of a write: this result was never
@@ -495,14 +562,18 @@ pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsReader<BufReader<Fi
 /// Writes the results in `checkpoint` to `output` as JSONL, one line per
 /// request of `job` that has a result, in the job's order, lines copied
 /// verbatim. Returns how many lines were written (the job's length when the
-/// run is complete).
+/// run is complete). Reads lines up to [`DEFAULT_MAX_LINE_LEN`]; see
+/// [`LocalRunner::write_output`] for the runner's own limit.
 ///
 /// A request's result is its first line that is not a retryable error
 /// ([`ErrorType::is_retryable`]), or else its last line: the result of the
 /// latest retry.
 ///
-/// The output is written to a temporary file next to it and renamed into
-/// place. Memory holds one offset per result, not the results.
+/// The output is written to a temporary file next to it, with a name of
+/// its own (two writers of one output never share it), and renamed into
+/// place once complete and synced; on any failure the temporary file is
+/// removed and `output` is untouched. Memory holds one offset per result,
+/// not the results.
 ///
 /// # Errors
 ///
@@ -513,14 +584,48 @@ pub fn write_output(
     checkpoint: impl AsRef<Path>,
     output: impl AsRef<Path>,
 ) -> Result<u64> {
-    let checkpoint = checkpoint.as_ref();
-    let output = output.as_ref();
+    write_output_limited(
+        job,
+        checkpoint.as_ref(),
+        output.as_ref(),
+        DEFAULT_MAX_LINE_LEN,
+    )
+}
+
+impl LocalRunner {
+    /// [`write_output`] reading the checkpoint with this runner's
+    /// [`max_line_len`](LocalRunner::max_line_len).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_output`].
+    pub fn write_output(
+        &self,
+        job: &BatchJob,
+        checkpoint: impl AsRef<Path>,
+        output: impl AsRef<Path>,
+    ) -> Result<u64> {
+        write_output_limited(job, checkpoint.as_ref(), output.as_ref(), self.max_line_len)
+    }
+}
+
+fn write_output_limited(
+    job: &BatchJob,
+    checkpoint: &Path,
+    output: &Path,
+    max_line_len: usize,
+) -> Result<u64> {
     // Per request: the chosen line's offset and length, and whether it is
     // a retryable error (which a later line replaces).
     let mut chosen: Vec<Option<(u64, usize, bool)>> = vec![None; job.len()];
     {
-        let mut reader = read_results(checkpoint)?;
-        while let Some(raw) = reader.next_raw().map_err(|e| e.in_checkpoint(checkpoint))? {
+        let f = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
+        let decoder = ResultsDecoder::new().max_line_len(max_line_len);
+        let mut reader = ResultsReader::with_decoder(BufReader::new(f), decoder);
+        while let Some(raw) = reader
+            .next_raw()
+            .map_err(|e| in_checkpoint(e, checkpoint))?
+        {
             if !raw.is_terminated() {
                 break;
             }
@@ -536,14 +641,12 @@ pub fn write_output(
             }
         }
     }
-    let tmp: PathBuf = {
-        let mut name = output.as_os_str().to_owned();
-        name.push(".tmp");
-        name.into()
-    };
     let mut src = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
-    let out = File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
-    let mut out = std::io::BufWriter::new(out);
+    // Removed on every error path below (dropped without a commit).
+    let mut tmp = TempFile::create(output)
+        .map_err(|e| Error::io(output, "creating a temporary file for", e))?;
+    let tmp_path = tmp.path().to_owned();
+    let mut out = std::io::BufWriter::new(tmp.file());
     let mut buf = Vec::new();
     let mut written = 0;
     for (start, len, _) in chosen.into_iter().flatten() {
@@ -553,13 +656,12 @@ pub fn write_output(
             .map_err(|e| Error::io(checkpoint, "reading", e))?;
         buf.push(b'\n');
         out.write_all(&buf)
-            .map_err(|e| Error::io(&tmp, "writing", e))?;
+            .map_err(|e| Error::io(&tmp_path, "writing", e))?;
         written += 1;
     }
-    out.into_inner()
-        .map_err(|e| Error::io(&tmp, "writing", e.into_error()))?
-        .sync_all()
-        .map_err(|e| Error::io(&tmp, "syncing", e))?;
-    std::fs::rename(&tmp, output).map_err(|e| Error::io(output, "renaming into", e))?;
+    out.flush()
+        .map_err(|e| Error::io(&tmp_path, "writing", e))?;
+    drop(out);
+    tmp.commit().map_err(|e| Error::io(output, "writing", e))?;
     Ok(written)
 }

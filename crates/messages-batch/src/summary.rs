@@ -1,7 +1,7 @@
 //! [`Summary`] of a job's results and the price table behind its cost
 //! estimate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use messages_types::{BatchResult, BatchResultLine, Usage};
@@ -163,6 +163,10 @@ pub struct Summary {
     discount: f64,
     cost: f64,
     unpriced: BTreeSet<String>,
+    /// Results whose `custom_id` was already counted (counted once only).
+    pub duplicates: u64,
+    first_duplicate: Option<String>,
+    seen: HashSet<String>,
 }
 
 impl Summary {
@@ -179,8 +183,18 @@ impl Summary {
         Summary::default()
     }
 
-    /// Counts one result.
+    /// Counts one result. A result whose `custom_id` was already counted is
+    /// not counted again: it adds to [`duplicates`](Summary::duplicates),
+    /// which the summary's text reports as a warning. (The custom_ids are
+    /// kept for this: memory grows with the number of results, a few dozen
+    /// bytes each.)
     pub fn add(&mut self, line: &BatchResultLine) {
+        if !self.seen.insert(line.custom_id.clone()) {
+            self.duplicates += 1;
+            self.first_duplicate
+                .get_or_insert_with(|| line.custom_id.clone());
+            return;
+        }
         match &line.result {
             BatchResult::Succeeded { message } => {
                 self.succeeded += 1;
@@ -257,8 +271,17 @@ impl fmt::Display for Summary {
             self.canceled, self.expired, self.usage.input_tokens, self.usage.output_tokens
         )?;
         match self.estimated_cost_usd() {
-            Some(c) => write!(f, "; about ${c:.4}"),
-            None => write!(f, "; cost unknown (unpriced model)"),
+            Some(c) => write!(f, "; about ${c:.4}")?,
+            None => write!(f, "; cost unknown (unpriced model)")?,
         }
+        if self.duplicates > 0 {
+            write!(
+                f,
+                "; warning: {} result(s) repeated a custom_id already seen (first: {}) and were not counted again",
+                self.duplicates,
+                self.first_duplicate.as_deref().unwrap_or("")
+            )?;
+        }
+        Ok(())
     }
 }

@@ -316,10 +316,12 @@ fn summary_counts_errors_by_type_and_discounts_batches() {
         r#"{"custom_id":"e","result":{"type":"errored","error":{"type":"error","error":{"type":"invalid_request_error","message":"m"}}}}"#,
     )
     .unwrap();
+    let mut errored_too = errored.clone();
+    errored_too.custom_id = "e2".to_owned();
     for s in [&mut batch, &mut local] {
         s.add(&succeeded("claude-haiku-4-5", 1_000_000, 0));
         s.add(&errored);
-        s.add(&errored);
+        s.add(&errored_too);
         s.add(&serde_json::from_str(&line("c", "canceled")).unwrap());
         s.add(&serde_json::from_str(&line("x", "expired")).unwrap());
         s.add(&serde_json::from_str(&line("u", "brand_new")).unwrap());
@@ -333,13 +335,26 @@ fn summary_counts_errors_by_type_and_discounts_batches() {
     assert_eq!(batch.usage.input_tokens, 1_000_000);
     assert_eq!(local.estimated_cost_usd(), Some(1.0));
     assert_eq!(batch.estimated_cost_usd(), Some(0.5));
-    batch.add(&succeeded("claude-mystery-1", 10, 10));
+    let mut mystery = succeeded("claude-mystery-1", 10, 10);
+    mystery.custom_id = "s2".to_owned();
+    batch.add(&mystery);
     assert_eq!(batch.estimated_cost_usd(), None);
     assert_eq!(
         batch.unpriced_models().collect::<Vec<_>>(),
         ["claude-mystery-1"]
     );
     assert!(batch.to_string().contains("cost unknown"), "{batch}");
+    assert!(!batch.to_string().contains("warning"), "{batch}");
+
+    // A repeated custom_id is counted once, with a warning (issue 18).
+    batch.add(&errored);
+    assert_eq!(batch.errored.get("invalid_request_error"), Some(&2));
+    assert_eq!((batch.total(), batch.duplicates), (7, 1));
+    let text = batch.to_string();
+    assert!(
+        text.contains("warning") && text.contains("(first: e)"),
+        "{text}"
+    );
     assert!(matches!(
         serde_json::from_str::<messages_types::BatchResultLine>(&line("u", "brand_new"))
             .unwrap()

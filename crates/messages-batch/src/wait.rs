@@ -208,7 +208,9 @@ impl WaitOptions {
         self
     }
 
-    /// Gives up with [`Error::is_timeout`] after this long. Default is no
+    /// Gives up with [`Error::is_timeout`] after this long, even in the
+    /// middle of a status request that hangs (the deadline bounds every
+    /// request of the wait, not only the pauses between them). Default is no
     /// deadline (batches end within 24 hours, by expiry if nothing else).
     pub fn deadline(mut self, deadline: Duration) -> WaitOptions {
         self.deadline = Some(deadline);
@@ -284,7 +286,19 @@ impl Batches {
                 {
                     continue;
                 }
-                match self.retrieve(id).await {
+                // The deadline bounds each request too, not only the gaps
+                // between them: a status request that hangs ends the wait.
+                let polled = match deadline {
+                    Some(d) => match tokio::time::timeout_at(d, self.retrieve(id)).await {
+                        Ok(polled) => polled,
+                        Err(_) => {
+                            let progress = Progress::combined(latest.iter().flatten());
+                            return Err(deadline_passed(opts, id, &progress));
+                        }
+                    },
+                    None => self.retrieve(id).await,
+                };
+                match polled {
                     Ok(b) => *slot = Some(b),
                     Err(e)
                         if e.status() == Some(http::StatusCode::NOT_FOUND)
@@ -312,19 +326,23 @@ impl Batches {
             let mut wake = Instant::now() + interval;
             if let Some(d) = deadline {
                 if Instant::now() >= d {
-                    let id = ids.first().cloned().unwrap_or_default();
-                    return Err(Error::new(
-                        Kind::Timeout,
-                        format!(
-                            "the wait deadline of {:?} passed before the batch ended: {progress}",
-                            opts.deadline.unwrap_or_default()
-                        ),
-                    )
-                    .with_batch_id(id));
+                    let id = ids.first().map_or("", String::as_str);
+                    return Err(deadline_passed(opts, id, &progress));
                 }
                 wake = wake.min(d);
             }
             tokio::time::sleep_until(wake).await;
         }
     }
+}
+
+fn deadline_passed(opts: &WaitOptions, id: &str, progress: &Progress) -> Error {
+    Error::new(
+        Kind::Timeout,
+        format!(
+            "the wait deadline of {:?} passed before the batch ended: {progress}",
+            opts.deadline.unwrap_or_default()
+        ),
+    )
+    .with_batch_id(id)
 }

@@ -1,7 +1,7 @@
 //! `msgs batch ...`: the Message Batches API.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -9,7 +9,8 @@ use messages::batch::{Batches, ListParams, Summary, WaitOptions};
 
 use crate::cli::{BatchCommand, Global, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
-use crate::error::{CliError, EXIT_INPUT};
+use crate::error::{CliError, EXIT_INTERRUPTED};
+use crate::output::{TempFile, write_error};
 use crate::{input, progress};
 
 /// How often a wait polls: from half a second, growing to 10 s.
@@ -151,21 +152,31 @@ async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
     let mut stream = batches.results(&args.id).await?;
     let mut sink = Sink::open(args.output.as_deref())?;
     let mut summary = Summary::batch();
-    while let Some(raw) = stream.next_raw().await {
-        let raw = raw?;
-        summary.add(&raw.decode()?);
-        sink.write_line(raw.bytes())?;
+    let copy = async {
+        while let Some(raw) = stream.next_raw().await {
+            let raw = raw?;
+            summary.add(&raw.decode()?);
+            sink.write_line(raw.bytes())?;
+        }
+        Ok::<_, CliError>(())
+    };
+    // Ctrl-C returns an error, so the temporary file is removed.
+    tokio::select! {
+        copied = copy => copied?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(CliError::new(EXIT_INTERRUPTED, "interrupted: no results written"));
+        }
     }
     sink.commit()?;
     eprintln!("{summary}");
     Ok(())
 }
 
-/// Where result lines go: stdout, or a temporary file renamed into place
-/// once every line is written.
+/// Where result lines go: stdout, or a [`TempFile`] renamed into place
+/// once every line is written (removed if the command fails first).
 pub(crate) struct Sink {
     out: Box<dyn Write>,
-    paths: Option<(PathBuf, PathBuf)>,
+    tmp: Option<TempFile>,
 }
 
 impl Sink {
@@ -173,38 +184,43 @@ impl Sink {
         let Some(path) = path else {
             return Ok(Sink {
                 out: Box::new(std::io::BufWriter::new(std::io::stdout())),
-                paths: None,
+                tmp: None,
             });
         };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let f = std::fs::File::create(&tmp)
-            .map_err(|e| CliError::input(format!("cannot create {}: {e}", tmp.display())))?;
+        let create = |e| {
+            CliError::input(format!(
+                "cannot create a file beside {}: {e}",
+                path.display()
+            ))
+        };
+        let tmp = TempFile::create(path).map_err(create)?;
+        let f = tmp.try_clone_file().map_err(create)?;
         Ok(Sink {
             out: Box::new(std::io::BufWriter::new(f)),
-            paths: Some((tmp, path.to_owned())),
+            tmp: Some(tmp),
         })
+    }
+
+    /// What is written, for error messages.
+    fn what(&self) -> String {
+        match &self.tmp {
+            Some(t) => format!("results to {}", t.path().display()),
+            None => "results to stdout".to_owned(),
+        }
     }
 
     pub(crate) fn write_line(&mut self, line: &[u8]) -> Result<(), CliError> {
         self.out
             .write_all(line)
             .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))
+            .map_err(|e| write_error(self.what(), e))
     }
 
     pub(crate) fn commit(mut self) -> Result<(), CliError> {
-        self.out
-            .flush()
-            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))?;
-        if let Some((tmp, path)) = self.paths.take() {
-            std::fs::rename(&tmp, &path).map_err(|e| {
-                CliError::new(
-                    EXIT_INPUT,
-                    format!("cannot rename into {}: {e}", path.display()),
-                )
-            })?;
+        let what = self.what();
+        self.out.flush().map_err(|e| write_error(&what, e))?;
+        if let Some(tmp) = self.tmp.take() {
+            tmp.commit().map_err(|e| write_error(what, e))?;
         }
         Ok(())
     }

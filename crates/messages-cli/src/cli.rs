@@ -49,6 +49,20 @@ pub(crate) struct Global {
     /// Tracing output (debug level) on stderr.
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+    /// How long a streaming request waits for the response headers, in
+    /// seconds (fractions allowed), before the attempt fails and is retried
+    /// (default 60).
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) header_timeout: Option<std::time::Duration>,
+}
+
+/// Seconds, fractions allowed, as a `Duration`.
+fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| std::time::Duration::try_from_secs_f64(v).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +245,11 @@ pub(crate) struct RunArgs {
     /// Where the results go, in the job's order, once every request has one.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
+    /// The longest checkpoint line, in bytes: a larger result is recorded
+    /// as an errored `result_too_large` result. Raise it to read a
+    /// checkpoint with longer lines (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_line_bytes: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -57,9 +57,13 @@ pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
     } else if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
+    let header_timeout = global.header_timeout;
     let builder = builder.transport(|mut t| {
         for (name, value) in headers {
             t = t.default_header(name, value);
+        }
+        if let Some(d) = header_timeout {
+            t = t.header_timeout(Some(d));
         }
         t
     });

@@ -26,6 +26,10 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         .retry_errored(!args.no_retry_errors)
         .stop_grace(Duration::from_secs(args.stop_grace))
         .on_progress(move |p| progress::update(&b, p));
+    let runner = match args.max_line_bytes {
+        Some(n) => runner.max_line_len(n),
+        None => runner,
+    };
     // The first Ctrl-C stops starting requests and lets those in flight
     // finish (up to --stop-grace); a second one abandons them.
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -84,7 +88,16 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         );
         return Err(CliError::new(EXIT_INTERRUPTED, msg));
     }
-    let written = messages::batch::write_output(&job, &checkpoint, &args.output)?;
+    let written = runner
+        .write_output(&job, &checkpoint, &args.output)
+        .map_err(|e| {
+            // Writing the output failed (disk full...): not an input error.
+            if e.is_io() {
+                CliError::new(crate::output::EXIT_WRITE, e.to_string())
+            } else {
+                CliError::from(e)
+            }
+        })?;
     eprintln!(
         "{written} results in {} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors)",
         args.output.display(),

@@ -8,15 +8,16 @@ use messages::types::{CountTokensRequest, Message, MessageRequest};
 
 use crate::cli::{CountArgs, Global, ModelsArgs, StreamArgs};
 use crate::connect::connect;
-use crate::error::{CliError, EXIT_INPUT};
+use crate::error::CliError;
 use crate::input;
+use crate::output::write_error;
 
 /// A closed pipe (`msgs stream | head`) ends the command quietly.
 fn stdout_error(e: std::io::Error) -> CliError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         return CliError::new(0, "");
     }
-    CliError::new(EXIT_INPUT, format!("writing to stdout: {e}"))
+    write_error("to stdout", e)
 }
 
 /// `msgs stream`.

@@ -297,6 +297,10 @@ impl std::error::Error for Error {
     }
 }
 
+/// Default time a request body may take to arrive (60 s); see
+/// [`EmulatorBuilder::request_body_timeout`].
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
 // ===== Config =====
 
 /// The server's configuration (built by [`EmulatorBuilder`]).
@@ -318,6 +322,7 @@ pub(crate) struct Config {
     pub(crate) request_log: bool,
     pub(crate) extra_models: Vec<String>,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) body_timeout: Duration,
 }
 
 impl Default for Config {
@@ -339,6 +344,7 @@ impl Default for Config {
             request_log: true,
             extra_models: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -450,6 +456,16 @@ impl EmulatorBuilder {
     /// How long after creation a batch expires. Default is 24 hours.
     pub fn batch_expiry(mut self, expiry: Duration) -> EmulatorBuilder {
         self.config.batch_expiry = expiry;
+        self
+    }
+
+    /// How long a request body may take to arrive, from the end of the
+    /// headers. Past it the request gets a 408 `timeout_error` and its
+    /// connection is closed, so bodies that trickle in cannot hold
+    /// connections (hyper already bounds the header phase). Default is
+    /// [`DEFAULT_BODY_TIMEOUT`] (60 s): a 32 MiB body at 1 MB/s fits.
+    pub fn request_body_timeout(mut self, timeout: Duration) -> EmulatorBuilder {
+        self.config.body_timeout = timeout;
         self
     }
 

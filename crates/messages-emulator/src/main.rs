@@ -22,6 +22,7 @@ usage: messages-emulator [OPTIONS]
   --batch-expiry-secs N     batch expiry after creation (default 86400)
   --max-body-bytes N        largest request body (default 33554432)
   --latency-ms N            delay before every response head (default 0)
+  --body-timeout-secs N     time a request body may take to arrive (default 60)
   --help                    this text
 
 Prints `listening on http://HOST:PORT` when ready, then serves until SIGINT/SIGTERM.";
@@ -119,6 +120,9 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
             "--batch-expiry-secs" => b = b.batch_expiry(Duration::from_secs(num(value()?)?)),
             "--max-body-bytes" => b = b.max_body_bytes(num(value()?)? as usize),
             "--latency-ms" => b = b.latency(Duration::from_millis(num(value()?)?)),
+            "--body-timeout-secs" => {
+                b = b.request_body_timeout(Duration::from_secs(num(value()?)?));
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
     }

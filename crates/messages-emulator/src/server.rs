@@ -149,7 +149,16 @@ pub(crate) async fn handle(
             request_id: request_id.clone(),
         });
     }
-    Ok(finish(&state, reply, &request_id))
+    let timed_out = reply.status == 408;
+    let mut resp = finish(&state, reply, &request_id);
+    if timed_out && parts.version <= http::Version::HTTP_11 {
+        // The rest of a slow body is not waited for: close the connection.
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    Ok(resp)
 }
 
 fn finish(state: &State, reply: Reply, request_id: &str) -> Response<Body> {
@@ -236,7 +245,19 @@ async fn serve(
     } else {
         state.config.max_body_bytes
     };
-    let body = read_body(incoming, &parts.headers, limit).await?;
+    let timeout = state.config.body_timeout;
+    let body = tokio::time::timeout(timeout, read_body(incoming, &parts.headers, limit))
+        .await
+        .map_err(|_| {
+            Failure::new(
+                408,
+                "timeout_error",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs_f64()
+                ),
+            )
+        })??;
     *body_out = body.clone();
 
     // Faults: the header replaces the server-wide faults for this request.

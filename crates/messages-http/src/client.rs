@@ -34,6 +34,19 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default idle timeout between body chunks (60 s).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time one attempt of a streaming request waits for the response
+/// headers (60 s).
+///
+/// The API sends a stream's headers before it generates anything, so they
+/// come within seconds even for long prompts; once streaming, it is never
+/// silent for more than the idle timeout (it sends `ping` events). A server
+/// that sends no headers for as long as a stream may be silent is stalled,
+/// so the two defaults are the same. Non-streaming requests are not affected:
+/// their headers come with the whole reply, which may take minutes.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default limit of a response body read whole (64 MiB): see
+/// [`TransportBuilder::max_body_size`].
+pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024 * 1024;
 
 /// The largest error body read to build an API error; the rest is dropped.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -111,6 +124,8 @@ struct Config {
     attempt_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    header_timeout: Option<Duration>,
+    max_body_size: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +264,11 @@ impl Transport {
         }
         if let Some(t) = opts.attempt_timeout {
             http_req.extensions_mut().insert(PerAttempt(Some(t)));
+        } else if opts.streaming
+            && let Some(h) = cfg.header_timeout
+        {
+            let t = cfg.attempt_timeout.map_or(h, |a| a.min(h));
+            http_req.extensions_mut().insert(PerAttempt(Some(t)));
         }
         let counter = AttemptCounter::default();
         http_req.extensions_mut().insert(counter.clone());
@@ -313,7 +333,8 @@ impl Transport {
         let body_deadline =
             (!opts.streaming || opts.timeout.is_some()).then_some((deadline_len, deadline));
         let idle = opts.idle_timeout.unwrap_or(cfg.idle_timeout);
-        let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts);
+        let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts)
+            .with_max_size(opts.max_body_size.unwrap_or(cfg.max_body_size));
         if !parts.status.is_success() {
             return Err(api_error(parts.status, body, request_id, attempts).await);
         }
@@ -489,6 +510,8 @@ pub struct TransportBuilder {
     attempt_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    header_timeout: Option<Duration>,
+    max_body_size: usize,
     allow_insecure_credentials: bool,
     root_certs: Vec<CertificateDer<'static>>,
     built_in_roots: bool,
@@ -522,6 +545,8 @@ impl TransportBuilder {
             attempt_timeout: None,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
             allow_insecure_credentials: false,
             root_certs: Vec::new(),
             built_in_roots: true,
@@ -639,6 +664,31 @@ impl TransportBuilder {
     /// Default is 60 s.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> TransportBuilder {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// The time one attempt of a **streaming** request waits for the
+    /// response headers before it fails with a timeout (and is retried like
+    /// any timeout); `None` leaves only the overall deadline. A shorter
+    /// [`attempt_timeout`](Self::attempt_timeout) wins. Default is
+    /// [`DEFAULT_HEADER_TIMEOUT`] (60 s), which explains the choice.
+    pub fn header_timeout(mut self, timeout: Option<Duration>) -> TransportBuilder {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// The largest response body read whole ([`Body::bytes`],
+    /// [`Body::json`], so every non-streaming reply): past it the read fails
+    /// with [`Error::is_too_large`] and memory stays bounded. Bodies read
+    /// chunk by chunk (streams, batch results) are not limited.
+    ///
+    /// Default is [`DEFAULT_MAX_BODY_SIZE`] (64 MiB): the largest reply is
+    /// one message, whose output is bounded by `max_tokens` (at most 128k
+    /// tokens, a few MiB of JSON) plus server tool results; 64 MiB leaves a
+    /// wide margin, and is the batch results decoder's line limit, a line
+    /// being one such message.
+    pub fn max_body_size(mut self, bytes: usize) -> TransportBuilder {
+        self.max_body_size = bytes;
         self
     }
 
@@ -842,6 +892,8 @@ impl TransportBuilder {
                     attempt_timeout: self.attempt_timeout,
                     idle_timeout: self.idle_timeout,
                     connect_timeout: self.connect_timeout,
+                    header_timeout: self.header_timeout,
+                    max_body_size: self.max_body_size,
                 },
                 service: svc,
             }),
@@ -919,6 +971,8 @@ impl fmt::Debug for TransportBuilder {
             .field("timeout", &self.timeout.unwrap_or(DEFAULT_TIMEOUT))
             .field("idle_timeout", &self.idle_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_body_size", &self.max_body_size)
             .finish_non_exhaustive()
     }
 }

@@ -213,18 +213,56 @@ pub(crate) fn check_secure(uri: &Uri) -> Result<(), InsecureCredentials> {
     }
 }
 
-/// `localhost`, `*.localhost`, 127.0.0.0/8 and `::1` (bracketed or not).
+/// A literal loopback address (127.0.0.0/8, `::1`, bracketed or not), or
+/// `localhost` when the hosts file maps it to loopback addresses only.
+///
+/// Other names, `*.localhost` included, are not trusted: they are resolved
+/// by ordinary DNS on many systems, which a network attacker may answer.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let lower = host.to_ascii_lowercase();
-    let lower = lower.trim_end_matches('.');
-    if lower == "localhost" || lower.ends_with(".localhost") {
-        return true;
+    if lower.trim_end_matches('.') == "localhost" {
+        return localhost_is_loopback();
     }
-    host.parse::<IpAddr>().is_ok_and(|ip| match ip {
+    is_loopback_ip(host)
+}
+
+fn is_loopback_ip(s: &str) -> bool {
+    s.parse::<IpAddr>().is_ok_and(|ip| match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
         IpAddr::V6(v6) => {
             v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
     })
+}
+
+/// Whether `localhost` resolves to loopback from the hosts file (read once).
+/// Where there is no `/etc/hosts` (Windows), the system resolves
+/// `localhost` itself, to loopback.
+fn localhost_is_loopback() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        if cfg!(unix) {
+            std::fs::read_to_string("/etc/hosts").is_ok_and(|h| hosts_map_localhost_to_loopback(&h))
+        } else {
+            true
+        }
+    })
+}
+
+/// Whether a hosts file names `localhost`, and only on loopback addresses.
+pub(crate) fn hosts_map_localhost_to_loopback(hosts: &str) -> bool {
+    let mut found = false;
+    for line in hosts.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let Some(addr) = fields.next() else { continue };
+        if fields.any(|name| name.trim_end_matches('.').eq_ignore_ascii_case("localhost")) {
+            if !is_loopback_ip(addr) {
+                return false;
+            }
+            found = true;
+        }
+    }
+    found
 }

@@ -58,6 +58,11 @@ pub(crate) enum Kind {
     Body,
     /// The body could not be decoded as the expected JSON.
     Decode,
+    /// A body read whole was larger than its limit (bytes).
+    TooLarge(usize),
+    /// The server's replies break the API's rules (a list cursor that does
+    /// not advance, say).
+    Protocol,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +114,14 @@ impl Error {
     pub(crate) fn decode(e: serde_json::Error) -> Error {
         let detail = e.to_string();
         Error::new(Kind::Decode, Some(Box::new(e))).with_detail(detail)
+    }
+
+    pub(crate) fn too_large(limit: usize) -> Error {
+        Error::new(Kind::TooLarge(limit), None)
+    }
+
+    pub(crate) fn protocol(detail: impl Into<String>) -> Error {
+        Error::new(Kind::Protocol, None).with_detail(detail.into())
     }
 
     pub(crate) fn api(status: StatusCode, body: ErrorResponse) -> Error {
@@ -219,6 +232,20 @@ impl Error {
     /// True if the body could not be decoded as the expected JSON.
     pub fn is_decode(&self) -> bool {
         self.inner.kind == Kind::Decode
+    }
+
+    /// True if a response body read whole ([`Body::bytes`](crate::Body::bytes),
+    /// [`Body::json`](crate::Body::json)) was larger than its limit
+    /// ([`TransportBuilder::max_body_size`](crate::TransportBuilder::max_body_size));
+    /// the read stopped there and the connection was closed.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self.inner.kind, Kind::TooLarge(_))
+    }
+
+    /// True if the server's replies broke the API's rules in a way that
+    /// retrying cannot fix, such as a list whose cursor does not advance.
+    pub fn is_protocol(&self) -> bool {
+        self.inner.kind == Kind::Protocol
     }
 
     /// True for other failures while sending the request or reading the
@@ -441,6 +468,16 @@ impl fmt::Display for Error {
             Kind::Body => f.write_str("error reading response body")?,
             Kind::Decode => {
                 f.write_str("error decoding response body")?;
+                if let Some(d) = detail {
+                    write!(f, ": {d}")?;
+                }
+            }
+            Kind::TooLarge(limit) => write!(
+                f,
+                "response body larger than the limit of {limit} bytes; stopped reading"
+            )?,
+            Kind::Protocol => {
+                f.write_str("protocol error")?;
                 if let Some(d) = detail {
                     write!(f, ": {d}")?;
                 }

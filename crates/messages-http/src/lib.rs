@@ -8,9 +8,13 @@
 //! - the official SDKs' retry contract ([`retry`]): `x-should-retry`, 408,
 //!   409, 429, >= 500, connection errors and timeouts, `retry-after-ms` /
 //!   `retry-after`, exponential backoff with jitter, 2 retries by default;
-//! - timeouts: connect (5 s), per attempt to the headers, an overall deadline
-//!   (10 min), and an **idle timeout between body chunks** (60 s) so a stalled
-//!   stream fails instead of hanging; plus the "streaming is required" guard;
+//! - timeouts: connect (5 s), per attempt to the headers (60 s for streaming
+//!   requests, see [`DEFAULT_HEADER_TIMEOUT`]), an overall deadline (10 min),
+//!   and an **idle timeout between body chunks** (60 s) so a stalled stream
+//!   fails instead of hanging; plus the "streaming is required" guard;
+//! - a size limit on every body read whole (64 MiB by default,
+//!   [`TransportBuilder::max_body_size`]), so a hostile or broken server
+//!   cannot exhaust memory;
 //! - one opaque [`Error`] that sorts API errors (typed with
 //!   `messages_types::error`), timeouts and connection failures;
 //! - optional concurrency and rate limits ([`limit`]) and user tower layers.
@@ -71,8 +75,8 @@ mod tests;
 use bytes::Bytes;
 
 pub use crate::client::{
-    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    DEFAULT_VERSION, Transport, TransportBuilder,
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT, DEFAULT_VERSION, Transport, TransportBuilder,
 };
 pub use crate::error::{Error, Result};
 pub use crate::pages::{ListParams, Pages};

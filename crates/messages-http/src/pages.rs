@@ -10,7 +10,7 @@ use futures_core::Stream;
 use messages_types::Page;
 use serde::de::DeserializeOwned;
 
-use crate::{Request, RequestOptions, Result, Transport};
+use crate::{Error, Request, RequestOptions, Result, Transport};
 
 /// The query of a list endpoint (`GET /v1/models`,
 /// `GET /v1/messages/batches`): a cursor and a page size.
@@ -121,7 +121,10 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>>;
 /// `StreamExt::take` for that.
 ///
 /// Nothing is requested until the stream is polled. After an error the
-/// stream ends.
+/// stream ends. A page that has more items but whose cursor does not
+/// advance (the server gives back the cursor it was sent) ends the stream
+/// with an [`Error::is_protocol`] error instead of requesting the same page
+/// for ever; its items are not yielded again.
 ///
 /// # Cancellation
 ///
@@ -192,6 +195,16 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Pages<T> {
                     } else {
                         &mut this.params.after_id
                     };
+                    if cursor.as_deref() == Some(id.as_str()) {
+                        // The same page would come again, for ever.
+                        this.done = true;
+                        let field = if backwards { "first_id" } else { "last_id" };
+                        return Poll::Ready(Some(Err(Error::protocol(format!(
+                            "the list {} did not advance: the page requested with cursor {id:?} \
+                             has more items but gives the same cursor as its {field}",
+                            this.path
+                        )))));
+                    }
                     *cursor = Some(id.clone());
                 }
                 _ => this.done = true,

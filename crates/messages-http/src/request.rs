@@ -176,6 +176,7 @@ pub struct RequestOptions {
     pub(crate) idle_timeout: Option<Option<Duration>>,
     pub(crate) headers: HeaderMap,
     pub(crate) betas: Vec<String>,
+    pub(crate) max_body_size: Option<usize>,
 }
 
 impl RequestOptions {
@@ -245,6 +246,13 @@ impl RequestOptions {
     /// the request with a builder error before anything is sent.
     pub fn beta(mut self, name: impl Into<String>) -> RequestOptions {
         self.betas.push(name.into());
+        self
+    }
+
+    /// Overrides the largest body read whole (see
+    /// [`TransportBuilder::max_body_size`](crate::TransportBuilder::max_body_size)).
+    pub fn max_body_size(mut self, bytes: usize) -> RequestOptions {
+        self.max_body_size = Some(bytes);
         self
     }
 

@@ -9,7 +9,6 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::{Body as HttpBodyTrait, Frame, SizeHint};
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, Sleep};
 
@@ -139,6 +138,8 @@ pub struct Body {
     deadline: Option<(Duration, Pin<Box<Sleep>>)>,
     request_id: Option<String>,
     attempts: u32,
+    // The most `bytes` and `json` read.
+    max_size: usize,
     done: bool,
 }
 
@@ -156,8 +157,22 @@ impl Body {
             deadline: deadline.map(|(d, at)| (d, Box::pin(tokio::time::sleep_until(at)))),
             request_id,
             attempts,
+            max_size: usize::MAX,
             done: false,
         }
+    }
+
+    pub(crate) fn with_max_size(mut self, max: usize) -> Body {
+        self.max_size = max;
+        self
+    }
+
+    /// The most bytes [`bytes`](Body::bytes) and [`json`](Body::json) read
+    /// before they fail with [`Error::is_too_large`] (see
+    /// [`TransportBuilder::max_body_size`](crate::TransportBuilder::max_body_size)).
+    /// Reading chunk by chunk is not limited.
+    pub fn max_size(&self) -> usize {
+        self.max_size
     }
 
     /// The request id of the response this body belongs to.
@@ -187,15 +202,42 @@ impl Body {
             .transpose()
     }
 
-    /// Reads the whole body into one `Bytes`.
+    /// Reads the whole body into one `Bytes`, up to
+    /// [`max_size`](Body::max_size) bytes.
     ///
-    /// Costs one copy when the body arrives in more than one chunk.
+    /// Costs one copy when the body arrives in more than one chunk. Memory
+    /// stays below the limit: a body announced larger (`content-length`)
+    /// fails before any byte is read, and one that grows past it fails as
+    /// soon as it does, closing the connection.
     ///
     /// # Errors
     ///
-    /// As [`Body::chunk`].
-    pub async fn bytes(self) -> Result<Bytes> {
-        Ok(self.collect().await?.to_bytes())
+    /// As [`Body::chunk`], or [`Error::is_too_large`] past the limit.
+    pub async fn bytes(mut self) -> Result<Bytes> {
+        let limit = self.max_size;
+        if self.inner.size_hint().lower() > limit as u64 {
+            return Err(self.fail(Error::too_large(limit)));
+        }
+        // One chunk is returned as is; more are joined.
+        let mut first: Option<Bytes> = None;
+        let mut joined = BytesMut::new();
+        let mut len = 0usize;
+        while let Some(chunk) = self.chunk().await? {
+            len = len.saturating_add(chunk.len());
+            if len > limit {
+                return Err(self.fail(Error::too_large(limit)));
+            }
+            match first.take() {
+                None if joined.is_empty() => first = Some(chunk),
+                None => joined.extend_from_slice(&chunk),
+                Some(f) => {
+                    joined.reserve(len);
+                    joined.extend_from_slice(&f);
+                    joined.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(first.unwrap_or_else(|| joined.freeze()))
     }
 
     /// Reads up to `limit` bytes; the rest of the body is dropped.
@@ -211,11 +253,12 @@ impl Body {
         Ok(buf.freeze())
     }
 
-    /// Reads the whole body and decodes it as JSON with serde_json.
+    /// Reads the whole body (up to [`max_size`](Body::max_size) bytes) and
+    /// decodes it as JSON with serde_json.
     ///
     /// # Errors
     ///
-    /// As [`Body::chunk`], or [`Error::is_decode`] when the bytes are not the
+    /// As [`Body::bytes`], or [`Error::is_decode`] when the bytes are not the
     /// expected JSON (the error says where).
     pub async fn json<T: DeserializeOwned>(self) -> Result<T> {
         let id = self.request_id.clone();

@@ -126,10 +126,11 @@ fn jitter_is_in_unit_interval_and_varies() {
 
 #[test]
 fn loopback_hosts() {
+    // `localhost` is trusted through the hosts file; this test assumes the
+    // usual one (`127.0.0.1 localhost`), see `hosts_file_decides_localhost`.
     for h in [
         "localhost",
         "LOCALHOST",
-        "api.localhost",
         "127.0.0.1",
         "127.9.9.9",
         "[::1]",
@@ -144,10 +145,25 @@ fn loopback_hosts() {
         "0.0.0.0",
         "[::2]",
         "localhost.example.com",
+        // Resolved by ordinary DNS on many systems (issue 18, case 11).
+        "api.localhost",
+        "evil.localhost",
         "",
     ] {
         assert!(!is_loopback(h), "{h}");
     }
+}
+
+#[test]
+fn hosts_file_decides_localhost() {
+    use crate::connect::hosts_map_localhost_to_loopback as check;
+    assert!(check("127.0.0.1 localhost\n::1 localhost ip6-localhost\n"));
+    assert!(check("# comment\n127.0.1.1\tLocalHost.  # trailing\n"));
+    // Missing, or also mapped elsewhere: not trusted.
+    assert!(!check("127.0.0.1 vm\n"));
+    assert!(!check(""));
+    assert!(!check("127.0.0.1 localhost\n10.1.2.3 localhost\n"));
+    assert!(!check("#127.0.0.1 localhost\n"));
 }
 
 #[test]

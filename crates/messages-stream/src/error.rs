@@ -56,6 +56,9 @@ pub(crate) enum Kind {
     ToolInput,
     /// Resumption was requested but is impossible at this point.
     Resume,
+    /// A 2xx reply that is not an event stream (HTML, JSON that is not an
+    /// error, a compressed body).
+    NotEventStream,
 }
 
 impl Error {
@@ -85,6 +88,14 @@ impl Error {
         let mut e = Error::new(Kind::Api, String::new());
         e.inner.request_id.clone_from(&response.request_id);
         e.inner.api = Some(response);
+        e
+    }
+
+    /// An API error body sent as a 2xx reply instead of an event stream.
+    pub(crate) fn api_in_reply(response: ErrorResponse) -> Error {
+        let mut e = Error::api(response);
+        e.inner.detail =
+            "a JSON error body sent with a success status instead of an event stream".to_owned();
         e
     }
 
@@ -162,6 +173,15 @@ impl Error {
     /// size limit.
     pub fn is_decode(&self) -> bool {
         matches!(self.inner.kind, Kind::Decode | Kind::EventTooLarge)
+    }
+
+    /// The reply was not an event stream: its `content-type` is not
+    /// `text/event-stream` (a captive portal's HTML page, say) or its
+    /// `content-encoding` is not identity. The message names both and quotes
+    /// the start of the body. A JSON error body is an [API
+    /// error](Error::is_api) instead.
+    pub fn is_not_event_stream(&self) -> bool {
+        self.inner.kind == Kind::NotEventStream
     }
 
     /// A `tool_use` block's input was not valid JSON when the block stopped.
@@ -248,10 +268,17 @@ impl fmt::Display for Error {
                 Some(s) => write!(f, "{s}")?,
                 None => f.write_str("transport error")?,
             },
-            Kind::Api => match &inner.api {
-                Some(r) => write!(f, "API error event: {}", r.error)?,
-                None => f.write_str("API error event")?,
-            },
+            Kind::Api => {
+                let what = if inner.detail.is_empty() {
+                    "API error event".to_owned()
+                } else {
+                    format!("API error ({})", inner.detail)
+                };
+                match &inner.api {
+                    Some(r) => write!(f, "{what}: {}", r.error)?,
+                    None => f.write_str(&what)?,
+                }
+            }
             Kind::Incomplete => write!(f, "incomplete stream: {}", inner.detail)?,
             Kind::Protocol => write!(f, "inconsistent stream: {}", inner.detail)?,
             Kind::Decode if inner.detail.is_empty() => f.write_str("undecodable event")?,
@@ -259,6 +286,9 @@ impl fmt::Display for Error {
             Kind::EventTooLarge => write!(f, "{}", inner.detail)?,
             Kind::ToolInput => write!(f, "invalid tool input: {}", inner.detail)?,
             Kind::Resume => write!(f, "cannot resume the stream: {}", inner.detail)?,
+            Kind::NotEventStream => {
+                write!(f, "the reply is not an event stream: {}", inner.detail)?
+            }
         }
         if let Some(n) = inner.event {
             write!(f, " (event {n})")?;

@@ -45,13 +45,14 @@ mod accumulate;
 mod error;
 mod options;
 mod partial_json;
+mod reply;
 mod resume;
 mod source;
 mod stream;
 
 pub use crate::accumulate::{Accumulator, Change};
 pub use crate::error::{Error, Result};
-pub use crate::options::StreamOptions;
+pub use crate::options::{CONTENT_BYTES_PER_TOKEN, CONTENT_MARGIN, StreamOptions};
 pub use crate::partial_json::{InvalidJson, JsonSyntaxError, PartialJson};
 pub use crate::resume::ResumePolicy;
 pub use crate::source::{BoxError, Connect, Source};

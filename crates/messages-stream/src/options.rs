@@ -16,6 +16,7 @@ pub struct StreamOptions {
     pub(crate) resume: Option<ResumePolicy>,
     pub(crate) max_event_size: Option<usize>,
     pub(crate) discard_text: bool,
+    pub(crate) max_content_bytes: Option<u64>,
     pub(crate) request: RequestOptions,
     pub(crate) headers: HeaderMap,
 }
@@ -50,6 +51,17 @@ impl StreamOptions {
         self
     }
 
+    /// The most content bytes (text, thinking and tool input deltas, summed)
+    /// a reply may send before it fails with a [protocol
+    /// error](crate::Error::is_protocol). Default: what the request's `max_tokens`
+    /// allows, [`CONTENT_BYTES_PER_TOKEN`] bytes per token, plus
+    /// [`CONTENT_MARGIN`]: a server that sends more is broken or hostile,
+    /// and the snapshot must not grow without bound.
+    pub fn max_content_bytes(mut self, bytes: u64) -> StreamOptions {
+        self.max_content_bytes = Some(bytes);
+        self
+    }
+
     /// Per-request transport options: retries, timeouts, idle timeout,
     /// headers and betas (sent again with resumed requests). `streaming` and
     /// `max_tokens` are set by the stream itself.
@@ -65,6 +77,14 @@ impl StreamOptions {
         self
     }
 }
+
+/// Bytes of content one output token may produce, for the content bound
+/// (see [`StreamOptions::max_content_bytes`]). Real tokens are a few bytes of
+/// text; with JSON escaping a tool input token stays far below this.
+pub const CONTENT_BYTES_PER_TOKEN: u64 = 64;
+
+/// Content allowed beyond `max_tokens * CONTENT_BYTES_PER_TOKEN` (1 MiB).
+pub const CONTENT_MARGIN: u64 = 1024 * 1024;
 
 /// The HTTP request for a streamed `request`: its JSON with `"stream": true`,
 /// serialized once (the field is spliced in front rather than the request

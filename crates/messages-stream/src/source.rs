@@ -11,6 +11,8 @@ use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use messages_http::{Request, Response, Transport};
 
+use crate::reply::BadReply;
+
 /// A boxed error of any HTTP client.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -32,6 +34,7 @@ type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 pub struct Source {
     pub(crate) bytes: ByteStream,
     pub(crate) request_id: Option<String>,
+    pub(crate) bad: Option<Box<BadReply>>,
 }
 
 impl Source {
@@ -44,6 +47,7 @@ impl Source {
         Source {
             bytes: Box::pin(MapErr { inner: stream }),
             request_id: None,
+            bad: None,
         }
     }
 
@@ -56,7 +60,19 @@ impl Source {
         Source {
             bytes: Box::pin(DataFrames(Box::pin(body))),
             request_id: None,
+            bad: None,
         }
+    }
+
+    /// Checks the response head before anything is parsed: a
+    /// `content-type` other than `text/event-stream` (or a `content-encoding`
+    /// other than identity) makes the first read fail with
+    /// [`Error::is_not_event_stream`](crate::Error::is_not_event_stream), or
+    /// with the API's error for a JSON error body. A source from
+    /// [`Transport`] is checked already.
+    pub fn headers(mut self, headers: &http::HeaderMap) -> Source {
+        self.bad = BadReply::check(headers);
+        self
     }
 
     /// Sets the response's `request-id`, which errors then name.
@@ -76,14 +92,17 @@ impl fmt::Debug for Source {
 
 impl From<Response> for Source {
     /// The body of a response of [`Transport::send`], with its idle timeout
-    /// between chunks.
+    /// between chunks, its request id and the event-stream check of
+    /// [`headers`](Source::headers).
     fn from(response: Response) -> Source {
         let request_id = response.request_id().map(str::to_owned);
+        let bad = BadReply::check(response.headers());
         Source {
             bytes: Box::pin(MapErr {
                 inner: response.into_body(),
             }),
             request_id,
+            bad,
         }
     }
 }

@@ -18,7 +18,8 @@ use sse_core::{Parser, ParserConfig};
 
 use crate::accumulate::{Accumulator, Change};
 use crate::error::{Error, Kind, Result};
-use crate::options::{StreamOptions, stream_request};
+use crate::options::{CONTENT_BYTES_PER_TOKEN, CONTENT_MARGIN, StreamOptions, stream_request};
+use crate::reply::BadReply;
 use crate::resume::Resumer;
 use crate::source::{BoxError, Connect, Source};
 
@@ -80,6 +81,12 @@ pub struct MessageStream {
     raw: Option<Bytes>,
     /// What to send after a break, and who sends it (resumption on).
     resumer: Option<Box<(Resumer, Arc<dyn Connect>)>>,
+    /// The reply is not an event stream: the start of its body is read to
+    /// report it, then the stream fails.
+    bad: Option<Box<BadReply>>,
+    /// The content bound and the content received so far, in bytes.
+    max_content: Option<u64>,
+    content: u64,
     done: bool,
 }
 
@@ -155,6 +162,9 @@ impl MessageStream {
             last: None,
             raw: None,
             resumer: None,
+            bad: source.bad,
+            max_content: None,
+            content: 0,
             done: false,
         }
     }
@@ -175,6 +185,9 @@ impl MessageStream {
         connect: impl Connect,
     ) -> MessageStream {
         let mut stream = MessageStream::from_source(source);
+        stream.max_content = Some(options.max_content_bytes.unwrap_or_else(|| {
+            u64::from(request.max_tokens) * CONTENT_BYTES_PER_TOKEN + CONTENT_MARGIN
+        }));
         stream.max_event_size = options.max_event_size;
         stream.parser = parser(options.max_event_size);
         if options.discard_text {
@@ -375,6 +388,7 @@ impl MessageStream {
                     Poll::Ready(Ok(source)) => {
                         self.pending = None;
                         self.request_id = source.request_id;
+                        self.bad = source.bad;
                         self.body = Some(source.bytes);
                     }
                     Poll::Ready(Err(e)) => {
@@ -383,6 +397,9 @@ impl MessageStream {
                         return self.fail(Error::new(Kind::Resume, detail).with_source(e));
                     }
                 }
+            }
+            if self.bad.is_some() {
+                return self.poll_bad_reply(cx);
             }
             match self.parser.next_event() {
                 Ok(Some(sse)) => {
@@ -457,7 +474,58 @@ impl MessageStream {
         }
     }
 
+    /// Reads the start of a reply that is not an event stream, then fails.
+    fn poll_bad_reply(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
+        if let (Some(bad), Some(body)) = (self.bad.as_mut(), self.body.as_mut()) {
+            let wanted = bad.wanted();
+            while bad.start.len() < wanted {
+                match body.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        let room = wanted - bad.start.len();
+                        bad.start.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    // What arrived is all there is to report.
+                    Poll::Ready(Some(Err(_)) | None) => break,
+                }
+            }
+        }
+        let error = self.bad.take().map(|b| b.into_error());
+        match error {
+            Some(e) => self.fail(e),
+            None => Poll::Ready(None),
+        }
+    }
+
+    /// Counts the content an event adds against the bound.
+    fn over_content_bound(&mut self, event: &StreamEvent) -> Option<Error> {
+        let max = self.max_content?;
+        let StreamEvent::ContentBlockDelta(d) = event else {
+            return None;
+        };
+        let n = match &d.delta {
+            ContentBlockDelta::Text(t) => t.text.len(),
+            ContentBlockDelta::Thinking(t) => t.thinking.len(),
+            ContentBlockDelta::InputJson(j) => j.partial_json.len(),
+            _ => 0,
+        };
+        self.content += n as u64;
+        (self.content > max).then(|| {
+            Error::new(
+                Kind::Protocol,
+                format!(
+                    "the reply sent more content than max_tokens allows (over {max} bytes of \
+                     text, thinking and tool input); the server is broken or hostile"
+                ),
+            )
+            .at_event(self.events)
+        })
+    }
+
     fn yield_event(&mut self, event: StreamEvent) -> Poll<Option<Result<StreamEvent>>> {
+        if let Some(e) = self.over_content_bound(&event) {
+            return self.fail(e);
+        }
         match self.acc.apply(&event) {
             Ok(change) => {
                 self.change = change;

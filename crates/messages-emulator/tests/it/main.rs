@@ -5,5 +5,6 @@ mod batches;
 mod binary;
 mod faults;
 mod messages;
+mod slow_bodies;
 mod streams;
 mod support;

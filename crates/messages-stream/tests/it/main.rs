@@ -3,5 +3,7 @@
 
 mod accumulate;
 mod emulator;
+mod hostile;
+mod peak;
 mod recorded;
 mod support;
