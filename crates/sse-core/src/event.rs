@@ -44,9 +44,23 @@ impl Str {
     ///
     /// Valid input is wrapped without a copy; only invalid input is copied.
     pub fn from_utf8_lossy(bytes: Bytes) -> Str {
-        match str::from_utf8(&bytes) {
-            Ok(_) => Str(bytes),
-            Err(_) => Str(Bytes::from(String::from_utf8_lossy(&bytes).into_owned())),
+        if crate::utf8::valid(&bytes) {
+            Str(bytes)
+        } else {
+            Str(Bytes::from(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+
+    /// [`Str::from_utf8_lossy`], skipping the validation when the line
+    /// scanner saw that every byte is ASCII (`ascii`).
+    #[inline]
+    pub(crate) fn from_scanned(bytes: Bytes, ascii: bool) -> Str {
+        debug_assert!(!ascii || bytes.is_ascii());
+        if ascii {
+            // ASCII is valid UTF-8.
+            Str(bytes)
+        } else {
+            Str::from_utf8_lossy(bytes)
         }
     }
 
