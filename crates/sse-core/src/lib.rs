@@ -57,9 +57,9 @@ mod encoder;
 mod event;
 mod parser;
 mod scan;
-mod utf8;
 #[cfg(feature = "stream")]
 mod stream;
+mod utf8;
 
 pub use encoder::{EncodeError, Encoder};
 pub use event::{Event, EventRef, Str};

@@ -218,6 +218,7 @@ pub(crate) mod wide {
     /// # Safety
     ///
     /// The processor must support AVX2.
+    #[cfg(any(feature = "std", target_feature = "avx2"))]
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn skip_avx2(hay: &[u8], from: usize) -> (usize, bool) {
         use core::arch::x86_64::{
@@ -374,7 +375,11 @@ mod tests {
                     if end < len {
                         hay[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
                     }
-                    assert_eq!(line_end(&hay), reference(&hay), "len {len} end {end} high {high}");
+                    assert_eq!(
+                        line_end(&hay),
+                        reference(&hay),
+                        "len {len} end {end} high {high}"
+                    );
                 }
             }
         }
