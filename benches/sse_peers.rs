@@ -45,6 +45,18 @@ pub fn corpora(target: usize) -> Vec<Corpus> {
     ]
 }
 
+/// One of the [`corpora`], by name.
+pub fn corpus(name: &str, target: usize) -> Option<Corpus> {
+    Some(match name {
+        "claude" => claude(target),
+        "tiny" => tiny(target),
+        "long" => long(target),
+        "cjk" => cjk(target),
+        "crlf" => crlf(target),
+        _ => return None,
+    })
+}
+
 /// The Claude stream.
 pub fn claude(target: usize) -> Corpus {
     let (bytes, events) = crate::claude_stream(target);

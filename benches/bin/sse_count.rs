@@ -3,10 +3,15 @@
 //! where wall-clock timings are not.
 //!
 //! ```text
-//! cargo build --release -p benches --bin sse_count
+//! cargo build --profile bench -p benches --bin sse_count
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     --toggle-collect='benches::sse_peers::run*' \
 //!     target/release/sse_count sse_core 16384 claude
 //! ```
+//!
+//! `--toggle-collect` counts only the parsing (`sse_peers::run` and
+//! `sse_peers::memchr_scan`), not the corpus generation; divide by the
+//! events printed.
 //!
 //! Parsers: `none` (corpus setup only, to subtract), `memchr_scan`, and
 //! those of `benches::sse_peers::PARSERS`. Corpora: claude (default), tiny,
@@ -26,10 +31,7 @@ fn main() {
         std::process::exit(2);
     };
     let name = args.get(3).map_or("claude", String::as_str);
-    let Some(corpus) = sse_peers::corpora(2 * 1024 * 1024)
-        .into_iter()
-        .find(|c| c.name == name)
-    else {
+    let Some(corpus) = sse_peers::corpus(name, 2 * 1024 * 1024) else {
         eprintln!("unknown corpus {name}");
         std::process::exit(2);
     };

@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{EventRef, MESSAGE, Src, Str};
+use crate::event::{EventRef, MESSAGE, Src, Str, well_known};
 use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
@@ -56,6 +56,7 @@ impl ParserConfig {
     pub fn build(&self) -> Parser {
         Parser {
             max_event_size: self.max_event_size,
+            avx2: scan::has_avx2(),
             queue: VecDeque::new(),
             cur: Bytes::new(),
             pos: 0,
@@ -70,6 +71,7 @@ impl ParserConfig {
             data: Data::None,
             buf: BytesMut::new(),
             buf_ascii: true,
+            buf_reclaim: 0,
             event_type: Type::Message,
             last_type: MESSAGE,
             retry: None,
@@ -316,6 +318,8 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
 /// ```
 pub struct Parser {
     max_event_size: usize,
+    /// The line scanner may use AVX2 (see `scan::has_avx2`).
+    avx2: bool,
     /// Chunks pushed but not yet reached.
     queue: VecDeque<Bytes>,
     /// The chunk being parsed, and the position in it.
@@ -346,6 +350,9 @@ pub struct Parser {
     /// Whether the line scanner saw only ASCII in `buf`: then it needs no
     /// UTF-8 validation.
     buf_ascii: bool,
+    /// The capacity `buf` had when the last event was split off it: what
+    /// `start_data_line` tries to take back.
+    buf_reclaim: usize,
     event_type: Type,
     /// The type of the last event whose `event` line was split across
     /// chunks: a repeat (the usual case) is shared, not copied again.
@@ -388,9 +395,26 @@ impl Parser {
     /// Chunks may be any size, including empty, and may split lines, line
     /// ends and UTF-8 sequences anywhere.
     pub fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
+        if chunk.is_empty() {
+            return;
+        }
+        if self.pos == self.cur.len() && self.queue.is_empty() {
+            // The current chunk is used up: this one takes its place now,
+            // without a trip through the queue.
+            self.ready = None;
+            self.next_chunk(chunk);
+        } else {
             self.queue.push_back(chunk);
         }
+    }
+
+    /// Makes `next` the current chunk, once the current one is used up.
+    #[inline]
+    fn next_chunk(&mut self, next: Bytes) {
+        self.detach();
+        self.offset += self.cur.len() as u64;
+        self.cur = next;
+        self.pos = 0;
     }
 
     /// Queues a borrowed chunk of input, copying it.
@@ -432,10 +456,7 @@ impl Parser {
                 let Some(next) = self.queue.pop_front() else {
                     return Ok(false);
                 };
-                self.detach();
-                self.offset += self.cur.len() as u64;
-                self.cur = next;
-                self.pos = 0;
+                self.next_chunk(next);
             }
             if self.bom != BOM_DONE {
                 self.strip_bom();
@@ -451,7 +472,22 @@ impl Parser {
             let start = self.pos;
             let rest = &self.cur[start..];
             if self.carried_len != 0 {
-                let found = scan::line_end(rest);
+                if self.into_buf && self.size + self.carried_len + rest.len() <= self.max_event_size
+                {
+                    // More of a `data` value: scanned while copied.
+                    let found = self.copy_data(start);
+                    if found.at == self.cur.len() - start {
+                        self.pos = self.cur.len();
+                        self.carried_len += found.at;
+                        continue;
+                    }
+                    let end = start + found.at;
+                    self.skip_line_end(end);
+                    self.size += core::mem::take(&mut self.carried_len) + found.at;
+                    self.into_buf = false;
+                    continue;
+                }
+                let found = scan::line_end(rest, self.avx2);
                 if !found.found(rest) {
                     self.pos = self.cur.len();
                     self.carry(start, None, found.ascii)?;
@@ -475,7 +511,7 @@ impl Parser {
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let found = scan::line_end(&rest[value..]);
+            let found = scan::line_end(&rest[value..], self.avx2);
             if !found.found(&rest[value..]) {
                 self.pos = self.cur.len();
                 let data = match known {
@@ -522,7 +558,11 @@ impl Parser {
             self.data = Data::One(self.cur.slice(start..end), ascii);
         }
         if let Type::Cur(start, end, ascii) = self.event_type {
-            self.event_type = Type::Owned(Str::from_scanned(self.cur.slice(start..end), ascii));
+            let name = &self.cur[start..end];
+            self.event_type = Type::Owned(
+                well_known(name)
+                    .unwrap_or_else(|| Str::from_scanned(self.cur.slice(start..end), ascii)),
+            );
         }
     }
 
@@ -646,6 +686,26 @@ impl Parser {
         Ok(())
     }
 
+    /// Appends `cur[start..]` up to its first line end to `buf`, scanning
+    /// and copying in one pass, and returns that line end (relative to
+    /// `start`).
+    #[inline]
+    fn copy_data(&mut self, start: usize) -> scan::LineEnd {
+        let rest = &self.cur[start..];
+        self.buf.reserve(rest.len());
+        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        // SAFETY: `dst` has room for `rest.len()` bytes (reserved above).
+        // It does not overlap `rest`: `spare_capacity_mut` hands out that
+        // memory exclusively (a `&mut`), so no live `Bytes`, `cur`
+        // included, can see it. `self.avx2` comes from `scan::has_avx2`.
+        let found = unsafe { scan::copy_line(rest, dst, self.avx2) };
+        // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s
+        // length, which fit its capacity.
+        unsafe { self.buf.set_len(self.buf.len() + found.at) };
+        self.buf_ascii &= found.ascii;
+        found
+    }
+
     /// Finishes a line that began in an earlier chunk with `cur[start..end]`.
     ///
     /// This mirrors `field_line`, but copies values out of `line` instead of
@@ -685,6 +745,8 @@ impl Parser {
                 let value = &self.line[v..];
                 self.event_type = if value.is_empty() {
                     Type::Message
+                } else if let Some(s) = well_known(value) {
+                    Type::Owned(s)
                 } else if value == self.last_type.as_bytes() {
                     Type::Owned(self.last_type.clone())
                 } else {
@@ -743,6 +805,12 @@ impl Parser {
     /// Prepares `buf` for another data line: moves a borrowed first line in
     /// and adds the `\n` that joins lines. `data` is `Data::Buf` after.
     fn start_data_line(&mut self) {
+        if self.buf.is_empty() {
+            // Take back the whole allocation if the last event handed out
+            // from `buf` is gone, so that it is not copied or grown again.
+            // (Without it, `buf` holds only what the last `split` left.)
+            let _ = self.buf.try_reclaim(self.buf_reclaim);
+        }
         match core::mem::replace(&mut self.data, Data::Buf) {
             Data::None => {}
             Data::Cur(start, end, ascii) => {
@@ -782,6 +850,7 @@ impl Parser {
             Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
             Data::Buf => {
                 let ascii = core::mem::replace(&mut self.buf_ascii, true);
+                self.buf_reclaim = self.buf.capacity();
                 Ready::Owned(Str::from_scanned(self.buf.split().freeze(), ascii))
             }
         };
