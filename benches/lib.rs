@@ -161,3 +161,5 @@ impl ResultLines {
         self.count += 1;
     }
 }
+
+pub mod sse_peers;

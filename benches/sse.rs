@@ -1,118 +1,70 @@
-//! SSE parsing throughput on a realistic Claude stream, at network-sized
-//! (1460 B) and large (16 KiB) chunks: sse-core (sans-IO and through its
-//! `Stream` adapter), eventsource-stream, sse-stream, and a bare memchr
-//! line-end scan over the same bytes as the practical ceiling.
+//! SSE parsing throughput: this workspace's `sse-core` (sans-IO and through
+//! its `Stream` adapter) against every Rust peer (crates.io `sse-core`
+//! 0.2.3, sse-parse, sseer, sse-stream, eventsource-stream), on five corpora
+//! (see `sse_peers.rs`) at three chunk sizes, with a bare `memchr2` line-end
+//! scan over the same chunks as the ceiling.
 //!
 //! ```text
 //! cargo bench -p benches --bench sse
+//! cargo bench -p benches --bench sse -- 'sse/claude'   # one corpus
 //! ```
+//!
+//! eventsource-stream is left out on the 40 KiB lines at 1460 and 64 B
+//! chunks, where it takes seconds per iteration (5.7 s at 64 B here).
+//!
+//! Benchmark ids are `sse/<corpus>/<parser>/<chunk size>`. Every run
+//! asserts the event count; `tests/sse_agree.rs` asserts that all parsers
+//! hand out the same events.
 
-use std::convert::Infallible;
 use std::hint::black_box;
+use std::time::Duration;
 
-use bytes::Bytes;
+use benches::sse_peers::{self, CHUNK_SIZES, PARSERS};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use futures_util::{StreamExt, stream};
 
-fn chunked(input: &[u8], size: usize) -> Vec<Bytes> {
-    // One shared allocation, sliced: what an HTTP body hands out.
-    let all = Bytes::copy_from_slice(input);
-    (0..input.len())
-        .step_by(size)
-        .map(|start| all.slice(start..(start + size).min(input.len())))
-        .collect()
-}
+/// Corpus size: large enough to leave the caches, small enough that the
+/// slowest peer at 64 B chunks still takes a few tens of milliseconds.
+const TARGET: usize = 2 * 1024 * 1024;
 
 fn parsers(c: &mut Criterion) {
-    let (input, events) = benches::claude_stream(2 * 1024 * 1024);
-    let mut group = c.benchmark_group("sse");
-    group.throughput(Throughput::Bytes(input.len() as u64));
-    eprintln!("corpus: {} bytes, {events} events", input.len());
-
-    for size in [1460usize, 16 * 1024] {
-        let chunks = chunked(&input, size);
-
-        group.bench_with_input(
-            BenchmarkId::new("memchr_scan", size),
-            &chunks,
-            |b, chunks| {
-                b.iter(|| {
-                    let mut lines = 0usize;
-                    for chunk in chunks {
-                        lines += memchr::memchr2_iter(b'\n', b'\r', black_box(chunk)).count();
-                    }
-                    lines
-                })
-            },
+    for corpus in sse_peers::corpora(TARGET) {
+        let mut group = c.benchmark_group(format!("sse/{}", corpus.name));
+        group
+            .throughput(Throughput::Bytes(corpus.bytes.len() as u64))
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        eprintln!(
+            "corpus {}: {} bytes, {} events",
+            corpus.name,
+            corpus.bytes.len(),
+            corpus.events
         );
-
-        group.bench_with_input(BenchmarkId::new("sse_core", size), &chunks, |b, chunks| {
-            b.iter(|| {
-                let mut parser = sse_core::Parser::new();
-                let mut n = 0usize;
-                for chunk in chunks {
-                    parser.push(black_box(chunk.clone()));
-                    while let Some(event) = parser.next_event().unwrap() {
-                        black_box(event.data());
-                        n += 1;
-                    }
+        for size in CHUNK_SIZES {
+            let chunks = sse_peers::chunked(&corpus.bytes, size);
+            group.bench_with_input(
+                BenchmarkId::new("memchr_scan", size),
+                &chunks,
+                |b, chunks| b.iter(|| sse_peers::memchr_scan(chunks)),
+            );
+            for parser in PARSERS {
+                if parser == "eventsource_stream" && corpus.name == "long" && size < 16 * 1024 {
+                    // Seconds per iteration there, and never the fastest peer.
+                    continue;
                 }
-                assert_eq!(n, events);
-                n
-            })
-        });
-
-        group.bench_with_input(
-            BenchmarkId::new("sse_core_stream", size),
-            &chunks,
-            |b, chunks| {
-                b.iter(|| {
-                    let body = stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>));
-                    let n = futures_executor::block_on(
-                        sse_core::SseStream::new(body)
-                            .map(|e| black_box(e.unwrap()))
-                            .count(),
-                    );
-                    assert_eq!(n, events);
-                    n
-                })
-            },
-        );
-
-        group.bench_with_input(
-            BenchmarkId::new("eventsource_stream", size),
-            &chunks,
-            |b, chunks| {
-                use eventsource_stream::Eventsource;
-                b.iter(|| {
-                    let body = stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>));
-                    let n = futures_executor::block_on(
-                        body.eventsource().map(|e| black_box(e.unwrap())).count(),
-                    );
-                    assert_eq!(n, events);
-                    n
-                })
-            },
-        );
-
-        group.bench_with_input(
-            BenchmarkId::new("sse_stream", size),
-            &chunks,
-            |b, chunks| {
-                b.iter(|| {
-                    let body = stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>));
-                    let n = futures_executor::block_on(
-                        sse_stream::SseStream::from_bytes_stream(body)
-                            .map(|e| black_box(e.unwrap()))
-                            .count(),
-                    );
-                    assert_eq!(n, events);
-                    n
-                })
-            },
-        );
+                group.bench_with_input(BenchmarkId::new(parser, size), &chunks, |b, chunks| {
+                    b.iter(|| {
+                        let n = sse_peers::run(parser, chunks, |event, data| {
+                            black_box((event, data));
+                        });
+                        assert_eq!(n, corpus.events);
+                        n
+                    })
+                });
+            }
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, parsers);

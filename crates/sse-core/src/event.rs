@@ -44,9 +44,23 @@ impl Str {
     ///
     /// Valid input is wrapped without a copy; only invalid input is copied.
     pub fn from_utf8_lossy(bytes: Bytes) -> Str {
-        match str::from_utf8(&bytes) {
-            Ok(_) => Str(bytes),
-            Err(_) => Str(Bytes::from(String::from_utf8_lossy(&bytes).into_owned())),
+        if crate::utf8::valid(&bytes) {
+            Str(bytes)
+        } else {
+            Str(Bytes::from(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+
+    /// [`Str::from_utf8_lossy`], skipping the validation when the line
+    /// scanner saw that every byte is ASCII (`ascii`).
+    #[inline]
+    pub(crate) fn from_scanned(bytes: Bytes, ascii: bool) -> Str {
+        debug_assert!(!ascii || bytes.is_ascii());
+        if ascii {
+            // ASCII is valid UTF-8.
+            Str(bytes)
+        } else {
+            Str::from_utf8_lossy(bytes)
         }
     }
 
@@ -192,6 +206,17 @@ impl<'a> Src<'a> {
             Src::Str(s) => s.clone(),
         }
     }
+
+    /// [`Src::to_str`] for an event type: a well-known one is static.
+    #[inline]
+    fn to_type(self) -> Str {
+        match self {
+            Src::Chunk(bytes, start, end) => {
+                well_known(&bytes[start..end]).unwrap_or_else(|| self.to_str())
+            }
+            Src::Str(s) => s.clone(),
+        }
+    }
 }
 
 /// An event as the [`Parser`](crate::Parser) hands it out: borrowed from the
@@ -259,10 +284,13 @@ impl<'a> EventRef<'a> {
     }
 
     /// An owned copy of the event that shares the input's memory. This
-    /// operation is `O(1)`: it copies no text.
+    /// operation is `O(1)`: it copies no text. The data costs one reference
+    /// count on the input chunk; the event types of Claude's Messages API
+    /// (`message_start`, `content_block_delta`, `ping`, ...) and `message`
+    /// are handed out as static strings, which cost none.
     pub fn to_event(&self) -> Event {
         Event {
-            event: self.event.to_str(),
+            event: self.event.to_type(),
             data: self.data.to_str(),
             id: self.id.clone(),
             retry: self.retry,
@@ -292,6 +320,36 @@ impl PartialEq<Event> for EventRef<'_> {
 
 /// The event type an event has when the stream names none.
 pub(crate) const MESSAGE: Str = Str::from_static("message");
+
+/// The event types of Claude's Messages API stream (and the default
+/// `message`) as static strings, for [`well_known`].
+const WELL_KNOWN: [&str; 9] = [
+    "message",
+    "ping",
+    "error",
+    "message_start",
+    "message_delta",
+    "message_stop",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+];
+
+/// `name` as a static string when it is one of [`WELL_KNOWN`]: such a
+/// `Str` is cloned and dropped without touching a reference count, which
+/// is what an owned event's type costs otherwise.
+#[inline]
+pub(crate) fn well_known(name: &[u8]) -> Option<Str> {
+    // Most names differ in length or in their last byte; compare those
+    // first.
+    let last = *name.last()?;
+    WELL_KNOWN
+        .iter()
+        .find(|k| {
+            k.len() == name.len() && k.as_bytes()[k.len() - 1] == last && k.as_bytes() == name
+        })
+        .map(|k| Str::from_static(k))
+}
 
 /// One Server-Sent Event, owned.
 ///

@@ -35,10 +35,12 @@
 //!
 //! # Optional features
 //!
-//! - `std` (default): runtime CPU feature detection for the encoder's
-//!   scans. The parser's line scanner uses SSE2 on x86_64 (part of its
-//!   baseline) and a portable word-at-a-time scan elsewhere, with or without
-//!   `std`.
+//! - `std` (default): runtime CPU feature detection: AVX2 for the scan of
+//!   long lines and for UTF-8 validation (with simdutf8), and in the
+//!   encoder's scans. The parser's line scanner uses SSE2 on x86_64 (part of
+//!   its baseline) and a portable word-at-a-time scan elsewhere, with or
+//!   without `std`; without `std`, AVX2 is used only when the crate is
+//!   compiled for it (`-C target-feature=+avx2`).
 //! - `stream`: [`SseStream`], over `futures_core::Stream`.
 #![no_std]
 #![deny(missing_docs)]
@@ -48,6 +50,8 @@
 #![doc(test(attr(deny(warnings, rust_2018_idioms))))]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod encoder;
 mod event;
@@ -55,6 +59,7 @@ mod parser;
 mod scan;
 #[cfg(feature = "stream")]
 mod stream;
+mod utf8;
 
 pub use encoder::{EncodeError, Encoder};
 pub use event::{Event, EventRef, Str};

@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{EventRef, MESSAGE, Src, Str};
+use crate::event::{EventRef, MESSAGE, Src, Str, well_known};
 use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
@@ -56,19 +56,24 @@ impl ParserConfig {
     pub fn build(&self) -> Parser {
         Parser {
             max_event_size: self.max_event_size,
+            avx2: scan::has_avx2(),
             queue: VecDeque::new(),
             cur: Bytes::new(),
             pos: 0,
             offset: 0,
             line: BytesMut::new(),
             carried_len: 0,
+            into_buf: false,
             line_start: 0,
             skip_lf: false,
             bom: 0,
             discarding: false,
             data: Data::None,
             buf: BytesMut::new(),
+            buf_ascii: true,
+            buf_reclaim: 0,
             event_type: Type::Message,
+            last_type: MESSAGE,
             retry: None,
             ready: None,
             size: 0,
@@ -141,8 +146,9 @@ enum Data {
     /// One `data` line in the current chunk, `cur[start..end]`, and whether
     /// it is all ASCII.
     Cur(usize, usize, bool),
-    /// One `data` line that lay in an earlier chunk: a slice of that chunk.
-    One(Bytes),
+    /// One `data` line that lay in an earlier chunk: a slice of that chunk,
+    /// and whether it is all ASCII.
+    One(Bytes, bool),
     /// Several lines, or one that was split across chunks: in `Parser::buf`.
     Buf,
 }
@@ -172,7 +178,7 @@ impl Ready {
     /// `ascii` tells that the line scanner saw only ASCII there.
     #[inline]
     fn validate(cur: &Bytes, start: usize, end: usize, ascii: bool) -> Ready {
-        if ascii || core::str::from_utf8(&cur[start..end]).is_ok() {
+        if ascii || crate::utf8::valid(&cur[start..end]) {
             Ready::Cur(start, end)
         } else {
             Ready::Owned(Str::from_utf8_lossy(cur.slice(start..end)))
@@ -237,20 +243,20 @@ fn split_field(line: &[u8]) -> (Field, usize) {
     (field, value)
 }
 
-/// Recognizes the line starts `data: ` and `event: `, the fields of
-/// nearly every line, from one 8-byte load, and gives the offset of the
-/// value. `None` for anything else, and when fewer than 8 bytes are left:
-/// `split_field` then decides.
+/// Recognizes the line starts `data:` and `event:`, the fields of nearly
+/// every line, from one 8-byte load, and gives the offset of the value
+/// (after the one optional space). `None` for anything else, and when fewer
+/// than 8 bytes are left: `split_field` then decides.
 #[inline]
 fn known_field(rest: &[u8]) -> Option<(Field, usize)> {
-    const DATA: u64 = u64::from_le_bytes(*b"data: \0\0");
-    const EVENT: u64 = u64::from_le_bytes(*b"event: \0");
+    const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+    const EVENT: u64 = u64::from_le_bytes(*b"event:\0\0");
     let head: [u8; 8] = rest.get(..8)?.try_into().ok()?;
     let word = u64::from_le_bytes(head);
-    if word & 0xFFFF_FFFF_FFFF == DATA {
-        Some((Field::Data, 6))
-    } else if word & 0x00FF_FFFF_FFFF_FFFF == EVENT {
-        Some((Field::Event, 7))
+    if word & 0xFF_FFFF_FFFF == DATA {
+        Some((Field::Data, 5 + usize::from(head[5] == b' ')))
+    } else if word & 0xFFFF_FFFF_FFFF == EVENT {
+        Some((Field::Event, 6 + usize::from(head[6] == b' ')))
     } else {
         None
     }
@@ -312,6 +318,8 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
 /// ```
 pub struct Parser {
     max_event_size: usize,
+    /// The line scanner may use AVX2 (see `scan::has_avx2`).
+    avx2: bool,
     /// Chunks pushed but not yet reached.
     queue: VecDeque<Bytes>,
     /// The chunk being parsed, and the position in it.
@@ -324,6 +332,9 @@ pub struct Parser {
     /// Bytes of that line seen so far; non-zero while a line is carried.
     /// When discarding, they are counted but not kept in `line`.
     carried_len: usize,
+    /// The carried line is a `data` line whose value goes straight into
+    /// `buf` (copied once) instead of `line`.
+    into_buf: bool,
     /// Stream offset of the carried line's first byte.
     line_start: u64,
     /// The previous chunk ended with CR: skip an LF at the start of the next.
@@ -336,7 +347,16 @@ pub struct Parser {
     data: Data,
     /// Data that had to be copied; its capacity is reused across events.
     buf: BytesMut,
+    /// Whether the line scanner saw only ASCII in `buf`: then it needs no
+    /// UTF-8 validation.
+    buf_ascii: bool,
+    /// The capacity `buf` had when the last event was split off it: what
+    /// `start_data_line` tries to take back.
+    buf_reclaim: usize,
     event_type: Type,
+    /// The type of the last event whose `event` line was split across
+    /// chunks: a repeat (the usual case) is shared, not copied again.
+    last_type: Str,
     retry: Option<u64>,
     /// The event handed out by the last `next_event` call.
     ready: Option<Dispatched>,
@@ -375,9 +395,26 @@ impl Parser {
     /// Chunks may be any size, including empty, and may split lines, line
     /// ends and UTF-8 sequences anywhere.
     pub fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
+        if chunk.is_empty() {
+            return;
+        }
+        if self.pos == self.cur.len() && self.queue.is_empty() {
+            // The current chunk is used up: this one takes its place now,
+            // without a trip through the queue.
+            self.ready = None;
+            self.next_chunk(chunk);
+        } else {
             self.queue.push_back(chunk);
         }
+    }
+
+    /// Makes `next` the current chunk, once the current one is used up.
+    #[inline]
+    fn next_chunk(&mut self, next: Bytes) {
+        self.detach();
+        self.offset += self.cur.len() as u64;
+        self.cur = next;
+        self.pos = 0;
     }
 
     /// Queues a borrowed chunk of input, copying it.
@@ -419,10 +456,7 @@ impl Parser {
                 let Some(next) = self.queue.pop_front() else {
                     return Ok(false);
                 };
-                self.detach();
-                self.offset += self.cur.len() as u64;
-                self.cur = next;
-                self.pos = 0;
+                self.next_chunk(next);
             }
             if self.bom != BOM_DONE {
                 self.strip_bom();
@@ -438,14 +472,30 @@ impl Parser {
             let start = self.pos;
             let rest = &self.cur[start..];
             if self.carried_len != 0 {
-                let Some(found) = scan::line_end(rest) else {
-                    self.pos = self.cur.len();
-                    self.carry(start)?;
+                if self.into_buf && self.size + self.carried_len + rest.len() <= self.max_event_size
+                {
+                    // More of a `data` value: scanned while copied.
+                    let found = self.copy_data(start);
+                    if found.at == self.cur.len() - start {
+                        self.pos = self.cur.len();
+                        self.carried_len += found.at;
+                        continue;
+                    }
+                    let end = start + found.at;
+                    self.skip_line_end(end);
+                    self.size += core::mem::take(&mut self.carried_len) + found.at;
+                    self.into_buf = false;
                     continue;
-                };
+                }
+                let found = scan::line_end(rest, self.avx2);
+                if !found.found(rest) {
+                    self.pos = self.cur.len();
+                    self.carry(start, None, found.ascii)?;
+                    continue;
+                }
                 let end = start + found.at;
                 self.skip_line_end(end);
-                self.end_carried_line(start, end)?;
+                self.end_carried_line(start, end, found.ascii)?;
                 continue;
             }
             // A blank line (one per event) needs no scan; after a known
@@ -461,11 +511,16 @@ impl Parser {
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let Some(found) = scan::line_end(&rest[value..]) else {
+            let found = scan::line_end(&rest[value..], self.avx2);
+            if !found.found(&rest[value..]) {
                 self.pos = self.cur.len();
-                self.carry(start)?;
+                let data = match known {
+                    Some((Field::Data, v)) => Some(start + v),
+                    _ => None,
+                };
+                self.carry(start, data, found.ascii)?;
                 continue;
-            };
+            }
             let end = start + value + found.at;
             self.skip_line_end(end);
             if self.discarding {
@@ -499,11 +554,15 @@ impl Parser {
     /// Before `cur` is replaced: moves the parts of the current event that
     /// point into it out, as `Bytes` slices (no copy).
     fn detach(&mut self) {
-        if let Data::Cur(start, end, _) = self.data {
-            self.data = Data::One(self.cur.slice(start..end));
+        if let Data::Cur(start, end, ascii) = self.data {
+            self.data = Data::One(self.cur.slice(start..end), ascii);
         }
-        if let Type::Cur(start, end, _) = self.event_type {
-            self.event_type = Type::Owned(Str::from_utf8_lossy(self.cur.slice(start..end)));
+        if let Type::Cur(start, end, ascii) = self.event_type {
+            let name = &self.cur[start..end];
+            self.event_type = Type::Owned(
+                well_known(name)
+                    .unwrap_or_else(|| Str::from_scanned(self.cur.slice(start..end), ascii)),
+            );
         }
     }
 
@@ -584,7 +643,15 @@ impl Parser {
     }
 
     /// Keeps `cur[start..]`, a line without its end, for the next chunk.
-    fn carry(&mut self, start: usize) -> Result<(), Error> {
+    ///
+    /// `data` is the start of the value when the line is a `data` line that
+    /// starts here, and `ascii` whether the line scanner saw only ASCII in
+    /// the value (or, for a continued line, in `cur[start..]`).
+    ///
+    /// The value of a `data` line goes straight into `buf`, so it is copied
+    /// once; other lines (and a `data` line until its value begins) go into
+    /// `line`.
+    fn carry(&mut self, start: usize, data: Option<usize>, ascii: bool) -> Result<(), Error> {
         if self.carried_len == 0 {
             self.line_start = self.offset + start as u64;
         }
@@ -595,8 +662,48 @@ impl Parser {
         if self.size + self.carried_len > self.max_event_size {
             return Err(self.too_large(self.line_start));
         }
-        self.line.extend_from_slice(&self.cur[start..]);
+        if self.into_buf {
+            self.buf.extend_from_slice(&self.cur[start..]);
+            self.buf_ascii &= ascii;
+        } else if let Some(value) = data {
+            self.start_data_line();
+            self.buf.extend_from_slice(&self.cur[value..]);
+            self.buf_ascii &= ascii;
+            self.into_buf = true;
+        } else {
+            self.line.extend_from_slice(&self.cur[start..]);
+            // Once the carried line is known to be a `data` line with its
+            // value begun, move that value to `buf`.
+            if self.line.len() >= 6 && self.line.starts_with(b"data:") {
+                let v = 5 + usize::from(self.line[5] == b' ');
+                self.start_data_line();
+                self.buf.extend_from_slice(&self.line[v..]);
+                self.buf_ascii &= self.line[v..].is_ascii();
+                self.line.clear();
+                self.into_buf = true;
+            }
+        }
         Ok(())
+    }
+
+    /// Appends `cur[start..]` up to its first line end to `buf`, scanning
+    /// and copying in one pass, and returns that line end (relative to
+    /// `start`).
+    #[inline]
+    fn copy_data(&mut self, start: usize) -> scan::LineEnd {
+        let rest = &self.cur[start..];
+        self.buf.reserve(rest.len());
+        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        // SAFETY: `dst` has room for `rest.len()` bytes (reserved above).
+        // It does not overlap `rest`: `spare_capacity_mut` hands out that
+        // memory exclusively (a `&mut`), so no live `Bytes`, `cur`
+        // included, can see it. `self.avx2` comes from `scan::has_avx2`.
+        let found = unsafe { scan::copy_line(rest, dst, self.avx2) };
+        // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s
+        // length, which fit its capacity.
+        unsafe { self.buf.set_len(self.buf.len() + found.at) };
+        self.buf_ascii &= found.ascii;
+        found
     }
 
     /// Finishes a line that began in an earlier chunk with `cur[start..end]`.
@@ -605,14 +712,24 @@ impl Parser {
     /// pointing into it: `line` keeps its capacity, so carried lines cost no
     /// allocation in steady state (handing `line` out as `Bytes` instead
     /// would cost one allocation per carried line).
-    fn end_carried_line(&mut self, start: usize, end: usize) -> Result<bool, Error> {
+    ///
+    /// `ascii` tells whether the line scanner saw only ASCII in
+    /// `cur[start..end]`.
+    fn end_carried_line(&mut self, start: usize, end: usize, ascii: bool) -> Result<(), Error> {
         // Never empty: a line is carried only when a chunk ends inside it.
         let len = core::mem::take(&mut self.carried_len) + (end - start);
         if self.discarding {
-            return Ok(false);
+            return Ok(());
         }
         if self.size + len > self.max_event_size {
             return Err(self.too_large(self.line_start));
+        }
+        if core::mem::take(&mut self.into_buf) {
+            // A `data` line whose value is already in `buf`.
+            self.size += len;
+            self.buf.extend_from_slice(&self.cur[start..end]);
+            self.buf_ascii &= ascii;
+            return Ok(());
         }
         self.line.extend_from_slice(&self.cur[start..end]);
         let (field, v) = split_field(&self.line);
@@ -621,16 +738,21 @@ impl Parser {
                 self.size += len;
                 self.start_data_line();
                 self.buf.extend_from_slice(&self.line[v..]);
-                self.data = Data::Buf;
+                self.buf_ascii &= self.line[v..].is_ascii();
             }
             Field::Event => {
                 self.size += len;
-                self.event_type = if v == self.line.len() {
+                let value = &self.line[v..];
+                self.event_type = if value.is_empty() {
                     Type::Message
+                } else if let Some(s) = well_known(value) {
+                    Type::Owned(s)
+                } else if value == self.last_type.as_bytes() {
+                    Type::Owned(self.last_type.clone())
                 } else {
-                    Type::Owned(Str::from_utf8_lossy(Bytes::copy_from_slice(
-                        &self.line[v..],
-                    )))
+                    let s = Str::from_utf8_lossy(Bytes::copy_from_slice(value));
+                    self.last_type = s.clone();
+                    Type::Owned(s)
                 };
             }
             Field::Id => {
@@ -642,7 +764,7 @@ impl Parser {
             Field::Ignored => {}
         }
         self.line.clear();
-        Ok(false)
+        Ok(())
     }
 
     /// Applies `field` with the value `cur[v..end]` of the line
@@ -655,10 +777,10 @@ impl Parser {
                 self.size += end - start;
                 match self.data {
                     Data::None => self.data = Data::Cur(v, end, ascii),
-                    Data::Cur(..) | Data::One(_) | Data::Buf => {
+                    Data::Cur(..) | Data::One(..) | Data::Buf => {
                         self.start_data_line();
                         self.buf.extend_from_slice(&self.cur[v..end]);
-                        self.data = Data::Buf;
+                        self.buf_ascii &= ascii;
                     }
                 }
             }
@@ -681,17 +803,25 @@ impl Parser {
     }
 
     /// Prepares `buf` for another data line: moves a borrowed first line in
-    /// and adds the `\n` that joins lines.
+    /// and adds the `\n` that joins lines. `data` is `Data::Buf` after.
     fn start_data_line(&mut self) {
+        if self.buf.is_empty() {
+            // Take back the whole allocation if the last event handed out
+            // from `buf` is gone, so that it is not copied or grown again.
+            // (Without it, `buf` holds only what the last `split` left.)
+            let _ = self.buf.try_reclaim(self.buf_reclaim);
+        }
         match core::mem::replace(&mut self.data, Data::Buf) {
             Data::None => {}
-            Data::Cur(start, end, _) => {
+            Data::Cur(start, end, ascii) => {
                 self.buf.extend_from_slice(&self.cur[start..end]);
                 self.buf.put_u8(b'\n');
+                self.buf_ascii &= ascii;
             }
-            Data::One(first) => {
+            Data::One(first, ascii) => {
                 self.buf.extend_from_slice(&first);
                 self.buf.put_u8(b'\n');
+                self.buf_ascii &= ascii;
             }
             Data::Buf => self.buf.put_u8(b'\n'),
         }
@@ -717,8 +847,12 @@ impl Parser {
         let data = match core::mem::replace(&mut self.data, Data::None) {
             Data::None => return false,
             Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
-            Data::One(bytes) => Ready::Owned(Str::from_utf8_lossy(bytes)),
-            Data::Buf => Ready::Owned(Str::from_utf8_lossy(self.buf.split().freeze())),
+            Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
+            Data::Buf => {
+                let ascii = core::mem::replace(&mut self.buf_ascii, true);
+                self.buf_reclaim = self.buf.capacity();
+                Ready::Owned(Str::from_scanned(self.buf.split().freeze(), ascii))
+            }
         };
         let event = match event_type {
             Type::Message => Ready::Owned(MESSAGE),
@@ -732,6 +866,8 @@ impl Parser {
     fn reset_event(&mut self) {
         self.data = Data::None;
         self.buf.clear();
+        self.buf_ascii = true;
+        self.into_buf = false;
         self.event_type = Type::Message;
         self.retry = None;
         self.size = 0;

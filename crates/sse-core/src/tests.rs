@@ -48,8 +48,8 @@ fn known_fields_agree_with_split_field() {
         let line = &rest[..end.unwrap_or(rest.len())];
         assert_eq!(known, split_field_name(line), "{:?}", rest.escape_ascii());
     }
-    // Only the `data: ` and `event: ` lines of 8 bytes or more.
-    assert_eq!(recognized, 5);
+    // Only the `data:` and `event:` lines of 8 bytes or more.
+    assert_eq!(recognized, 7);
 }
 
 #[test]

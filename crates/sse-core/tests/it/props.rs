@@ -37,6 +37,27 @@ fn sse_input() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(token, 0..60).prop_map(|t| t.concat())
 }
 
+/// Inputs with long lines (past the scanner's 64-byte short path, through
+/// its wide scan), ASCII and not, and invalid UTF-8, for the paths that
+/// scan, copy and validate long values.
+fn long_line_input() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        3 => Just(b"data: ".to_vec()),
+        1 => Just(b"data:".to_vec()),
+        2 => Just(b"event: ".to_vec()),
+        1 => Just(b"id: ".to_vec()),
+        3 => (1usize..300).prop_map(|n| b"abcdefghij".iter().copied().cycle().take(n).collect()),
+        2 => (1usize..120).prop_map(|n| "\u{4e2d}\u{1F600}".repeat(n).into_bytes()),
+        1 => Just(b"\xE4\xB8".to_vec()),
+        1 => Just(b"\xFF".to_vec()),
+        2 => Just(b"\n".to_vec()),
+        1 => Just(b"\r".to_vec()),
+        1 => Just(b"\r\n".to_vec()),
+        2 => Just(b"\n\n".to_vec()),
+    ];
+    prop::collection::vec(token, 0..30).prop_map(|t| t.concat())
+}
+
 /// Sorted split points within `0..=len`.
 fn with_splits(
     input: impl Strategy<Value = Vec<u8>>,
@@ -82,6 +103,26 @@ proptest! {
         let expected_out: Vec<Out> = expected.events.into_iter().map(Out::Event).collect();
         prop_assert_eq!(out, expected_out);
         prop_assert_eq!(finish == Finish::Unterminated, expected.unterminated);
+    }
+
+    #[test]
+    fn long_lines_agree_with_reference((input, points) in with_splits(long_line_input())) {
+        let (out, finish) = run_chunks(&ParserConfig::default(), &split_at_points(&input, &points));
+        let expected = reference::parse(&input);
+        let expected_out: Vec<Out> = expected.events.into_iter().map(Out::Event).collect();
+        prop_assert_eq!(&out, &expected_out);
+        prop_assert_eq!(finish == Finish::Unterminated, expected.unterminated);
+        let small: Vec<&[u8]> = input.chunks(13).collect();
+        prop_assert_eq!(run_chunks(&ParserConfig::default(), &small).0, expected_out);
+    }
+
+    #[test]
+    fn long_line_size_limit_does_not_depend_on_chunking((input, points) in with_splits(long_line_input()), limit in 0usize..600) {
+        let mut config = ParserConfig::default();
+        config.max_event_size(limit);
+        let whole = run_chunks(&config, &[&input]);
+        let split = run_chunks(&config, &split_at_points(&input, &points));
+        prop_assert_eq!(split, whole);
     }
 
     #[test]
