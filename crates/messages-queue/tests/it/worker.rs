@@ -1,0 +1,300 @@
+//! Workers against the emulator, with callbacks.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use messages_queue::{
+    CallbackStatus, Callbacks, Job, JobState, LocalQueue, Queue, QueueConfig, RedisQueue, Worker,
+};
+use messages_types::{BatchResult, ErrorType, MessageRequest};
+
+use crate::support::{
+    Receiver, Redis, SECRET, TempDir, emulator, emulator_with_fault, request, transport,
+};
+
+/// Runs the worker until every id in `ids` has a result (or 30 s).
+async fn run_until_done(worker: &Worker, q: &Arc<dyn Queue>, ids: &[String]) {
+    let q2 = q.clone();
+    let ids2 = ids.to_vec();
+    let done = async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut all = true;
+            for id in &ids2 {
+                let info = q2.job(id).await.unwrap().unwrap();
+                if !matches!(info.state, JobState::Done | JobState::Dead)
+                    || info.callback.status == CallbackStatus::Pending
+                {
+                    all = false;
+                    break;
+                }
+            }
+            if all || tokio::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    worker.run_until(done).await.expect("worker runs");
+}
+
+async fn jobs_with_callbacks(q: &Arc<dyn Queue>, rx: &Receiver, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = format!("j-{i}");
+        let mut job = Job::new(&id, request(&id))
+            .unwrap()
+            .callback(rx.url())
+            .unwrap()
+            .metadata(serde_json::json!({"n": i}));
+        if i == 0 {
+            // The API rejects a request without messages: a final error.
+            job.request = MessageRequest::new("claude-sonnet-4-5", 16);
+        }
+        q.enqueue(&job).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn check_worker(q: Arc<dyn Queue>) {
+    let emu = emulator(Duration::from_millis(5)).await;
+    let rx = Receiver::start().await;
+    let ids = jobs_with_callbacks(&q, &rx, 60).await;
+    let worker = Worker::new(q.clone(), transport(&emu, 2))
+        .concurrency(8)
+        .poll(Duration::from_millis(10))
+        .callbacks(Callbacks::new(SECRET));
+    run_until_done(&worker, &q, &ids).await;
+    let counts = rx.counts();
+    assert!(
+        rx.bad().is_empty(),
+        "every callback verifies: {:?}",
+        rx.bad()
+    );
+    for id in &ids {
+        assert_eq!(counts.get(id), Some(&1), "one callback for {id}");
+        let info = q.job(id).await.unwrap().unwrap();
+        assert_eq!(info.state, JobState::Done);
+        assert_eq!(info.callback.status, CallbackStatus::Delivered);
+        assert_eq!(info.deliveries, 1, "{id}: a 400 is final, not retried");
+    }
+    match q.result("j-0").await.unwrap().unwrap() {
+        BatchResult::Errored { error } => assert_eq!(error.error.kind, ErrorType::InvalidRequest),
+        other => panic!("j-0: {other:?}"),
+    }
+    assert!(matches!(
+        q.result("j-1").await.unwrap().unwrap(),
+        BatchResult::Succeeded { .. }
+    ));
+    // Results page through in storage order, one per job.
+    let mut seen = HashSet::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = q.results_page(cursor.as_deref(), 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for line in page {
+            assert!(seen.insert(line.custom_id));
+        }
+        cursor = next;
+    }
+    assert_eq!(seen.len(), ids.len());
+}
+
+#[tokio::test]
+async fn a_redis_worker_stores_every_result_once_with_one_callback() {
+    let redis = Redis::start(false);
+    let q = RedisQueue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    check_worker(Arc::new(q)).await;
+}
+
+#[tokio::test]
+async fn a_local_worker_stores_every_result_once_with_one_callback() {
+    let dir = TempDir::new("worker");
+    let q = LocalQueue::open(&dir.0, QueueConfig::default()).unwrap();
+    check_worker(Arc::new(q)).await;
+}
+
+#[tokio::test]
+async fn a_refused_callback_is_retried_then_failed_and_the_result_stays() {
+    let dir = TempDir::new("refused");
+    let q: Arc<dyn Queue> = Arc::new(LocalQueue::open(&dir.0, QueueConfig::default()).unwrap());
+    let emu = emulator(Duration::ZERO).await;
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let job = Job::new("cb", request("cb"))
+        .unwrap()
+        .callback(format!("http://127.0.0.1:{port}/hook"))
+        .unwrap();
+    q.enqueue(&job).await.unwrap();
+    let worker = Worker::new(q.clone(), transport(&emu, 0))
+        .poll(Duration::from_millis(10))
+        .callbacks(
+            Callbacks::new(SECRET)
+                .attempts(3)
+                .backoff(Duration::from_millis(10)),
+        );
+    run_until_done(&worker, &q, &["cb".to_owned()]).await;
+    let info = q.job("cb").await.unwrap().unwrap();
+    assert_eq!(info.callback.status, CallbackStatus::Failed);
+    assert_eq!(info.callback.attempts, 3);
+    assert!(
+        info.callback
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("POST http://127.0.0.1"),
+        "{:?}",
+        info.callback.last_error
+    );
+    assert!(matches!(
+        q.result("cb").await.unwrap(),
+        Some(BatchResult::Succeeded { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_poison_job_goes_to_the_dead_letters_after_n_deliveries() {
+    let redis = Redis::start(false);
+    let cfg = QueueConfig {
+        visibility_timeout: Duration::from_secs(30),
+        max_deliveries: 2,
+    };
+    let q: Arc<dyn Queue> = Arc::new(RedisQueue::connect(&redis.url(), cfg).await.unwrap());
+    // Every request fails with a retryable 529.
+    let emu = emulator_with_fault("status=529").await;
+    q.enqueue(&Job::new("poison", request("poison")).unwrap())
+        .await
+        .unwrap();
+    let worker = Worker::new(q.clone(), transport(&emu, 0)).poll(Duration::from_millis(10));
+    run_until_done(&worker, &q, &["poison".to_owned()]).await;
+    let dead = q.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id, "poison");
+    assert_eq!(dead[0].deliveries, 3);
+    assert!(
+        dead[0].error.contains("overloaded_error"),
+        "{}",
+        dead[0].error
+    );
+    assert!(q.result("poison").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_bad_key_stops_the_worker_without_burning_the_queue() {
+    let dir = TempDir::new("badkey");
+    let q: Arc<dyn Queue> = Arc::new(LocalQueue::open(&dir.0, QueueConfig::default()).unwrap());
+    let emu = messages_emulator::Emulator::builder()
+        .api_key("the-right-key")
+        .token_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let id = format!("k-{i}");
+        q.enqueue(&Job::new(&id, request(&id)).unwrap())
+            .await
+            .unwrap();
+    }
+    let worker = Worker::new(q.clone(), transport(&emu, 0)).concurrency(2);
+    let e = worker.run_until(std::future::pending()).await.unwrap_err();
+    assert!(e.is_fatal() && e.to_string().contains("401"), "{e}");
+    for i in 0..5 {
+        let info = q.job(&format!("k-{i}")).await.unwrap().unwrap();
+        assert_eq!(info.deliveries, 0, "given back uncounted");
+        assert!(info.last_error.is_none());
+    }
+    assert_eq!(
+        q.take("next", 10).await.unwrap().len(),
+        5,
+        "all takeable at once"
+    );
+}
+
+#[tokio::test]
+async fn workers_ride_out_a_redis_restart_with_aof() {
+    let mut redis = Redis::start(true);
+    let q: Arc<dyn Queue> = Arc::new(
+        RedisQueue::connect(&redis.url(), QueueConfig::default())
+            .await
+            .unwrap(),
+    );
+    let emu = emulator(Duration::from_millis(20)).await;
+    let rx = Receiver::start().await;
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        let id = format!("r-{i}");
+        q.enqueue(
+            &Job::new(&id, request(&id))
+                .unwrap()
+                .callback(rx.url())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let worker = Worker::new(q.clone(), transport(&emu, 2))
+        .concurrency(16)
+        .poll(Duration::from_millis(10))
+        .callbacks(Callbacks::new(SECRET));
+    let (tx, stop) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        worker
+            .run_until(async {
+                let _ = stop.await;
+            })
+            .await
+    });
+    // Crash Redis once about a third of the jobs are done.
+    loop {
+        let st = q.status().await.unwrap();
+        if st.lanes[1].done >= 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let done_before = q.status().await.unwrap().lanes[1].done;
+    redis.crash_and_restart();
+    // Everything acknowledged before the crash is still there, and the
+    // worker finishes the rest on its own.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(st) = q.status().await {
+            assert!(st.lanes[1].done >= done_before, "no stored result lost");
+            if st.lanes[1].done == 300 {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not finish after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the last callbacks be recorded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = tx.send(());
+    run.await.unwrap().unwrap();
+    let counts = rx.counts();
+    for id in &ids {
+        assert!(q.result(id).await.unwrap().is_some(), "{id} has a result");
+        assert!(
+            counts.get(id).copied().unwrap_or(0) >= 1,
+            "{id} got its callback"
+        );
+    }
+    let dupes: u32 = counts.values().map(|c| c - 1).sum();
+    // A POST whose delivery record was lost in the crash may be repeated
+    // (at-least-once, same idempotency key): at most the jobs in flight.
+    assert!(dupes <= 16, "{dupes} repeated callbacks");
+}
