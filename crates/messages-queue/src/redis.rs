@@ -157,6 +157,14 @@ if now + ms > cur then redis.call('SET', p..':rl:pause', now + ms, 'PX', ms) end
 return 0
 "#;
 
+/// HGETALL counts, ZCOUNT workers, HMGET tput, HMGET headroom.
+type StatusReply = (
+    HashMap<String, i64>,
+    u64,
+    Vec<Option<u64>>,
+    Vec<Option<u64>>,
+);
+
 struct Scripts {
     enqueue: Script,
     take: Script,
@@ -585,12 +593,7 @@ impl Queue for RedisQueue {
         Box::pin(async move {
             let now = now_ms();
             let minute = now / 60_000;
-            let (counts, alive, tput, headroom): (
-                HashMap<String, i64>,
-                u64,
-                Vec<Option<u64>>,
-                Vec<Option<u64>>,
-            ) = redis::pipe()
+            let (counts, alive, tput, headroom): StatusReply = redis::pipe()
                 .cmd("HGETALL")
                 .arg(self.key("counts"))
                 .cmd("ZCOUNT")

@@ -100,6 +100,8 @@ enum Step {
     Fatal(Error),
 }
 
+// One per request, moved once: boxing would add an allocation per result.
+#[allow(clippy::large_enum_variant)]
 enum Sent {
     Final(BatchResult),
     Retry { error: String, pause: bool },
