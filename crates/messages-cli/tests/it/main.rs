@@ -7,6 +7,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 
 mod batch;
 mod errors;
+mod queue;
 mod run;
 mod sse;
 mod stream;
