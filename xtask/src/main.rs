@@ -13,6 +13,7 @@
 mod bench_batch;
 mod bench_e2e;
 mod interop;
+mod redis;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,7 @@ fn ci() -> Result {
         "--features",
         "stream",
     ])?;
+    redis::ensure_redis()?;
     cargo(&["test", "--workspace", "--all-features"])?;
     interop::interop()?;
     run(
