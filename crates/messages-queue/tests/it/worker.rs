@@ -298,3 +298,77 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
     // (at-least-once, same idempotency key): at most the jobs in flight.
     assert!(dupes <= 16, "{dupes} repeated callbacks");
 }
+
+/// Three workers (each with its own Redis connection, as on three
+/// machines), concurrency 32 each, share a limit of 600 requests per
+/// minute: the API sees 80-100% of it (after the one-second burst), and no
+/// request fails.
+#[tokio::test]
+async fn three_workers_share_one_rate_limit() {
+    let redis = Redis::start(false);
+    let emu = messages_emulator::Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .request_log(true)
+        .start()
+        .await
+        .unwrap();
+    let q: Arc<dyn Queue> = Arc::new(
+        RedisQueue::connect(&redis.url(), QueueConfig::default())
+            .await
+            .unwrap(),
+    );
+    const N: usize = 50;
+    let ids: Vec<String> = (0..N).map(|i| format!("rl-{i}")).collect();
+    for id in &ids {
+        q.enqueue(&Job::new(id, request(id)).unwrap())
+            .await
+            .unwrap();
+    }
+    let limit = messages_queue::RateLimit {
+        requests_per_minute: 600,
+        tokens_per_minute: 0,
+    };
+    let start = tokio::time::Instant::now();
+    let mut runs = Vec::new();
+    for w in 0..3 {
+        let own: Arc<dyn Queue> = Arc::new(
+            RedisQueue::connect(&redis.url(), QueueConfig::default())
+                .await
+                .unwrap(),
+        );
+        let worker = Worker::new(own, transport(&emu, 0))
+            .name(format!("w{w}"))
+            .concurrency(32)
+            .rate_limit(limit)
+            .poll(Duration::from_millis(10));
+        let q = q.clone();
+        let ids = ids.clone();
+        runs.push(tokio::spawn(async move {
+            run_until_done(&worker, &q, &ids).await;
+        }));
+    }
+    for r in runs {
+        r.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    for id in &ids {
+        assert!(
+            matches!(
+                q.result(id).await.unwrap(),
+                Some(BatchResult::Succeeded { .. })
+            ),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        emu.request_log().len(),
+        N,
+        "no request was sent twice or failed"
+    );
+    // The bucket holds one second (10 requests); the other 40 come at 10/s.
+    let rate = (N as f64 - 10.0) / elapsed;
+    assert!(
+        (8.0..=10.5).contains(&rate),
+        "{rate:.2} requests/s after the burst over {elapsed:.2} s (limit 10/s)"
+    );
+}
