@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use messages_queue::{
-    Callbacks, LocalQueue, Queue, QueueConfig, RateLimit, RedisQueue, Worker, read_jobs,
+    Callbacks, Coordinator, LocalQueue, Queue, QueueConfig, RateLimit, RedisQueue, Worker,
+    read_jobs,
 };
 
 use crate::cli::Global;
@@ -35,6 +36,11 @@ pub(crate) struct QueueAt {
     /// letters.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub(crate) max_deliveries: u64,
+    /// Jobs enqueued with a deadline at least this many hours away go
+    /// through the Message Batches API (half price), run by the coordinator
+    /// in `msgs worker`; 0 turns routing off.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub(crate) batch_after_hours: u64,
 }
 
 impl QueueAt {
@@ -42,6 +48,8 @@ impl QueueAt {
         QueueConfig {
             visibility_timeout: Duration::from_secs(self.visibility_timeout.max(1)),
             max_deliveries: self.max_deliveries.max(1),
+            batch_after: (self.batch_after_hours > 0)
+                .then(|| Duration::from_secs(self.batch_after_hours * 3600)),
         }
     }
 
@@ -157,6 +165,14 @@ pub(crate) struct WorkerArgs {
     /// rest go back to the queue. A second Ctrl-C gives them back at once.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub(crate) stop_grace: u64,
+    /// Do not run the batch coordinator in this process (it sends jobs
+    /// routed by --batch-after-hours through the Message Batches API; one
+    /// coordinator of the fleet works at a time, the others stand by).
+    #[arg(long)]
+    pub(crate) no_coordinator: bool,
+    /// Seconds between the coordinator's passes.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub(crate) coordinator_interval: u64,
     /// Exit once no job has been available for this many seconds (for
     /// scripts; default: run until Ctrl-C).
     #[arg(long, value_name = "SECS")]
@@ -307,16 +323,15 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
         })
         .touch_every(vis / 3)
         .stop_grace(Duration::from_secs(args.stop_grace));
-    match &args
+    let callbacks = args
         .callback_secret
         .clone()
         .or_else(|| env("MSGS_CALLBACK_SECRET"))
-    {
-        Some(s) if !s.is_empty() => {
-            worker =
-                worker.callbacks(Callbacks::new(s.as_bytes()).attempts(args.callback_attempts));
-        }
-        _ => eprintln!(
+        .filter(|s| !s.is_empty())
+        .map(|s| Callbacks::new(s.as_bytes()).attempts(args.callback_attempts));
+    match &callbacks {
+        Some(cb) => worker = worker.callbacks(cb.clone()),
+        None => eprintln!(
             "msgs: no --callback-secret (MSGS_CALLBACK_SECRET): jobs with a callback URL get their callback recorded as failed"
         ),
     }
@@ -363,6 +378,15 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
         }
         let _ = tokio::signal::ctrl_c().await;
     };
+    let coordinator = (!args.no_coordinator).then(|| {
+        let mut c = Coordinator::new(q.clone(), conn.client.batches())
+            .interval(Duration::from_secs(args.coordinator_interval.max(1)))
+            .lease(Duration::from_secs((args.coordinator_interval * 4).max(10)));
+        if let Some(cb) = &callbacks {
+            c = c.callbacks(cb.clone());
+        }
+        tokio::spawn(async move { c.run_until(std::future::pending()).await })
+    });
     let report = tokio::select! {
         r = worker.run_until(stop) => r,
         () = abandon => {
@@ -372,6 +396,10 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
             ));
         }
     };
+    // The coordinator's state is all in the queue: stopping it anywhere is safe.
+    if let Some(c) = coordinator {
+        c.abort();
+    }
     let report = report.map_err(|e| CliError::new(1, e.to_string()))?;
     eprintln!(
         "msgs: worker stopped: {} results stored, {} duplicates dropped, {} retryable failures, {} callbacks delivered, {} failed",

@@ -36,6 +36,8 @@ pub(crate) enum Kind {
     Fatal,
     /// A callback signature did not verify.
     Signature,
+    /// The Message Batches API failed (coordinator).
+    Batch,
 }
 
 impl Error {
@@ -103,6 +105,12 @@ impl Error {
     /// A callback signature is missing, malformed, too old, or wrong.
     pub fn is_signature(&self) -> bool {
         self.inner.kind == Kind::Signature
+    }
+
+    /// The Message Batches API failed or refused a batch (the coordinator
+    /// retries on its next pass).
+    pub fn is_batch(&self) -> bool {
+        self.inner.kind == Kind::Batch
     }
 
     /// The 1-based line of the job file this error is about, if any.

@@ -32,6 +32,13 @@
 //! - **Dead letters**: a job taken more than [`QueueConfig::max_deliveries`]
 //!   times without a result moves to the dead letters with its last error;
 //!   [`Queue::redrive`] puts it back.
+//! - **Deadline routing**: a job whose deadline is at least
+//!   [`QueueConfig::batch_after`] away (a day by default) is not given to
+//!   workers but collected by a [`Coordinator`] into Message Batches (half
+//!   price); its result and callback come back the same way. The batch ids
+//!   are persisted in the queue before the coordinator moves on, so a
+//!   replacement finishes a dead coordinator's batches (see
+//!   [`Coordinator`] for the one window where a batch may be created twice).
 //! - **Final errors are results**: a request the API rejects (400, ...) is
 //!   stored as an `errored` result, not retried.
 //!
@@ -81,6 +88,7 @@
 #![doc(test(attr(deny(warnings, rust_2018_idioms))))]
 
 pub mod callback;
+mod coordinator;
 mod error;
 mod job;
 mod local;
@@ -92,12 +100,15 @@ mod worker;
 mod tests;
 
 pub use crate::callback::Callbacks;
+pub use crate::coordinator::{Coordinator, CoordinatorReport};
 pub use crate::error::{Error, Result};
 pub use crate::job::{
     CallbackState, CallbackStatus, DeadLetter, Delivery, Job, JobInfo, JobState, Lane, LaneCounts,
     Status, read_jobs,
 };
 pub use crate::local::{LOG_FILE, LocalQueue};
-pub use crate::queue::{BoxFuture, Headroom, Queue, QueueConfig, RateLimit, wait_result};
+pub use crate::queue::{
+    BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit, wait_result,
+};
 pub use crate::redis::{DEFAULT_PREFIX, RedisQueue};
 pub use crate::worker::{Worker, WorkerReport};

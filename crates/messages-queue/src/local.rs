@@ -15,7 +15,7 @@ use crate::job::{
     CallbackState, CallbackStatus, DeadLetter, Delivery, Job, JobInfo, JobState, Lane, Status,
     now_ms,
 };
-use crate::queue::{BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
+use crate::queue::{BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
 
 /// The log's file name in the queue's directory.
 pub const LOG_FILE: &str = "queue.log";
@@ -27,6 +27,8 @@ enum Rec {
     Enqueue {
         job: Job,
         at: u64,
+        #[serde(default)]
+        routed: bool,
     },
     Take {
         id: String,
@@ -70,6 +72,21 @@ enum Rec {
     Pause {
         until: u64,
     },
+    Lead {
+        name: String,
+        until: u64,
+    },
+    FormBatch {
+        group: String,
+        ids: Vec<String>,
+    },
+    BatchIds {
+        group: String,
+        batch_ids: Vec<String>,
+    },
+    FinishBatch {
+        group: String,
+    },
 }
 
 #[derive(Debug)]
@@ -101,6 +118,13 @@ struct State {
     /// In-process token buckets: (level, last refill ms).
     buckets: [(f64, u64); 2],
     headroom: Option<Headroom>,
+    /// Jobs routed to batches, not yet in a group.
+    batch_pending: VecDeque<String>,
+    /// Open groups, oldest first: (group id, job ids, batch ids).
+    groups: Vec<(String, Vec<String>, Vec<String>)>,
+    group_seq: u64,
+    /// The coordinator's lease: (name, until ms).
+    leader: Option<(String, u64)>,
 }
 
 fn lane_index(lane: Lane) -> usize {
@@ -113,11 +137,15 @@ fn lane_index(lane: Lane) -> usize {
 impl State {
     fn apply(&mut self, rec: Rec) {
         match rec {
-            Rec::Enqueue { job, .. } => {
+            Rec::Enqueue { job, routed, .. } => {
                 if self.jobs.contains_key(&job.id) {
                     return;
                 }
-                self.ready[lane_index(job.lane)].push_back(job.id.clone());
+                if routed {
+                    self.batch_pending.push_back(job.id.clone());
+                } else {
+                    self.ready[lane_index(job.lane)].push_back(job.id.clone());
+                }
                 self.jobs.insert(
                     job.id.clone(),
                     LocalJob {
@@ -216,6 +244,18 @@ impl State {
             Rec::Pause { until } => {
                 self.pause_until = self.pause_until.max(until);
             }
+            Rec::Lead { name, until } => self.leader = Some((name, until)),
+            Rec::FormBatch { group, ids } => {
+                self.batch_pending.retain(|id| !ids.contains(id));
+                self.group_seq += 1;
+                self.groups.push((group, ids, Vec::new()));
+            }
+            Rec::BatchIds { group, batch_ids } => {
+                if let Some(g) = self.groups.iter_mut().find(|g| g.0 == group) {
+                    g.2 = batch_ids;
+                }
+            }
+            Rec::FinishBatch { group } => self.groups.retain(|g| g.0 != group),
         }
     }
 }
@@ -422,11 +462,20 @@ impl Queue for LocalQueue {
             return Box::pin(async move { Err(e) });
         }
         let job = job.clone();
+        let cfg = self.config;
         self.with(move |st, now| {
             if st.jobs.contains_key(&job.id) {
                 return Ok((vec![], false));
             }
-            Ok((vec![Rec::Enqueue { job, at: now }], true))
+            let routed = cfg.routes_to_batch(&job, now);
+            Ok((
+                vec![Rec::Enqueue {
+                    job,
+                    at: now,
+                    routed,
+                }],
+                true,
+            ))
         })
     }
 
@@ -713,5 +762,67 @@ impl Queue for LocalQueue {
             st.headroom = Some(h);
             Ok((vec![], ()))
         })
+    }
+
+    fn lead<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, bool> {
+        let name = name.to_owned();
+        self.with(move |st, now| match &st.leader {
+            Some((cur, until)) if *cur != name && *until > now => Ok((vec![], false)),
+            _ => Ok((
+                vec![Rec::Lead {
+                    name,
+                    until: now + ttl.as_millis() as u64,
+                }],
+                true,
+            )),
+        })
+    }
+
+    fn form_batch(&self, max: usize) -> BoxFuture<'_, Option<BatchGroup>> {
+        self.with(move |st, _| {
+            if st.batch_pending.is_empty() {
+                return Ok((vec![], None));
+            }
+            let ids: Vec<String> = st.batch_pending.iter().take(max.max(1)).cloned().collect();
+            let group = (st.group_seq + 1).to_string();
+            let jobs = ids.iter().map(|id| st.jobs[id].job.clone()).collect();
+            Ok((
+                vec![Rec::FormBatch {
+                    group: group.clone(),
+                    ids,
+                }],
+                Some(BatchGroup {
+                    id: group,
+                    jobs,
+                    batch_ids: Vec::new(),
+                }),
+            ))
+        })
+    }
+
+    fn open_batches(&self) -> BoxFuture<'_, Vec<BatchGroup>> {
+        self.with(move |st, _| {
+            let out = st
+                .groups
+                .iter()
+                .map(|(id, ids, batch_ids)| BatchGroup {
+                    id: id.clone(),
+                    jobs: ids.iter().map(|j| st.jobs[j].job.clone()).collect(),
+                    batch_ids: batch_ids.clone(),
+                })
+                .collect();
+            Ok((vec![], out))
+        })
+    }
+
+    fn set_batch_ids<'a>(&'a self, group: &'a str, batch_ids: &'a [String]) -> BoxFuture<'a, ()> {
+        let group = group.to_owned();
+        let batch_ids = batch_ids.to_vec();
+        self.with(move |_, _| Ok((vec![Rec::BatchIds { group, batch_ids }], ())))
+    }
+
+    fn finish_batch<'a>(&'a self, group: &'a str) -> BoxFuture<'a, ()> {
+        let group = group.to_owned();
+        self.with(move |_, _| Ok((vec![Rec::FinishBatch { group }], ())))
     }
 }

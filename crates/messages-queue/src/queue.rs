@@ -22,6 +22,38 @@ pub struct QueueConfig {
     /// A job taken more than this many times without a result goes to the
     /// dead letters with its last error. Default is 5.
     pub max_deliveries: u64,
+    /// Jobs whose deadline is at least this far away when enqueued are
+    /// routed to the Message Batches API (half price) by a
+    /// [`Coordinator`](crate::Coordinator) instead of going to a lane.
+    /// `None` routes nothing. Default is 24 hours.
+    pub batch_after: Option<Duration>,
+}
+
+impl QueueConfig {
+    /// Whether `job` goes to the Batches API (see
+    /// [`batch_after`](QueueConfig::batch_after)), judged at `now_ms`.
+    pub fn routes_to_batch(&self, job: &Job, now_ms: u64) -> bool {
+        match (self.batch_after, job.deadline) {
+            (Some(after), Some(deadline)) => {
+                deadline.saturating_mul(1000) >= now_ms.saturating_add(after.as_millis() as u64)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Jobs sent together as Message Batches by a
+/// [`Coordinator`](crate::Coordinator), and the batch ids they went into
+/// (empty until created). Persisted in the queue, so a replacement
+/// coordinator finishes what a dead one started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchGroup {
+    /// The group's id in the queue.
+    pub id: String,
+    /// Its jobs.
+    pub jobs: Vec<Job>,
+    /// The Message Batch ids, once created.
+    pub batch_ids: Vec<String>,
 }
 
 impl Default for QueueConfig {
@@ -29,6 +61,7 @@ impl Default for QueueConfig {
         QueueConfig {
             visibility_timeout: Duration::from_secs(30),
             max_deliveries: 5,
+            batch_after: Some(Duration::from_secs(24 * 3600)),
         }
     }
 }
@@ -154,6 +187,23 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 
     /// Records the last rate-limit headroom seen in a response.
     fn set_headroom<'a>(&'a self, headroom: &'a Headroom) -> BoxFuture<'a, ()>;
+
+    /// Takes or renews the coordinator's lease for `name`: returns whether
+    /// `name` leads (only one coordinator per queue works at a time).
+    fn lead<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, bool>;
+
+    /// Moves up to `max` jobs routed to batches (and not yet in a group)
+    /// into a new [`BatchGroup`], or returns `None` if there are none.
+    fn form_batch(&self, max: usize) -> BoxFuture<'_, Option<BatchGroup>>;
+
+    /// The groups not yet finished, oldest first.
+    fn open_batches(&self) -> BoxFuture<'_, Vec<BatchGroup>>;
+
+    /// Records the Message Batch ids a group went into.
+    fn set_batch_ids<'a>(&'a self, group: &'a str, batch_ids: &'a [String]) -> BoxFuture<'a, ()>;
+
+    /// Marks a group finished (every job has its result).
+    fn finish_batch<'a>(&'a self, group: &'a str) -> BoxFuture<'a, ()>;
 }
 
 /// Waits until job `id` has a result (polling every `poll`), or `timeout`

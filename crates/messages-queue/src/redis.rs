@@ -11,7 +11,7 @@ use crate::error::{Error, Kind, Result};
 use crate::job::{
     CallbackState, DeadLetter, Delivery, Job, JobInfo, JobState, Lane, Status, now_ms,
 };
-use crate::queue::{BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
+use crate::queue::{BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
 
 /// The consumer group every worker joins.
 const GROUP: &str = "workers";
@@ -30,12 +30,17 @@ end
 "#;
 
 const ENQUEUE: &str = r#"
-local p, id, lane, job, now, cb = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local p, id, lane, job, now, cb, routed = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local jk = p..':job:'..id
 if redis.call('EXISTS', jk) == 1 then return 0 end
-local eid = redis.call('XADD', p..':lane:'..lane, '*', 'id', id)
+local eid = ''
+if routed == '1' then
+  redis.call('RPUSH', p..':batch:pending', id)
+else
+  eid = redis.call('XADD', p..':lane:'..lane, '*', 'id', id)
+end
 redis.call('HSET', jk, 'job', job, 'lane', lane, 'state', 'queued', 'deliveries', 0,
-  'enqueued_ms', now, 'entry', eid, 'has_callback', cb, 'callback', '{}')
+  'enqueued_ms', now, 'entry', eid, 'has_callback', cb, 'callback', '{}', 'routed', routed)
 counts(p, lane, false, 'queued')
 return 1
 "#;
@@ -148,6 +153,28 @@ if tpm > 0 then redis.call('HSET', p..':rl:tok', 'level', tostring(l2 - need), '
 return 0
 "#;
 
+const LEAD: &str = r#"
+local key, name, ttl = ARGV[1]..':coordinator', ARGV[2], ARGV[3]
+local cur = redis.call('GET', key)
+if cur and cur ~= name then return 0 end
+redis.call('SET', key, name, 'PX', ttl)
+return 1
+"#;
+
+// Moves routed jobs into a new group: {group id, job JSON...}.
+const FORM: &str = r#"
+local p, max = ARGV[1], tonumber(ARGV[2])
+local ids = redis.call('LRANGE', p..':batch:pending', 0, max - 1)
+if #ids == 0 then return {} end
+redis.call('LTRIM', p..':batch:pending', #ids, -1)
+local gid = tostring(redis.call('INCR', p..':batch:seq'))
+redis.call('HSET', p..':batch:group:'..gid, 'ids', cjson.encode(ids), 'batch_ids', '[]')
+redis.call('RPUSH', p..':batch:open', gid)
+local out = {gid}
+for _, id in ipairs(ids) do out[#out + 1] = redis.call('HGET', p..':job:'..id, 'job') end
+return out
+"#;
+
 const PAUSE: &str = r#"
 local p, ms = ARGV[1], tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -172,6 +199,8 @@ struct Scripts {
     redrive: Script,
     acquire: Script,
     pause: Script,
+    lead: Script,
+    form: Script,
 }
 
 impl Scripts {
@@ -184,6 +213,8 @@ impl Scripts {
             redrive: with_counts(REDRIVE),
             acquire: Script::new(ACQUIRE),
             pause: Script::new(PAUSE),
+            lead: Script::new(LEAD),
+            form: Script::new(FORM),
         }
     }
 }
@@ -373,6 +404,15 @@ impl RedisQueue {
     }
 }
 
+fn parse_job(json: &str, what: &str) -> Result<Job> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::new(
+            Kind::Corrupt,
+            format!("stored job ({what}) is not a job: {e}"),
+        )
+    })
+}
+
 fn parse_callback(s: Option<&String>) -> CallbackState {
     s.and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default()
@@ -393,6 +433,11 @@ impl Queue for RedisQueue {
                 .arg(json)
                 .arg(now_ms())
                 .arg(if job.callback.is_some() { "1" } else { "0" })
+                .arg(if self.config.routes_to_batch(job, now_ms()) {
+                    "1"
+                } else {
+                    "0"
+                })
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("enqueueing", e))?;
@@ -750,6 +795,131 @@ impl Queue for RedisQueue {
                     .await
                     .map_err(|e| Error::redis("recording headroom", e))?;
             }
+            Ok(())
+        })
+    }
+
+    fn lead<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let n: i64 = self
+                .scripts
+                .lead
+                .arg(&self.prefix)
+                .arg(name)
+                .arg(ttl.as_millis().max(1) as u64)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("taking the coordinator lease", e))?;
+            Ok(n == 1)
+        })
+    }
+
+    fn form_batch(&self, max: usize) -> BoxFuture<'_, Option<BatchGroup>> {
+        Box::pin(async move {
+            let mut row: Vec<String> = self
+                .scripts
+                .form
+                .arg(&self.prefix)
+                .arg(max.max(1))
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("forming a batch", e))?;
+            if row.is_empty() {
+                return Ok(None);
+            }
+            let id = row.remove(0);
+            let jobs = row
+                .iter()
+                .map(|j| parse_job(j, &id))
+                .collect::<Result<Vec<Job>>>()?;
+            Ok(Some(BatchGroup {
+                id,
+                jobs,
+                batch_ids: Vec::new(),
+            }))
+        })
+    }
+
+    fn open_batches(&self) -> BoxFuture<'_, Vec<BatchGroup>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let gids: Vec<String> = redis::cmd("LRANGE")
+                .arg(self.key("batch:open"))
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| Error::redis("listing batches", e))?;
+            let mut out = Vec::with_capacity(gids.len());
+            for gid in gids {
+                let (ids, batch_ids): (Option<String>, Option<String>) = redis::cmd("HMGET")
+                    .arg(self.key(&format!("batch:group:{gid}")))
+                    .arg("ids")
+                    .arg("batch_ids")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| Error::redis("reading a batch group", e))?;
+                let corrupt =
+                    |what: &str| Error::new(Kind::Corrupt, format!("batch group {gid}: {what}"));
+                let ids: Vec<String> = serde_json::from_str(ids.as_deref().unwrap_or("[]"))
+                    .map_err(|_| corrupt("ids"))?;
+                let batch_ids: Vec<String> =
+                    serde_json::from_str(batch_ids.as_deref().unwrap_or("[]"))
+                        .map_err(|_| corrupt("batch_ids"))?;
+                let mut jobs = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    let j: Option<String> = redis::cmd("HGET")
+                        .arg(self.key(&format!("job:{id}")))
+                        .arg("job")
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(|e| Error::redis("reading a job", e))?;
+                    jobs.push(parse_job(
+                        &j.ok_or_else(|| corrupt("a job is missing"))?,
+                        id,
+                    )?);
+                }
+                out.push(BatchGroup {
+                    id: gid,
+                    jobs,
+                    batch_ids,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_batch_ids<'a>(&'a self, group: &'a str, batch_ids: &'a [String]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_string(batch_ids).unwrap_or_else(|_| "[]".to_owned());
+            let _: () = redis::cmd("HSET")
+                .arg(self.key(&format!("batch:group:{group}")))
+                .arg("batch_ids")
+                .arg(json)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("recording batch ids", e))?;
+            Ok(())
+        })
+    }
+
+    fn finish_batch<'a>(&'a self, group: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let _: () = redis::pipe()
+                .atomic()
+                .cmd("LREM")
+                .arg(self.key("batch:open"))
+                .arg(0)
+                .arg(group)
+                .ignore()
+                .cmd("HSET")
+                .arg(self.key(&format!("batch:group:{group}")))
+                .arg("finished_ms")
+                .arg(now_ms())
+                .ignore()
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("finishing a batch", e))?;
             Ok(())
         })
     }

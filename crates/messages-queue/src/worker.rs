@@ -361,16 +361,8 @@ impl Worker {
                 };
                 if let Some(stored) = stored {
                     let prior = info.map_or(0, |i| i.callback.attempts);
-                    let state = match &self.callbacks {
-                        Some(cb) => cb.deliver(&d.job, &stored, prior).await,
-                        None => CallbackState {
-                            status: CallbackStatus::Failed,
-                            attempts: prior,
-                            last_error: Some(
-                                "no callback secret configured on the worker".to_owned(),
-                            ),
-                        },
-                    };
+                    let state =
+                        deliver_callback(self.callbacks.as_ref(), &d.job, &stored, prior).await;
                     self.retry("recording a callback", || q.set_callback(&id, &state))
                         .await;
                     callback = state.status;
@@ -454,6 +446,23 @@ impl Worker {
             };
             let _ = self.queue.pause(pause).await;
         }
+    }
+}
+
+/// POSTs a job's callback (or records why it cannot be).
+pub(crate) async fn deliver_callback(
+    callbacks: Option<&Callbacks>,
+    job: &crate::job::Job,
+    result: &BatchResult,
+    prior: u32,
+) -> CallbackState {
+    match callbacks {
+        Some(cb) => cb.deliver(job, result, prior).await,
+        None => CallbackState {
+            status: CallbackStatus::Failed,
+            attempts: prior,
+            last_error: Some("no callback secret configured on the worker".to_owned()),
+        },
     }
 }
 

@@ -15,6 +15,7 @@ fn config(visibility_ms: u64, max_deliveries: u64) -> QueueConfig {
     QueueConfig {
         visibility_timeout: Duration::from_millis(visibility_ms),
         max_deliveries,
+        ..QueueConfig::default()
     }
 }
 

@@ -168,6 +168,7 @@ async fn a_poison_job_goes_to_the_dead_letters_after_n_deliveries() {
     let cfg = QueueConfig {
         visibility_timeout: Duration::from_secs(30),
         max_deliveries: 2,
+        ..QueueConfig::default()
     };
     let q: Arc<dyn Queue> = Arc::new(RedisQueue::connect(&redis.url(), cfg).await.unwrap());
     // Every request fails with a retryable 529.
@@ -371,4 +372,120 @@ async fn three_workers_share_one_rate_limit() {
         (8.0..=10.5).contains(&rate),
         "{rate:.2} requests/s after the burst over {elapsed:.2} s (limit 10/s)"
     );
+}
+
+/// Jobs with a 2-day deadline go through one Message Batch, not to the
+/// workers. The first coordinator dies between creating the batch and
+/// collecting its results; the replacement finds the batch in the queue
+/// and finishes it, without creating another.
+async fn check_deadline_routing(q: Arc<dyn Queue>) {
+    use futures_util::TryStreamExt;
+    use messages_batch::{Batches, ListParams};
+    use messages_queue::{Coordinator, CoordinatorReport};
+
+    let emu = messages_emulator::Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .batch_pace(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap();
+    let rx = Receiver::start().await;
+    let two_days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2 * 86_400;
+    let ids: Vec<String> = (0..5).map(|i| format!("later-{i}")).collect();
+    for id in &ids {
+        let job = Job::new(id, request(id))
+            .unwrap()
+            .deadline(two_days)
+            .callback(rx.url())
+            .unwrap();
+        q.enqueue(&job).await.unwrap();
+    }
+    // A job due soon still goes to the workers.
+    q.enqueue(&Job::new("soon", request("soon")).unwrap())
+        .await
+        .unwrap();
+    let taken = q.take("w", 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].job.id, "soon");
+
+    let batches = Batches::new(transport(&emu, 2));
+    let first = Coordinator::new(q.clone(), batches.clone())
+        .name("first")
+        .lease(Duration::from_millis(300));
+    let mut report = CoordinatorReport::default();
+    assert!(first.pass(&mut report).await.unwrap());
+    assert_eq!(report.submitted, 1);
+    let open = q.open_batches().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].batch_ids.len(), 1, "the batch id is persisted");
+    assert_eq!(open[0].jobs.len(), 5);
+    drop(first); // Dies before collecting.
+    for id in &ids {
+        assert!(q.result(id).await.unwrap().is_none());
+    }
+
+    let second = Coordinator::new(q.clone(), batches.clone())
+        .name("second")
+        .lease(Duration::from_millis(300))
+        .interval(Duration::from_millis(50))
+        .callbacks(Callbacks::new(SECRET));
+    assert!(
+        !second
+            .pass(&mut CoordinatorReport::default())
+            .await
+            .unwrap(),
+        "the first one's lease still holds"
+    );
+    let q2 = q.clone();
+    let done = async move {
+        while !q2.open_batches().await.unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let report = tokio::time::timeout(Duration::from_secs(30), second.run_until(done))
+        .await
+        .expect("the replacement finishes the batch")
+        .unwrap();
+    assert_eq!(
+        (report.submitted, report.finished, report.stored),
+        (0, 1, 5)
+    );
+    let counts = rx.counts();
+    for id in &ids {
+        assert!(matches!(
+            q.result(id).await.unwrap(),
+            Some(BatchResult::Succeeded { .. })
+        ));
+        assert_eq!(counts.get(id), Some(&1), "{id}: one callback");
+        assert_eq!(
+            q.job(id).await.unwrap().unwrap().callback.status,
+            CallbackStatus::Delivered
+        );
+    }
+    let listed: Vec<_> = batches
+        .list(ListParams::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "one batch, not two");
+}
+
+#[tokio::test]
+async fn deadline_routing_through_batches_on_redis() {
+    let redis = Redis::start(false);
+    let q = RedisQueue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    check_deadline_routing(Arc::new(q)).await;
+}
+
+#[tokio::test]
+async fn deadline_routing_through_batches_on_the_local_store() {
+    let dir = TempDir::new("routing");
+    let q = LocalQueue::open(&dir.0, QueueConfig::default()).unwrap();
+    check_deadline_routing(Arc::new(q)).await;
 }
