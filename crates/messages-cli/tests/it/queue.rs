@@ -45,9 +45,12 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (cargo xtask ci installs it)");
+        // Owned by `Redis` at once, so that it is killed and waited for on
+        // drop, even if it never comes up.
+        let redis = Redis { child, port };
         for _ in 0..200 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Redis { child, port };
+                return redis;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -195,8 +198,7 @@ async fn a_fleet_with_killed_workers_gives_each_job_one_result_and_its_callback(
     let done = || async { q.status().await.unwrap().lanes[1].done };
     let base = emu.base_url();
     let mut workers: Vec<Child> = (0..3).map(|_| spawn_worker(&base, &redis.url())).collect();
-    let mut killed = 0;
-    for at in [400, 1000] {
+    for (killed, at) in [400, 1000].into_iter().enumerate() {
         while done().await < at {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -204,7 +206,6 @@ async fn a_fleet_with_killed_workers_gives_each_job_one_result_and_its_callback(
         workers[killed].kill().unwrap();
         workers[killed].wait().unwrap();
         workers.push(spawn_worker(&base, &redis.url()));
-        killed += 1;
     }
     assert!(done().await < N as u64, "the kills happened mid-run");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
