@@ -401,8 +401,14 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
         c.abort();
     }
     let report = report.map_err(|e| CliError::new(1, e.to_string()))?;
+    let secs = report.active.as_secs_f64();
+    let rate = if secs > 0.0 {
+        report.stored as f64 / secs
+    } else {
+        0.0
+    };
     eprintln!(
-        "msgs: worker stopped: {} results stored, {} duplicates dropped, {} retryable failures, {} callbacks delivered, {} failed",
+        "msgs: worker stopped: {} results stored in {secs:.2} s of work ({rate:.1} jobs/s), {} duplicates dropped, {} retryable failures, {} callbacks delivered, {} failed",
         report.stored,
         report.duplicates,
         report.retried,

@@ -33,6 +33,9 @@ pub struct WorkerReport {
     pub callbacks_failed: u64,
     /// Whether the run ended because `stop` completed.
     pub stopped: bool,
+    /// The time from the first job taken to the last job finished (zero if
+    /// none): divide the results by it for this worker's throughput.
+    pub active: Duration,
 }
 
 /// Takes jobs from a [`Queue`] and runs them through `POST /v1/messages`.
@@ -218,6 +221,7 @@ impl Worker {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ttl = self.touch_every * 3;
         let mut queue_backoff = Duration::from_millis(100);
+        let mut first_taken: Option<tokio::time::Instant> = None;
         loop {
             let mut idle = false;
             if !report.stopped && tasks.len() < self.concurrency {
@@ -226,6 +230,9 @@ impl Worker {
                     Ok(ds) => {
                         queue_backoff = Duration::from_millis(100);
                         idle = ds.len() < want;
+                        if !ds.is_empty() && first_taken.is_none() {
+                            first_taken = Some(tokio::time::Instant::now());
+                        }
                         for d in ds {
                             held.insert(d.job.id.clone(), d.clone());
                             tasks.push(Box::pin(self.clone().process(d)));
@@ -251,6 +258,9 @@ impl Worker {
                 () = &mut grace, if report.stopped => break,
                 Some((d, step)) = tasks.next() => {
                     held.remove(&d.job.id);
+                    if let Some(t) = first_taken {
+                        report.active = t.elapsed();
+                    }
                     match step {
                         Step::Stored { won, callback } => {
                             if won { report.stored += 1 } else { report.duplicates += 1 }
