@@ -276,6 +276,7 @@ impl Worker {
                             drop(tasks);
                             held.insert(d.job.id.clone(), d);
                             self.give_back(&held).await;
+                            let _ = self.queue.heartbeat(&self.name, Duration::ZERO).await;
                             return Err(e);
                         }
                     }
@@ -292,6 +293,8 @@ impl Worker {
         }
         drop(tasks);
         self.give_back(&held).await;
+        // No longer alive for `msgs queue status`.
+        let _ = self.queue.heartbeat(&self.name, Duration::ZERO).await;
         Ok(report)
     }
 

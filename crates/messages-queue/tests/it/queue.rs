@@ -94,31 +94,33 @@ async fn first_result_wins() {
 
 #[tokio::test]
 async fn an_expired_lease_is_taken_by_another_worker() {
-    both(config(300, 5), |q| async move {
+    // Margins of 400 ms or more around every lease end, for loaded machines.
+    both(config(1000, 5), |q| async move {
+        let ms = |n| tokio::time::sleep(Duration::from_millis(n));
         q.enqueue(&job("a")).await.unwrap();
         let first = q.take("dead-worker", 1).await.unwrap();
         assert_eq!(first.len(), 1);
         assert!(q.take("live", 1).await.unwrap().is_empty());
         // Renewing the lease keeps it.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        ms(600).await;
         q.touch("dead-worker", &first).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        ms(600).await;
         assert!(
             q.take("live", 1).await.unwrap().is_empty(),
             "a renewed lease holds"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        ms(800).await;
         let again = q.take("live", 1).await.unwrap();
         assert_eq!(again.len(), 1, "reclaimed after the visibility timeout");
         assert_eq!(again[0].deliveries, 2);
         // The dead worker stored its result before dying: the next taker
         // sees `done` and only finishes the job.
         assert!(q.store_result("a", &BatchResult::Expired).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(350)).await;
+        ms(1400).await;
         let third = q.take("third", 1).await.unwrap();
         assert!(third[0].done);
         q.ack(&third[0]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(350)).await;
+        ms(1400).await;
         assert!(
             q.take("fourth", 1).await.unwrap().is_empty(),
             "acknowledged for good"

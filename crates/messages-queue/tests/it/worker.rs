@@ -232,7 +232,7 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
     let emu = emulator(Duration::from_millis(20)).await;
     let rx = Receiver::start().await;
     let mut ids = Vec::new();
-    for i in 0..300 {
+    for i in 0..1000 {
         let id = format!("r-{i}");
         q.enqueue(
             &Job::new(&id, request(&id))
@@ -244,8 +244,9 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
         .unwrap();
         ids.push(id);
     }
+    // At most 8 / 20 ms = 400 jobs/s: the crash comes well before the end.
     let worker = Worker::new(q.clone(), transport(&emu, 2))
-        .concurrency(16)
+        .concurrency(8)
         .poll(Duration::from_millis(10))
         .callbacks(Callbacks::new(SECRET));
     let (tx, stop) = tokio::sync::oneshot::channel::<()>();
@@ -265,6 +266,7 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let done_before = q.status().await.unwrap().lanes[1].done;
+    assert!(done_before < 1000, "the crash comes mid-run");
     redis.crash_and_restart();
     // Everything acknowledged before the crash is still there, and the
     // worker finishes the rest on its own.
@@ -272,7 +274,7 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
     loop {
         if let Ok(st) = q.status().await {
             assert!(st.lanes[1].done >= done_before, "no stored result lost");
-            if st.lanes[1].done == 300 {
+            if st.lanes[1].done == 1000 {
                 break;
             }
         }
@@ -297,7 +299,7 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
     let dupes: u32 = counts.values().map(|c| c - 1).sum();
     // A POST whose delivery record was lost in the crash may be repeated
     // (at-least-once, same idempotency key): at most the jobs in flight.
-    assert!(dupes <= 16, "{dupes} repeated callbacks");
+    assert!(dupes <= 8, "{dupes} repeated callbacks");
 }
 
 /// Three workers (each with its own Redis connection, as on three
@@ -415,7 +417,7 @@ async fn check_deadline_routing(q: Arc<dyn Queue>) {
     let batches = Batches::new(transport(&emu, 2));
     let first = Coordinator::new(q.clone(), batches.clone())
         .name("first")
-        .lease(Duration::from_millis(300));
+        .lease(Duration::from_millis(1500));
     let mut report = CoordinatorReport::default();
     assert!(first.pass(&mut report).await.unwrap());
     assert_eq!(report.submitted, 1);
@@ -430,7 +432,7 @@ async fn check_deadline_routing(q: Arc<dyn Queue>) {
 
     let second = Coordinator::new(q.clone(), batches.clone())
         .name("second")
-        .lease(Duration::from_millis(300))
+        .lease(Duration::from_millis(1500))
         .interval(Duration::from_millis(50))
         .callbacks(Callbacks::new(SECRET));
     assert!(
