@@ -491,3 +491,105 @@ async fn deadline_routing_through_batches_on_the_local_store() {
     let q = LocalQueue::open(&dir.0, QueueConfig::default()).unwrap();
     check_deadline_routing(Arc::new(q)).await;
 }
+
+/// A stand-in for the API on loopback: the first request succeeds with
+/// `anthropic-ratelimit-*` headers, every later one is a 429.
+async fn rate_limited_api() -> String {
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicU32::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        let resp = if n == 0 {
+                            hyper::Response::builder()
+                                .header("content-type", "application/json")
+                                .header("anthropic-ratelimit-requests-remaining", "5")
+                                .header("anthropic-ratelimit-tokens-remaining", "1000")
+                                .body(Full::new(bytes::Bytes::from_static(
+                                    br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#,
+                                )))
+                        } else {
+                            hyper::Response::builder()
+                                .status(429)
+                                .header("content-type", "application/json")
+                                .body(Full::new(bytes::Bytes::from_static(
+                                    br#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+                                )))
+                        };
+                        Ok::<_, std::convert::Infallible>(resp.unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn rate_limit_headers_and_a_429_reach_the_whole_fleet() {
+    let redis = Redis::start(false);
+    let q: Arc<dyn Queue> = Arc::new(
+        RedisQueue::connect(&redis.url(), QueueConfig::default())
+            .await
+            .unwrap(),
+    );
+    let api = rate_limited_api().await;
+    let transport = messages_http::Transport::builder()
+        .api_key("test")
+        .base_url(api)
+        .max_retries(0)
+        .allow_insecure_credentials(true)
+        .build()
+        .unwrap();
+    for id in ["first", "second"] {
+        q.enqueue(&Job::new(id, request(id)).unwrap())
+            .await
+            .unwrap();
+    }
+    let worker = Worker::new(q.clone(), transport)
+        .concurrency(1)
+        .poll(Duration::from_millis(10))
+        .pause_on_429(Duration::from_secs(5));
+    let q2 = q.clone();
+    let stop = async move {
+        loop {
+            let info = q2.job("second").await.unwrap().unwrap();
+            if info.last_error.is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let report = worker.run_until(stop).await.unwrap();
+    assert_eq!((report.stored, report.retried), (1, 1));
+    let st = q.status().await.unwrap();
+    assert_eq!(st.headroom, Some((Some(5), Some(1000))), "headers recorded");
+    let info = q.job("second").await.unwrap().unwrap();
+    assert!(info.last_error.unwrap().contains("rate_limit_error"));
+    assert_ne!(info.state, JobState::Done, "a 429 is retried, not a result");
+    // Another worker, with its own connection, is paused too.
+    let other = RedisQueue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    let wait = other
+        .acquire(&messages_queue::RateLimit::default(), 1)
+        .await
+        .unwrap();
+    assert!(wait > Duration::from_secs(3), "paused fleet-wide: {wait:?}");
+}
