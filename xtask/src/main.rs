@@ -13,6 +13,7 @@
 mod bench_batch;
 mod bench_e2e;
 mod interop;
+mod redis;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,7 @@ fn ci() -> Result {
     // `--each-feature` does.
     each_feature("sse-core")?;
     each_feature("messages")?;
+    redis::ensure_redis()?;
     cargo(&["test", "--workspace", "--all-features"])?;
     interop::interop()?;
     run(

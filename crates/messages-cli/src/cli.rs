@@ -85,6 +85,12 @@ pub(crate) enum Command {
     Sse(SseCommand),
     /// Runs the emulator until Ctrl-C.
     Emulator(EmulatorArgs),
+    /// Background jobs: enqueue, status, results, dead letters (Redis with
+    /// --redis, else the embedded local store).
+    #[command(subcommand)]
+    Queue(crate::queue::QueueCommand),
+    /// Takes jobs from the queue and runs them until Ctrl-C.
+    Worker(crate::queue::WorkerArgs),
 }
 
 /// What every prompt-taking command shares.

@@ -42,6 +42,7 @@ mod error;
 mod input;
 mod output;
 mod progress;
+mod queue;
 mod run;
 mod simple;
 mod sse;
@@ -95,6 +96,8 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&global, args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Sse(cli::SseCommand::Parse(args)) => sse::parse(&args),
+        Command::Queue(cmd) => queue::run(cmd).await,
+        Command::Worker(args) => queue::worker(&global, args).await,
     }
 }
 

@@ -8,6 +8,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 mod batch;
 mod errors;
 mod hostile;
+mod queue;
 mod run;
 mod sse;
 mod stream;

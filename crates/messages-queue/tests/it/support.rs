@@ -1,0 +1,239 @@
+//! Test servers: redis-server, the emulator, a callback receiver.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use messages_emulator::{Emulator, EmulatorHandle};
+use messages_queue::callback::{DEFAULT_TOLERANCE, SIGNATURE_HEADER, verify};
+use messages_types::MessageRequest;
+
+/// A unique temporary directory, removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "messages-queue-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `redis-server` on a free loopback port with its own directory,
+/// killed on drop.
+pub(crate) struct Redis {
+    child: Option<Child>,
+    pub(crate) port: u16,
+    dir: TempDir,
+    aof: bool,
+}
+
+impl Redis {
+    pub(crate) fn start(aof: bool) -> Redis {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
+            l.local_addr().expect("addr").port()
+        };
+        let mut r = Redis {
+            child: None,
+            port,
+            dir: TempDir::new("redis"),
+            aof,
+        };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", if self.aof { "yes" } else { "no" }])
+            .args(["--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&self.dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (cargo xtask ci installs it)");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// SIGKILLs the server (no shutdown save), then starts it again on the
+    /// same port and directory.
+    pub(crate) fn crash_and_restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub(crate) async fn emulator(latency: Duration) -> EmulatorHandle {
+    Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .latency(latency)
+        .request_log(false)
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+pub(crate) async fn emulator_with_fault(fault: &str) -> EmulatorHandle {
+    Emulator::builder()
+        .token_delay(Duration::ZERO)
+        .fault(fault)
+        .request_log(false)
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+pub(crate) fn transport(emu: &EmulatorHandle, retries: u32) -> messages_http::Transport {
+    messages_http::Transport::builder()
+        .api_key("test")
+        .base_url(emu.base_url())
+        .max_retries(retries)
+        .build()
+        .expect("transport")
+}
+
+pub(crate) fn request(id: &str) -> MessageRequest {
+    MessageRequest::new("claude-sonnet-4-5", 16).user(format!("prompt for {id}"))
+}
+
+pub(crate) const SECRET: &[u8] = b"test secret";
+
+/// A callback receiver on loopback: verifies every signature and counts
+/// the POSTs per job id.
+#[derive(Clone)]
+pub(crate) struct Receiver {
+    pub(crate) addr: SocketAddr,
+    counts: Arc<Mutex<HashMap<String, u32>>>,
+    bad: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub(crate) async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let r = Receiver {
+            addr: listener.local_addr().expect("addr"),
+            counts: Arc::default(),
+            bad: Arc::default(),
+        };
+        let rr = r.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let rr = rr.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let rr = rr.clone();
+                        async move {
+                            let sig = req
+                                .headers()
+                                .get(SIGNATURE_HEADER)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned();
+                            let key = req
+                                .headers()
+                                .get("idempotency-key")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned();
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap_or_default()
+                                .as_secs();
+                            let v: serde_json::Value =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            let id = v["custom_id"].as_str().unwrap_or("").to_owned();
+                            if verify(SECRET, &sig, &body, now, DEFAULT_TOLERANCE).is_err()
+                                || id != key
+                            {
+                                rr.bad.lock().unwrap().push(id);
+                                return Ok::<_, hyper::Error>(
+                                    hyper::Response::builder()
+                                        .status(401)
+                                        .body(Full::new(Bytes::new()))
+                                        .unwrap(),
+                                );
+                            }
+                            *rr.counts.lock().unwrap().entry(id).or_default() += 1;
+                            Ok(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), svc)
+                        .await;
+                });
+            }
+        });
+        r
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}/cb", self.addr)
+    }
+
+    pub(crate) fn counts(&self) -> HashMap<String, u32> {
+        self.counts.lock().unwrap().clone()
+    }
+
+    pub(crate) fn bad(&self) -> Vec<String> {
+        self.bad.lock().unwrap().clone()
+    }
+}
