@@ -49,6 +49,10 @@ pub(crate) enum Kind {
     Checkpoint,
     /// Results are missing, duplicated or unknown to the job.
     Incomplete,
+    /// A checkpoint holds results of requests that have changed since.
+    Changed,
+    /// An API answer said that every request of the run would fail.
+    RunWide,
 }
 
 impl Error {
@@ -195,6 +199,23 @@ impl Error {
     /// result, a result for an unknown `custom_id`, or two results for one.
     pub fn is_incomplete(&self) -> bool {
         self.inner.kind == Kind::Incomplete
+    }
+
+    /// A [`LocalRunner`](crate::LocalRunner) checkpoint holds results of
+    /// requests whose params changed since (or that an older version saved
+    /// without a fingerprint); nothing was sent. The message names how many
+    /// and the first `custom_id`s; [`Error::custom_id`] is the first.
+    pub fn is_changed(&self) -> bool {
+        self.inner.kind == Kind::Changed
+    }
+
+    /// A [`LocalRunner`](crate::LocalRunner) run stopped because an API
+    /// answer said that every request would fail: an authentication,
+    /// permission or billing error, an unknown model, or a 413 for a
+    /// request under the API's limit. The requests that got it have no
+    /// result in the checkpoint; the next run sends them.
+    pub fn is_run_wide(&self) -> bool {
+        self.inner.kind == Kind::RunWide
     }
 
     /// The 1-based line number (of the results body, file or checkpoint)

@@ -69,6 +69,7 @@
 mod api;
 mod decoder;
 mod error;
+mod fingerprint;
 pub mod hybrid;
 mod job;
 mod runner;
@@ -85,7 +86,10 @@ pub use crate::hybrid::{BackgroundQueue, Urgency};
 pub use crate::job::{
     BatchJob, JobResults, Joined, MAX_BYTES_PER_BATCH, MAX_REQUESTS_PER_BATCH, SubmittedJob,
 };
-pub use crate::runner::{DEFAULT_CONCURRENCY, LocalRunner, RunReport, read_results, write_output};
+pub use crate::runner::{
+    CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_RUN_WIDE_ERRORS, LocalRunner, RunReport,
+    read_results, write_output, write_output_to,
+};
 pub use crate::summary::{
     BATCH_DISCOUNT, ModelPrice, PRICES, PRICES_AS_OF, Summary, TokenUsage, cost_of, price_of,
 };

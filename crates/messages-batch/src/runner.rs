@@ -16,12 +16,39 @@ use tokio::sync::watch;
 
 use crate::decoder::ResultsReader;
 use crate::error::{Error, Kind, Result};
+use crate::fingerprint::{Fingerprint, Stamp, read_stamp};
 use crate::job::BatchJob;
 use crate::summary::Summary;
 use crate::wait::{Progress, Reporter};
 
 /// The default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 5;
+
+/// The default number of run-wide errors that stop a run (see
+/// [`LocalRunner::run_wide_errors`]).
+pub const DEFAULT_RUN_WIDE_ERRORS: usize = 3;
+
+/// The checkpoint format this version writes: 2.
+///
+/// A checkpoint is JSONL, one result per line, in the order results
+/// arrived. Each line is a batch results line (`{"custom_id", "result"}`,
+/// as `GET /v1/messages/batches/{id}/results` returns them) with one more
+/// field, last: `"request_fingerprint": "fnv1a64:<16 hex digits>"`, a hash
+/// of the canonical JSON of the request params that produced the result
+/// (keys sorted, no whitespace). A result counts for a request only when its
+/// fingerprint matches the request as it is now.
+///
+/// Format 1 (before fingerprints) had no `request_fingerprint`. Its lines
+/// are read, but they cannot be checked against the job, so they are
+/// treated like the results of changed requests: a run refuses them (with
+/// [`Error::is_changed`]) unless [`LocalRunner::rerun_changed`] is on, and
+/// then sends those requests again. A fingerprint of an unknown algorithm
+/// (a newer format) is refused with [`Error::is_checkpoint`].
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
+/// The largest request body the Messages endpoint accepts (32 MB): a 413
+/// for a smaller request is not about the request.
+const MAX_MESSAGES_BODY: usize = 32 * 1000 * 1000;
 
 /// Runs a [`BatchJob`] through the Messages endpoint (`POST /v1/messages`,
 /// non-streaming), a few requests at a time, at full price but with results
@@ -48,6 +75,28 @@ pub const DEFAULT_CONCURRENCY: usize = 5;
 /// request's result, `errored` with the API's error body, as in a batch.
 /// A failure with no API answer (connection refused, timeouts) stops the run
 /// with an error; everything finished before it is in the checkpoint.
+///
+/// **Run-wide errors stop the run.** Some answers say that every request
+/// will fail: `authentication_error`, `permission_error`, `billing_error`, a
+/// `not_found_error` (an unknown model) and a `request_too_large` for a
+/// request under the API's 32 MB limit (a proxy's limit). They are never
+/// recorded as results while they may be run-wide: the run stops starting
+/// requests at the [`run_wide_errors`](LocalRunner::run_wide_errors)th one
+/// (3 by default) and returns [`Error::is_run_wide`]; the next run sends
+/// those requests again. To keep a wrong key from costing more than that,
+/// the first request is sent alone and the others start once one request
+/// got another answer. When the run finishes with fewer of them, and other
+/// requests were answered, a `not_found_error` or `request_too_large` is one
+/// bad request and is recorded as its result; an authentication, permission
+/// or billing error never is.
+///
+/// **Changed requests are not served from the checkpoint.** Each checkpoint
+/// line carries a fingerprint of the request that produced it (see
+/// [`CHECKPOINT_FORMAT`]). When the job's request for a `custom_id` has
+/// changed since (an edited prompt or `max_tokens`), the run refuses with
+/// [`Error::is_changed`], naming how many and the first ids, unless
+/// [`rerun_changed`](LocalRunner::rerun_changed) is on: then it sends them
+/// again, and only the new results count.
 ///
 /// **Retryable errors are retried by the next run.** A result that is an
 /// error which sending the same request again may avoid
@@ -85,6 +134,8 @@ pub struct LocalRunner {
     concurrency: usize,
     fsync: bool,
     retry_errored: bool,
+    rerun_changed: bool,
+    run_wide_errors: usize,
     stop_grace: Duration,
     reporter: Reporter,
 }
@@ -102,6 +153,10 @@ pub struct RunReport {
     /// Requests whose result in the checkpoint was a retryable error, sent
     /// again by this run.
     pub retried: u64,
+    /// Requests whose result in the checkpoint was for other params (the
+    /// request changed since, or format 1 had no fingerprint), sent again by
+    /// this run ([`LocalRunner::rerun_changed`]).
+    pub changed: u64,
     /// Requests this run sent and finished (acknowledged).
     pub sent: u64,
     /// Whether the run was stopped before every request had a result.
@@ -120,6 +175,8 @@ impl RunReport {
 #[allow(clippy::large_enum_variant)]
 enum Outcome {
     Result(BatchResult),
+    /// An error that may fail every request (see "Run-wide errors").
+    RunWide(BatchResult),
     Fatal(messages_http::Error),
 }
 
@@ -132,6 +189,8 @@ impl LocalRunner {
             concurrency: DEFAULT_CONCURRENCY,
             fsync: false,
             retry_errored: true,
+            rerun_changed: false,
+            run_wide_errors: DEFAULT_RUN_WIDE_ERRORS,
             stop_grace: Duration::ZERO,
             reporter: Reporter::default(),
         }
@@ -158,6 +217,25 @@ impl LocalRunner {
     /// Default is on. Off, every result is final, as in a batch.
     pub fn retry_errored(mut self, on: bool) -> LocalRunner {
         self.retry_errored = on;
+        self
+    }
+
+    /// Whether a run sends again the requests whose result in the checkpoint
+    /// was produced by other params (the request was edited since, or the
+    /// line has no fingerprint: format 1). Default is off: such a run fails
+    /// with [`Error::is_changed`] before sending anything, so a stale result
+    /// is never served silently.
+    pub fn rerun_changed(mut self, on: bool) -> LocalRunner {
+        self.rerun_changed = on;
+        self
+    }
+
+    /// How many run-wide errors (authentication, permission, billing, an
+    /// unknown model, a 413 under the API's limit) stop a run (at least 1).
+    /// Default is [`DEFAULT_RUN_WIDE_ERRORS`] (3): a single bad request does
+    /// not stop a job, a wrong key costs at most that many requests.
+    pub fn run_wide_errors(mut self, n: usize) -> LocalRunner {
+        self.run_wide_errors = n.max(1);
         self
     }
 
@@ -215,7 +293,13 @@ impl LocalRunner {
     /// - [`Error::is_io`]: the checkpoint cannot be read or written;
     /// - [`Error::is_http`]: a request failed without an API answer
     ///   (connection, timeout) after the transport's retries. Results
-    ///   finished before are in the checkpoint; run again to resume.
+    ///   finished before are in the checkpoint; run again to resume;
+    /// - [`Error::is_changed`]: the checkpoint holds results of requests
+    ///   that have changed since (see
+    ///   [`rerun_changed`](LocalRunner::rerun_changed)); nothing was sent;
+    /// - [`Error::is_run_wide`]: an answer said that every request would
+    ///   fail (a wrong key, no credit, an unknown model...). The requests
+    ///   that got it have no result; fix the cause and run again.
     ///
     /// # Cancellation
     ///
@@ -244,11 +328,15 @@ impl LocalRunner {
             TryLockError::Error(e) => Error::io(path, "locking checkpoint", e),
         })?;
         let loaded = load_checkpoint(job, path, self.retry_errored)?;
+        if !loaded.changed.is_empty() && !self.rerun_changed {
+            return Err(changed_error(job, path, &loaded.changed));
+        }
         let mut report = RunReport {
             total: job.len() as u64,
             summary: loaded.summary,
             resumed: loaded.done_count,
             retried: loaded.retrying,
+            changed: loaded.changed.len() as u64,
             sent: 0,
             stopped: false,
         };
@@ -269,9 +357,24 @@ impl LocalRunner {
         // The end of the grace period, once stopping.
         let grace = tokio::time::sleep(Duration::ZERO);
         let mut grace = pin!(grace);
-        let mut line_buf = Vec::new();
+        let mut writer = CheckpointWriter {
+            file: &mut file,
+            path,
+            fsync: self.fsync,
+            buf: Vec::new(),
+        };
+        // Run-wide errors seen (not recorded), whether any request got
+        // another answer in this run, and whether the run-wide errors
+        // reached the limit (no more requests start).
+        let mut held: Vec<(usize, BatchResult)> = Vec::new();
+        let mut proven = false;
+        let mut halted = false;
         loop {
-            while !report.stopped && in_flight.len() < self.concurrency {
+            // Until one answer proves that requests can succeed, one at a
+            // time: a wrong key costs `run_wide_errors` requests, not a
+            // whole wave.
+            let limit = if proven { self.concurrency } else { 1 };
+            while !report.stopped && !halted && in_flight.len() < limit {
                 let Some(i) = todo.next() else { break };
                 let params = &job.requests()[i].params;
                 in_flight.push(self.send(i, params));
@@ -295,7 +398,15 @@ impl LocalRunner {
                 Some(done) = in_flight.next() => done,
             };
             let result = match outcome {
-                Outcome::Result(r) => r,
+                Outcome::Result(r) => {
+                    proven = true;
+                    r
+                }
+                Outcome::RunWide(r) => {
+                    held.push((i, r));
+                    halted |= held.len() >= self.run_wide_errors;
+                    continue;
+                }
                 Outcome::Fatal(e) => {
                     let id = &job.requests()[i].custom_id;
                     return Err(Error::new(
@@ -306,29 +417,29 @@ impl LocalRunner {
                     .with_source(e));
                 }
             };
-            let line = BatchResultLine {
-                custom_id: job.requests()[i].custom_id.clone(),
-                result,
-            };
-            line_buf.clear();
-            serde_json::to_writer(&mut line_buf, &line).map_err(|e| {
-                Error::new(
-                    Kind::Io,
-                    format!("encoding the result of {}: {e}", line.custom_id),
-                )
-            })?;
-            line_buf.push(b'\n');
-            file.write_all(&line_buf)
-                .map_err(|e| Error::io(path, "appending to checkpoint", e))?;
-            if self.fsync {
-                file.sync_data()
-                    .map_err(|e| Error::io(path, "syncing checkpoint", e))?;
-            }
+            let line = writer.append(job, i, result)?;
             // Acknowledged from here on.
             report.sent += 1;
             report.summary.add(&line);
             progress.processing -= 1;
             progress.succeeded = report.summary.succeeded;
+            progress.errored = report.summary.errored_total();
+            progress.ended = progress.processing == 0;
+            self.reporter.report(&progress);
+        }
+        if held.is_empty() || report.stopped {
+            // Held errors of a stopped run are sent again by the next run.
+            return Ok(report);
+        }
+        let one_bad_request = !halted && proven && held.iter().all(|(_, r)| may_be_one_request(r));
+        if !one_bad_request {
+            return Err(run_wide_error(job, path, &held, report.summary.total()));
+        }
+        for (i, result) in held {
+            let line = writer.append(job, i, result)?;
+            report.sent += 1;
+            report.summary.add(&line);
+            progress.processing -= 1;
             progress.errored = report.summary.errored_total();
             progress.ended = progress.processing == 0;
             self.reporter.report(&progress);
@@ -344,6 +455,7 @@ impl LocalRunner {
         let transport = self.transport.clone();
         let body = serde_json::to_vec(params);
         let max_tokens = u64::from(params.max_tokens);
+        let body_len = body.as_ref().map_or(0, Vec::len);
         async move {
             let body = match body {
                 Ok(b) => b,
@@ -363,6 +475,22 @@ impl LocalRunner {
             };
             let outcome = match sent.await {
                 Ok(message) => Outcome::Result(BatchResult::Succeeded { message }),
+                Err(e)
+                    if e.api_error()
+                        .is_some_and(|a| is_run_wide(&a.kind, body_len)) =>
+                {
+                    let error = match e.error_response() {
+                        Some(body) => body.clone(),
+                        None => ErrorResponse {
+                            error: ApiError {
+                                kind: e.api_error().map_or(ErrorType::Api, |a| a.kind.clone()),
+                                message: e.to_string(),
+                            },
+                            request_id: e.request_id().map(str::to_owned),
+                        },
+                    };
+                    Outcome::RunWide(BatchResult::Errored { error })
+                }
                 Err(e) => match e.error_response() {
                     Some(body) => Outcome::Result(BatchResult::Errored {
                         error: body.clone(),
@@ -392,10 +520,168 @@ fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> Batc
     }
 }
 
+/// Whether an error answer may mean that every request of the run fails.
+fn is_run_wide(kind: &ErrorType, body_len: usize) -> bool {
+    match kind {
+        ErrorType::Authentication
+        | ErrorType::Permission
+        | ErrorType::Billing
+        | ErrorType::NotFound => true,
+        ErrorType::RequestTooLarge => body_len < MAX_MESSAGES_BODY,
+        _ => false,
+    }
+}
+
+/// Whether a run-wide error may be the fault of one request alone (an
+/// unknown model, a request too large): recorded as its result when other
+/// requests of the run were answered.
+fn may_be_one_request(result: &BatchResult) -> bool {
+    matches!(result, BatchResult::Errored { error }
+        if matches!(error.error.kind, ErrorType::NotFound | ErrorType::RequestTooLarge))
+}
+
+/// Up to this many custom_ids are named in a message.
+const NAMED_IDS: usize = 5;
+
+fn some_ids<'a>(ids: impl Iterator<Item = &'a str>, total: usize) -> String {
+    let mut out = ids.take(NAMED_IDS).collect::<Vec<_>>().join(", ");
+    if total > NAMED_IDS {
+        out.push_str(&format!(" and {} more", total - NAMED_IDS));
+    }
+    out
+}
+
+fn changed_error(job: &BatchJob, path: &Path, changed: &[usize]) -> Error {
+    let ids = some_ids(
+        changed
+            .iter()
+            .map(|&i| job.requests()[i].custom_id.as_str()),
+        changed.len(),
+    );
+    let first = &job.requests()[changed[0]].custom_id;
+    Error::new(
+        Kind::Changed,
+        format!(
+            "checkpoint {}: {} request(s) of the job changed since their result was saved (or were saved without a fingerprint by an older version): {ids}; nothing was sent. To send them again and keep the other results, rerun with --rerun-changed (library: LocalRunner::rerun_changed); to start over, delete the checkpoint",
+            path.display(),
+            changed.len(),
+        ),
+    )
+    .with_custom_id(first.clone())
+    .with_path(path)
+}
+
+fn run_wide_error(job: &BatchJob, path: &Path, held: &[(usize, BatchResult)], saved: u64) -> Error {
+    let (i, first) = &held[0];
+    let (kind, message, request_id) = match first {
+        BatchResult::Errored { error } => (
+            error.error.kind.as_str().to_owned(),
+            error.error.message.clone(),
+            error.request_id.clone(),
+        ),
+        _ => (String::from("error"), String::new(), None),
+    };
+    let ids = some_ids(
+        held.iter()
+            .map(|(i, _)| job.requests()[*i].custom_id.as_str()),
+        held.len(),
+    );
+    let mut text = format!(
+        "stopped: {} request(s) failed with {kind}: {message}",
+        held.len()
+    );
+    if let Some(id) = request_id {
+        text.push_str(&format!(" (request id {id})"));
+    }
+    text.push_str(&format!(
+        "; this error fails every request, so the run stopped and did not record it ({ids}); {saved} result(s) are in checkpoint {}; fix the cause and run again to send the rest",
+        path.display()
+    ));
+    Error::new(Kind::RunWide, text)
+        .with_custom_id(job.requests()[*i].custom_id.clone())
+        .with_path(path)
+}
+
+/// Appends result lines with their fingerprint to the checkpoint.
+struct CheckpointWriter<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+    fsync: bool,
+    buf: Vec<u8>,
+}
+
+impl CheckpointWriter<'_> {
+    /// Writes the result of request `i` (one `write`), and syncs it when
+    /// asked: from its return, the result is acknowledged.
+    fn append(&mut self, job: &BatchJob, i: usize, result: BatchResult) -> Result<BatchResultLine> {
+        let request = &job.requests()[i];
+        let line = BatchResultLine {
+            custom_id: request.custom_id.clone(),
+            result,
+        };
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &line).map_err(|e| {
+            Error::new(
+                Kind::Io,
+                format!("encoding the result of {}: {e}", line.custom_id),
+            )
+        })?;
+        Fingerprint::of(&request.params).append_to(&mut self.buf);
+        self.buf.push(b'\n');
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| Error::io(self.path, "appending to checkpoint", e))?;
+        if self.fsync {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(self.path, "syncing checkpoint", e))?;
+        }
+        Ok(line)
+    }
+}
+
 /// Whether `result` is an error that sending the same request again may
 /// avoid.
 fn is_retryable(result: &BatchResult) -> bool {
     matches!(result, BatchResult::Errored { error } if error.error.kind.is_retryable())
+}
+
+/// The job's fingerprints, computed on first use.
+struct Fingerprints<'a> {
+    job: &'a BatchJob,
+    cache: Vec<Option<Fingerprint>>,
+}
+
+impl<'a> Fingerprints<'a> {
+    fn new(job: &'a BatchJob) -> Self {
+        Fingerprints {
+            job,
+            cache: vec![None; job.len()],
+        }
+    }
+
+    /// Whether a line stamped `stamp` was produced by request `i` as it is
+    /// now; an error for a stamp of an unknown format.
+    fn matches(&mut self, i: usize, stamp: Stamp, path: &Path, line: u64) -> Result<bool> {
+        match stamp {
+            Stamp::Missing => Ok(false),
+            Stamp::Fnv(fp) => {
+                let job = self.job;
+                let mine = *self.cache[i]
+                    .get_or_insert_with(|| Fingerprint::of(&job.requests()[i].params));
+                Ok(mine == fp)
+            }
+            Stamp::Unknown => Err(Error::new(
+                Kind::Checkpoint,
+                format!(
+                    "checkpoint {} line {line}: the request_fingerprint is of a format this version does not know (this version writes format {CHECKPOINT_FORMAT}); was it written by a newer version?",
+                    path.display()
+                ),
+            )
+            .with_line(line)
+            .with_path(path)),
+        }
+    }
 }
 
 struct Loaded {
@@ -403,25 +689,31 @@ struct Loaded {
     done_count: u64,
     /// Requests with only retryable errors, to be sent again.
     retrying: u64,
+    /// Requests whose only lines were produced by other params.
+    changed: Vec<usize>,
     summary: Summary,
 }
 
 /// Reads a checkpoint: which requests are done, and their summary. Cuts off
 /// a torn last line. With `retry_errored`, a retryable error does not make
-/// its request done.
+/// its request done. A line whose fingerprint does not match its request
+/// does not count.
 fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<Loaded> {
     let mut loaded = Loaded {
         done: vec![false; job.len()],
         done_count: 0,
         retrying: 0,
+        changed: Vec::new(),
         summary: Summary::local(),
     };
     let mut retrying = vec![false; job.len()];
+    let mut stale = vec![false; job.len()];
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(loaded),
         Err(e) => return Err(Error::io(path, "opening checkpoint", e)),
     };
+    let mut fingerprints = Fingerprints::new(job);
     let mut reader = ResultsReader::new(BufReader::new(file));
     let mut torn_at = None;
     loop {
@@ -451,6 +743,11 @@ fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<L
             .with_custom_id(line.custom_id)
             .with_path(path));
         };
+        let (stamp, _) = read_stamp(raw.bytes());
+        if !fingerprints.matches(i, stamp, path, raw.number())? {
+            stale[i] = true;
+            continue;
+        }
         if loaded.done[i] {
             // The first final result counts (see `write_output`).
             continue;
@@ -468,6 +765,9 @@ fn load_checkpoint(job: &BatchJob, path: &Path, retry_errored: bool) -> Result<L
         .zip(&loaded.done)
         .filter(|&(&r, &d)| r && !d)
         .count() as u64;
+    loaded.changed = (0..job.len())
+        .filter(|&i| stale[i] && !loaded.done[i] && !retrying[i])
+        .collect();
     if let Some(len) = torn_at {
         let f = OpenOptions::new()
             .write(true)
@@ -499,7 +799,9 @@ pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsReader<BufReader<Fi
 ///
 /// A request's result is its first line that is not a retryable error
 /// ([`ErrorType::is_retryable`]), or else its last line: the result of the
-/// latest retry.
+/// latest retry. Only lines whose fingerprint matches the request as it is
+/// in `job` count (see [`CHECKPOINT_FORMAT`]), and the fingerprint field is
+/// left out: the output lines are batch results lines.
 ///
 /// The output is written to a temporary file next to it and renamed into
 /// place. Memory holds one offset per result, not the results.
@@ -515,51 +817,110 @@ pub fn write_output(
 ) -> Result<u64> {
     let checkpoint = checkpoint.as_ref();
     let output = output.as_ref();
-    // Per request: the chosen line's offset and length, and whether it is
-    // a retryable error (which a later line replaces).
-    let mut chosen: Vec<Option<(u64, usize, bool)>> = vec![None; job.len()];
-    {
-        let mut reader = read_results(checkpoint)?;
-        while let Some(raw) = reader.next_raw().map_err(|e| e.in_checkpoint(checkpoint))? {
-            if !raw.is_terminated() {
-                break;
-            }
-            let line = raw.decode().map_err(|e| e.in_checkpoint(checkpoint))?;
-            let len = raw.bytes().len();
-            let end = reader.decoder().consumed();
-            // Checkpoint lines end in a single LF.
-            let start = end - len as u64 - 1;
-            if let Some(i) = job.index_of(&line.custom_id)
-                && chosen[i].is_none_or(|(_, _, retryable)| retryable)
-            {
-                chosen[i] = Some((start, len, is_retryable(&line.result)));
-            }
-        }
-    }
+    let chosen = choose_lines(job, checkpoint)?;
     let tmp: PathBuf = {
         let mut name = output.as_os_str().to_owned();
         name.push(".tmp");
         name.into()
     };
-    let mut src = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
     let out = File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
     let mut out = std::io::BufWriter::new(out);
-    let mut buf = Vec::new();
-    let mut written = 0;
-    for (start, len, _) in chosen.into_iter().flatten() {
-        buf.resize(len, 0);
-        src.seek(SeekFrom::Start(start))
-            .and_then(|_| src.read_exact(&mut buf))
-            .map_err(|e| Error::io(checkpoint, "reading", e))?;
-        buf.push(b'\n');
-        out.write_all(&buf)
-            .map_err(|e| Error::io(&tmp, "writing", e))?;
-        written += 1;
-    }
+    let written = copy_lines(checkpoint, &chosen, &mut out, &tmp)?;
     out.into_inner()
         .map_err(|e| Error::io(&tmp, "writing", e.into_error()))?
         .sync_all()
         .map_err(|e| Error::io(&tmp, "syncing", e))?;
     std::fs::rename(&tmp, output).map_err(|e| Error::io(output, "renaming into", e))?;
+    Ok(written)
+}
+
+/// Like [`write_output`], to any writer (such as stdout), flushed at the
+/// end. The writer is given one `write_all` per line: wrap it in a
+/// `BufWriter` when writes are costly.
+///
+/// # Errors
+///
+/// As [`write_output`]; a failed write is [`Error::is_io`] with the path
+/// `-`.
+pub fn write_output_to(
+    job: &BatchJob,
+    checkpoint: impl AsRef<Path>,
+    mut out: impl Write,
+) -> Result<u64> {
+    let checkpoint = checkpoint.as_ref();
+    let chosen = choose_lines(job, checkpoint)?;
+    let name = Path::new("-");
+    let written = copy_lines(checkpoint, &chosen, &mut out, name)?;
+    out.flush().map_err(|e| Error::io(name, "writing", e))?;
+    Ok(written)
+}
+
+/// Where a chosen checkpoint line is: its offset, its length without the
+/// fingerprint field, whether that field was cut, and whether it is a
+/// retryable error (which a later line replaces).
+#[derive(Clone, Copy)]
+struct Chosen {
+    start: u64,
+    len: usize,
+    stamped: bool,
+    retryable: bool,
+}
+
+/// Per request, its result line in the checkpoint: the first final one
+/// whose fingerprint matches the request, else the last retryable one.
+fn choose_lines(job: &BatchJob, checkpoint: &Path) -> Result<Vec<Option<Chosen>>> {
+    let mut chosen: Vec<Option<Chosen>> = vec![None; job.len()];
+    let mut fingerprints = Fingerprints::new(job);
+    let mut reader = read_results(checkpoint)?;
+    while let Some(raw) = reader.next_raw().map_err(|e| e.in_checkpoint(checkpoint))? {
+        if !raw.is_terminated() {
+            break;
+        }
+        let line = raw.decode().map_err(|e| e.in_checkpoint(checkpoint))?;
+        let end = reader.decoder().consumed();
+        // Checkpoint lines end in a single LF.
+        let start = end - raw.bytes().len() as u64 - 1;
+        let Some(i) = job.index_of(&line.custom_id) else {
+            continue;
+        };
+        let (stamp, len) = read_stamp(raw.bytes());
+        if !fingerprints.matches(i, stamp, checkpoint, raw.number())? {
+            continue;
+        }
+        if chosen[i].is_none_or(|c| c.retryable) {
+            chosen[i] = Some(Chosen {
+                start,
+                len,
+                stamped: len < raw.bytes().len(),
+                retryable: is_retryable(&line.result),
+            });
+        }
+    }
+    Ok(chosen)
+}
+
+/// Copies the chosen lines, without their fingerprint, to `out`.
+fn copy_lines(
+    checkpoint: &Path,
+    chosen: &[Option<Chosen>],
+    out: &mut impl Write,
+    out_name: &Path,
+) -> Result<u64> {
+    let mut src = File::open(checkpoint).map_err(|e| Error::io(checkpoint, "opening", e))?;
+    let mut buf = Vec::new();
+    let mut written = 0;
+    for c in chosen.iter().flatten() {
+        buf.resize(c.len, 0);
+        src.seek(SeekFrom::Start(c.start))
+            .and_then(|_| src.read_exact(&mut buf))
+            .map_err(|e| Error::io(checkpoint, "reading", e))?;
+        if c.stamped {
+            buf.push(b'}');
+        }
+        buf.push(b'\n');
+        out.write_all(&buf)
+            .map_err(|e| Error::io(out_name, "writing", e))?;
+        written += 1;
+    }
     Ok(written)
 }

@@ -3,4 +3,5 @@
 mod batches;
 mod results;
 mod runner;
+mod runner_safety;
 mod support;
