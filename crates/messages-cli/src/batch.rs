@@ -9,8 +9,8 @@ use messages::batch::{Batches, ListParams, Summary, WaitOptions};
 
 use crate::cli::{BatchCommand, Global, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
-use crate::error::{CliError, EXIT_INPUT};
-use crate::{input, progress};
+use crate::error::{CliError, EXIT_INPUT, check_all_succeeded};
+use crate::{input, output, progress};
 
 /// How often a wait polls: from half a second, growing to 10 s.
 fn wait_options() -> WaitOptions {
@@ -93,6 +93,12 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
             args.input.file.display()
         )));
     }
+    // Before anything is submitted: a bad -o is found now, not after the
+    // batch has run (and been paid for).
+    let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
+    }
     let conn = connect(global).await?;
     let batches = conn.client.batches();
     let submitted = job.submit(&batches).await?;
@@ -114,14 +120,14 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
         .await?;
     bar.finish_and_clear();
     let mut results = submitted.results();
-    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut sink = Sink::open(out_path)?;
     while let Some(line) = results.next().await {
         let line = line?;
         sink.write_line(to_json(&line)?.as_bytes())?;
     }
     sink.commit()?;
     eprintln!("{}", results.summary());
-    Ok(())
+    check_all_succeeded(results.summary(), &place(out_path))
 }
 
 /// `msgs batch wait`.
@@ -146,10 +152,14 @@ async fn wait(global: &Global, args: WaitArgs) -> Result<(), CliError> {
 
 /// `msgs batch results`.
 async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
+    let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
+    }
     let conn = persistent(global).await?;
     let batches: Batches = conn.client.batches();
     let mut stream = batches.results(&args.id).await?;
-    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut sink = Sink::open(out_path)?;
     let mut summary = Summary::batch();
     while let Some(raw) = stream.next_raw().await {
         let raw = raw?;
@@ -158,7 +168,11 @@ async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
     }
     sink.commit()?;
     eprintln!("{summary}");
-    Ok(())
+    check_all_succeeded(&summary, &place(out_path))
+}
+
+fn place(path: Option<&Path>) -> String {
+    path.map_or_else(|| String::from("stdout"), |p| p.display().to_string())
 }
 
 /// Where result lines go: stdout, or a temporary file renamed into place

@@ -20,6 +20,8 @@ Exit codes:
   1    API or transport error (the message names the request id when there is one)
   2    usage or input error: bad flags, a missing or unreadable file, an invalid JSONL line
   3    a stream or input ended early (truncated)
+  4    a job finished, but some requests errored, expired or were canceled
+       (run, batch submit --wait, batch results); the results are written
   130  interrupted (Ctrl-C); `msgs run` resumes from its checkpoint";
 
 /// `msgs`.
@@ -186,7 +188,8 @@ pub(crate) struct SubmitArgs {
     /// stdout), in the order the API returns them.
     #[arg(long)]
     pub(crate) wait: bool,
-    /// With --wait: write the results here instead of stdout.
+    /// With --wait: write the results here instead of stdout (`-`: stdout).
+    /// Checked before the batch is submitted.
     #[arg(short, long, value_name = "FILE", requires = "wait")]
     pub(crate) output: Option<PathBuf>,
 }
@@ -204,7 +207,8 @@ pub(crate) struct WaitArgs {
 pub(crate) struct ResultsArgs {
     /// The batch id.
     pub(crate) id: String,
-    /// Write here instead of stdout (replaced atomically when complete).
+    /// Write here instead of stdout (replaced atomically when complete;
+    /// `-`: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
 }
@@ -216,7 +220,8 @@ pub(crate) struct RunArgs {
     /// Requests in flight.
     #[arg(long, default_value_t = 5)]
     pub(crate) concurrency: usize,
-    /// The checkpoint file (default: OUTPUT.checkpoint).
+    /// The checkpoint file (default: OUTPUT.checkpoint; with `-o -`,
+    /// INPUT.checkpoint).
     #[arg(long, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
     /// On Ctrl-C, wait up to this many seconds for the requests in flight
@@ -228,7 +233,12 @@ pub(crate) struct RunArgs {
     /// those requests again.
     #[arg(long)]
     pub(crate) no_retry_errors: bool,
-    /// Where the results go, in the job's order, once every request has one.
+    /// Send again the requests whose saved result was produced by other
+    /// params (the job was edited since); without it such a run is refused.
+    #[arg(long)]
+    pub(crate) rerun_changed: bool,
+    /// Where the results go, in the job's order, once every request has one
+    /// (`-`: stdout). Checked before the first request is sent.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
 }

@@ -7,23 +7,40 @@ use messages::batch::LocalRunner;
 
 use crate::cli::{Global, RunArgs};
 use crate::connect::connect;
-use crate::error::{CliError, EXIT_INTERRUPTED};
-use crate::{input, progress};
+use crate::error::{CliError, EXIT_INTERRUPTED, check_all_succeeded};
+use crate::{input, output, progress};
 
 /// `msgs run`.
 pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> {
     let job = input::read_job(&args.input)?;
-    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| {
-        let mut p = args.output.as_os_str().to_owned();
-        p.push(".checkpoint");
-        PathBuf::from(p)
-    });
+    let to_stdout = output::is_stdout(&args.output);
+    let checkpoint = match &args.checkpoint {
+        Some(c) => c.clone(),
+        None => {
+            let base = if to_stdout {
+                if output::is_stdout(&args.input.file) {
+                    return Err(CliError::input(
+                        "with the job on stdin and -o -, give the checkpoint path with --checkpoint",
+                    ));
+                }
+                &args.input.file
+            } else {
+                &args.output
+            };
+            let mut p = base.as_os_str().to_owned();
+            p.push(".checkpoint");
+            PathBuf::from(p)
+        }
+    };
+    // Before the first request: a bad -o is found now, not after the work.
+    output::check(&args.output)?;
     let conn = connect(global).await?;
     let bar = progress::bar("run");
     let b = bar.clone();
     let runner = LocalRunner::new(conn.client.transport().clone())
         .concurrency(args.concurrency)
         .retry_errored(!args.no_retry_errors)
+        .rerun_changed(args.rerun_changed)
         .stop_grace(Duration::from_secs(args.stop_grace))
         .on_progress(move |p| progress::update(&b, p));
     // The first Ctrl-C stops starting requests and lets those in flight
@@ -64,8 +81,9 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     };
     bar.finish_and_clear();
     let report = report.map_err(|e| {
-        // A checkpoint error (locked, or another job's) is not resumable.
-        let resumable = !e.is_checkpoint();
+        // A checkpoint error (locked, or another job's) and changed
+        // requests are not resumed by running the same command again.
+        let resumable = !e.is_checkpoint() && !e.is_changed();
         let mut err = CliError::from(e);
         if resumable {
             err.message.push_str(&format!(
@@ -84,14 +102,19 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         );
         return Err(CliError::new(EXIT_INTERRUPTED, msg));
     }
-    let written = messages::batch::write_output(&job, &checkpoint, &args.output)?;
+    let (written, place) = if to_stdout {
+        let stdout = std::io::stdout().lock();
+        let n =
+            messages::batch::write_output_to(&job, &checkpoint, std::io::BufWriter::new(stdout))?;
+        (n, String::from("stdout"))
+    } else {
+        let n = messages::batch::write_output(&job, &checkpoint, &args.output)?;
+        (n, args.output.display().to_string())
+    };
     eprintln!(
-        "{written} results in {} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors)",
-        args.output.display(),
-        report.resumed,
-        report.sent,
-        report.retried
+        "{written} results in {place} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors, {} of changed requests)",
+        report.resumed, report.sent, report.retried, report.changed
     );
     eprintln!("{}", report.summary);
-    Ok(())
+    check_all_succeeded(&report.summary, &place)
 }

@@ -7,6 +7,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 
 mod batch;
 mod errors;
+mod money;
 mod run;
 mod sse;
 mod stream;
