@@ -53,6 +53,8 @@ pub(crate) enum Kind {
     Changed,
     /// An API answer said that every request of the run would fail.
     RunWide,
+    /// A 429/529 asked to wait longer than the run's maximum wait.
+    RateLimited,
 }
 
 impl Error {
@@ -216,6 +218,15 @@ impl Error {
     /// result in the checkpoint; the next run sends them.
     pub fn is_run_wide(&self) -> bool {
         self.inner.kind == Kind::RunWide
+    }
+
+    /// A [`LocalRunner`](crate::LocalRunner) run stopped because a 429 or
+    /// 529 asked to wait longer than its
+    /// [`max_wait`](crate::LocalRunner::max_wait) (a usage cap, say). The
+    /// message says when the limit resets; nothing was recorded for the
+    /// refused request.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.kind == Kind::RateLimited
     }
 
     /// The 1-based line number (of the results body, file or checkpoint)

@@ -72,6 +72,7 @@ mod error;
 mod fingerprint;
 pub mod hybrid;
 mod job;
+mod pace;
 mod runner;
 mod summary;
 mod wait;
@@ -87,8 +88,8 @@ pub use crate::job::{
     BatchJob, JobResults, Joined, MAX_BYTES_PER_BATCH, MAX_REQUESTS_PER_BATCH, SubmittedJob,
 };
 pub use crate::runner::{
-    CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_RUN_WIDE_ERRORS, LocalRunner, RunReport,
-    read_results, write_output, write_output_to,
+    CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_MAX_WAIT, DEFAULT_RUN_WIDE_ERRORS, LocalRunner,
+    RunReport, read_results, write_output, write_output_to,
 };
 pub use crate::summary::{
     BATCH_DISCOUNT, ModelPrice, PRICES, PRICES_AS_OF, Summary, TokenUsage, cost_of, price_of,

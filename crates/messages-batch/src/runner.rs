@@ -1,12 +1,14 @@
 //! [`LocalRunner`]: a job through `POST /v1/messages`, with a checkpoint.
 
+use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::future::Future;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use messages_http::{Request, RequestOptions, Transport};
 use messages_types::{
@@ -18,6 +20,7 @@ use crate::decoder::ResultsReader;
 use crate::error::{Error, Kind, Result};
 use crate::fingerprint::{Fingerprint, Stamp, read_stamp};
 use crate::job::BatchJob;
+use crate::pace::{Pacer, format_rfc3339, retry_after};
 use crate::summary::Summary;
 use crate::wait::{Progress, Reporter};
 
@@ -27,6 +30,15 @@ pub const DEFAULT_CONCURRENCY: usize = 5;
 /// The default number of run-wide errors that stop a run (see
 /// [`LocalRunner::run_wide_errors`]).
 pub const DEFAULT_RUN_WIDE_ERRORS: usize = 3;
+
+/// The default longest `retry-after` a run waits for (see
+/// [`LocalRunner::max_wait`]): 60 s.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How often one request may be refused for rate (429) or overload (529)
+/// in a run before that answer becomes its result (a retryable error, sent
+/// again by the next run).
+const MAX_THROTTLES: u32 = 10;
 
 /// The checkpoint format this version writes: 2.
 ///
@@ -106,9 +118,26 @@ const MAX_MESSAGES_BODY: usize = 32 * 1000 * 1000;
 /// one (see [`write_output`]). Turn this off with
 /// [`retry_errored`](LocalRunner::retry_errored).
 ///
-/// **Rate limits** are honoured by the transport's retries (`retry-after`);
-/// raise [`TransportBuilder::max_retries`](messages_http::TransportBuilder::max_retries)
-/// for long runs near the limit.
+/// **Rate limits and overload are handled for the whole run.** The runner
+/// sends each request with the transport's retries off and retries itself:
+///
+/// - a 429 (rate limit) or 529 (overloaded) pauses every start for the
+///   `retry-after` the API asked for (else a backoff of 0.5 s doubling to
+///   8 s), halves the number of requests in flight, and puts the request
+///   back in the queue; each success then grows the window by about one
+///   request per round trip, up to [`concurrency`](LocalRunner::concurrency)
+///   (AIMD);
+/// - the `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}`
+///   headers of every answer are read: once the requests or tokens left
+///   (less what was started since) run out, requests start at 95% of the
+///   rate at which the limit refills, so the API rarely has to refuse one;
+/// - a `retry-after` longer than [`max_wait`](LocalRunner::max_wait) (a
+///   usage cap that resets in hours) stops the run at once with
+///   [`Error::is_rate_limited`], whose message says when the limit resets;
+///   nothing is recorded for the refused request;
+/// - other retryable failures (408, 409, 5xx, connection errors, timeouts;
+///   `x-should-retry` is obeyed) are retried per request,
+///   [`retries`](LocalRunner::retries) times, with the SDKs' backoff.
 ///
 /// # Examples
 ///
@@ -136,6 +165,8 @@ pub struct LocalRunner {
     retry_errored: bool,
     rerun_changed: bool,
     run_wide_errors: usize,
+    retries: u32,
+    max_wait: Duration,
     stop_grace: Duration,
     reporter: Reporter,
 }
@@ -177,7 +208,21 @@ enum Outcome {
     Result(BatchResult),
     /// An error that may fail every request (see "Run-wide errors").
     RunWide(BatchResult),
+    /// A 429 or 529: the wait it asked for, and the error as a result.
+    Throttled {
+        wait: Option<Duration>,
+        result: BatchResult,
+    },
     Fatal(messages_http::Error),
+}
+
+/// A finished request: its index in the job, its start number, what
+/// happened, and the answer's headers.
+struct Sent {
+    index: usize,
+    seq: u64,
+    outcome: Outcome,
+    headers: Option<http::HeaderMap>,
 }
 
 impl LocalRunner {
@@ -191,6 +236,8 @@ impl LocalRunner {
             retry_errored: true,
             rerun_changed: false,
             run_wide_errors: DEFAULT_RUN_WIDE_ERRORS,
+            retries: messages_http::retry::DEFAULT_MAX_RETRIES,
+            max_wait: DEFAULT_MAX_WAIT,
             stop_grace: Duration::ZERO,
             reporter: Reporter::default(),
         }
@@ -236,6 +283,23 @@ impl LocalRunner {
     /// not stop a job, a wrong key costs at most that many requests.
     pub fn run_wide_errors(mut self, n: usize) -> LocalRunner {
         self.run_wide_errors = n.max(1);
+        self
+    }
+
+    /// How often a request is retried after a retryable failure other than
+    /// 429/529 (408, 409, 5xx, connection errors, timeouts), with the
+    /// official SDKs' backoff. Default is 2, as the transport's. The
+    /// transport's own retries are off for the runner's requests.
+    pub fn retries(mut self, n: u32) -> LocalRunner {
+        self.retries = n;
+        self
+    }
+
+    /// The longest `retry-after` the run waits for. A 429 or 529 that asks
+    /// for more stops the run with [`Error::is_rate_limited`] (its message
+    /// says when the limit resets). Default is [`DEFAULT_MAX_WAIT`] (60 s).
+    pub fn max_wait(mut self, wait: Duration) -> LocalRunner {
+        self.max_wait = wait;
         self
     }
 
@@ -299,7 +363,10 @@ impl LocalRunner {
     ///   [`rerun_changed`](LocalRunner::rerun_changed)); nothing was sent;
     /// - [`Error::is_run_wide`]: an answer said that every request would
     ///   fail (a wrong key, no credit, an unknown model...). The requests
-    ///   that got it have no result; fix the cause and run again.
+    ///   that got it have no result; fix the cause and run again;
+    /// - [`Error::is_rate_limited`]: a 429 or 529 asked to wait longer than
+    ///   [`max_wait`](LocalRunner::max_wait); the requests in flight are
+    ///   abandoned (no result), everything finished is in the checkpoint.
     ///
     /// # Cancellation
     ///
@@ -351,18 +418,27 @@ impl LocalRunner {
         };
         self.reporter.report(&progress);
 
-        let mut todo = (0..job.len()).filter(|&i| !loaded.done[i]);
+        let mut queue: VecDeque<usize> = (0..job.len()).filter(|&i| !loaded.done[i]).collect();
         let mut in_flight = FuturesUnordered::new();
         let mut stop = pin!(stop);
         // The end of the grace period, once stopping.
         let grace = tokio::time::sleep(Duration::ZERO);
         let mut grace = pin!(grace);
+        // When the pacer lets the next request start.
+        let pace_timer = tokio::time::sleep(Duration::ZERO);
+        let mut pace_timer = pin!(pace_timer);
         let mut writer = CheckpointWriter {
             file: &mut file,
             path,
             fsync: self.fsync,
             buf: Vec::new(),
         };
+        let mut pacer = Pacer::new(self.concurrency);
+        // The next request, serialized (its size is its token cost).
+        let mut next: Option<(usize, Body)> = None;
+        // 429/529 answers per request, and in a row for the run.
+        let mut throttles: HashMap<usize, u32> = HashMap::new();
+        let mut in_a_row = 0u32;
         // Run-wide errors seen (not recorded), whether any request got
         // another answer in this run, and whether the run-wide errors
         // reached the limit (no more requests start).
@@ -373,16 +449,28 @@ impl LocalRunner {
             // Until one answer proves that requests can succeed, one at a
             // time: a wrong key costs `run_wide_errors` requests, not a
             // whole wave.
-            let limit = if proven { self.concurrency } else { 1 };
+            let limit = if proven { pacer.limit() } else { 1 };
+            let mut paced = false;
             while !report.stopped && !halted && in_flight.len() < limit {
-                let Some(i) = todo.next() else { break };
-                let params = &job.requests()[i].params;
-                in_flight.push(self.send(i, params));
+                if next.is_none() {
+                    let Some(i) = queue.pop_front() else { break };
+                    next = Some((i, Body::of(&job.requests()[i].params)));
+                }
+                let Some((_, body)) = &next else { break };
+                let now = Instant::now();
+                if let Some(at) = pacer.ready_at(body.tokens, now) {
+                    pace_timer.as_mut().reset(at.into());
+                    paced = true;
+                    break;
+                }
+                let Some((i, body)) = next.take() else { break };
+                let seq = pacer.start(body.tokens);
+                in_flight.push(self.send(i, seq, body));
             }
-            if in_flight.is_empty() {
+            if in_flight.is_empty() && !paced {
                 break;
             }
-            let (i, outcome) = tokio::select! {
+            let sent = tokio::select! {
                 biased;
                 () = &mut stop, if !report.stopped => {
                     report.stopped = true;
@@ -395,17 +483,52 @@ impl LocalRunner {
                     continue;
                 }
                 () = &mut grace, if report.stopped => break,
-                Some(done) = in_flight.next() => done,
+                () = &mut pace_timer, if paced => continue,
+                Some(sent) = in_flight.next() => sent,
             };
+            let Sent {
+                index: i,
+                seq,
+                outcome,
+                headers,
+            } = sent;
             let result = match outcome {
                 Outcome::Result(r) => {
+                    let success = matches!(r, BatchResult::Succeeded { .. });
+                    pacer.answered(seq, headers.as_ref(), success);
+                    in_a_row = 0;
                     proven = true;
                     r
                 }
                 Outcome::RunWide(r) => {
+                    pacer.answered(seq, headers.as_ref(), false);
                     held.push((i, r));
                     halted |= held.len() >= self.run_wide_errors;
                     continue;
+                }
+                Outcome::Throttled { wait, result } => {
+                    in_a_row += 1;
+                    let wait = wait.unwrap_or_else(|| {
+                        messages_http::retry::backoff_delay(in_a_row - 1, jitter())
+                    });
+                    if wait > self.max_wait {
+                        return Err(rate_limited_error(
+                            path,
+                            &result,
+                            wait,
+                            self.max_wait,
+                            report.summary.total(),
+                        ));
+                    }
+                    let n = throttles.entry(i).or_insert(0);
+                    *n += 1;
+                    if *n <= MAX_THROTTLES {
+                        pacer.throttled(seq, wait, Instant::now());
+                        queue.push_front(i);
+                        continue;
+                    }
+                    pacer.answered(seq, headers.as_ref(), false);
+                    result
                 }
                 Outcome::Fatal(e) => {
                     let id = &job.requests()[i].custom_id;
@@ -450,65 +573,176 @@ impl LocalRunner {
     fn send(
         &self,
         index: usize,
-        params: &MessageRequest,
-    ) -> impl Future<Output = (usize, Outcome)> + Send + 'static {
+        seq: u64,
+        body: Body,
+    ) -> impl Future<Output = Sent> + Send + 'static {
         let transport = self.transport.clone();
-        let body = serde_json::to_vec(params);
-        let max_tokens = u64::from(params.max_tokens);
-        let body_len = body.as_ref().map_or(0, Vec::len);
+        let retries = self.retries;
         async move {
-            let body = match body {
+            let done = |outcome, headers| Sent {
+                index,
+                seq,
+                outcome,
+                headers,
+            };
+            let bytes = match body.bytes {
                 Ok(b) => b,
-                Err(e) => {
-                    return (
-                        index,
-                        Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None)),
+                Err(message) => {
+                    let result = errored(ErrorType::InvalidRequest, message, None);
+                    return done(Outcome::Result(result), None);
+                }
+            };
+            let body_len = bytes.len();
+            let mut attempt = 0;
+            loop {
+                let req = Request::post("/v1/messages")
+                    .with_body(bytes.clone())
+                    .with_options(
+                        RequestOptions::new()
+                            .max_tokens(body.max_tokens)
+                            .max_retries(0),
                     );
-                }
-            };
-            let req = Request::post("/v1/messages")
-                .with_body(body)
-                .with_options(RequestOptions::new().max_tokens(max_tokens));
-            let sent = async {
-                let resp = transport.send(req).await?;
-                resp.json::<Message>().await
-            };
-            let outcome = match sent.await {
-                Ok(message) => Outcome::Result(BatchResult::Succeeded { message }),
-                Err(e)
-                    if e.api_error()
-                        .is_some_and(|a| is_run_wide(&a.kind, body_len)) =>
-                {
-                    let error = match e.error_response() {
-                        Some(body) => body.clone(),
-                        None => ErrorResponse {
-                            error: ApiError {
-                                kind: e.api_error().map_or(ErrorType::Api, |a| a.kind.clone()),
-                                message: e.to_string(),
-                            },
-                            request_id: e.request_id().map(str::to_owned),
-                        },
-                    };
-                    Outcome::RunWide(BatchResult::Errored { error })
-                }
-                Err(e) => match e.error_response() {
-                    Some(body) => Outcome::Result(BatchResult::Errored {
-                        error: body.clone(),
-                    }),
-                    None if e.is_api() => Outcome::Result(errored(
-                        ErrorType::from_status(e.status().map_or(500, |s| s.as_u16())),
-                        e.to_string(),
-                        e.request_id().map(str::to_owned),
-                    )),
-                    None if e.is_streaming_required() => {
-                        Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None))
+                let (sent, headers) = match transport.send(req).await {
+                    Ok(resp) => {
+                        let headers = resp.headers().clone();
+                        (resp.json::<Message>().await, Some(headers))
                     }
-                    None => Outcome::Fatal(e),
-                },
-            };
-            (index, outcome)
+                    Err(e) => {
+                        let headers = e.headers().cloned();
+                        (Err(e), headers)
+                    }
+                };
+                let e = match sent {
+                    Ok(message) => {
+                        return done(Outcome::Result(BatchResult::Succeeded { message }), headers);
+                    }
+                    Err(e) => e,
+                };
+                let status = e.status();
+                let should_retry = headers
+                    .as_ref()
+                    .and_then(|h| h.get("x-should-retry"))
+                    .map(|v| v.as_bytes() == b"true");
+                if matches!(status.map(|s| s.as_u16()), Some(429 | 529))
+                    && should_retry != Some(false)
+                {
+                    let wait = headers.as_ref().and_then(retry_after);
+                    let result = match classify(e, body_len) {
+                        Outcome::Result(r) | Outcome::RunWide(r) => r,
+                        other => return done(other, headers),
+                    };
+                    return done(Outcome::Throttled { wait, result }, headers);
+                }
+                let retryable = match (status, &headers) {
+                    (Some(s), Some(h)) => messages_http::retry::should_retry_status(s, h),
+                    (Some(s), None) => matches!(s.as_u16(), 408 | 409) || s.as_u16() >= 500,
+                    (None, _) => e.is_connect() || e.is_timeout() || e.is_request(),
+                };
+                if retryable && attempt < retries {
+                    let wait = messages_http::retry::backoff_delay(attempt, jitter());
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                return done(classify(e, body_len), headers);
+            }
         }
     }
+}
+
+/// A request, serialized once: its body (or why it does not serialize),
+/// `max_tokens`, and the tokens it may use (input estimated at 4 bytes a
+/// token, plus `max_tokens`), for pacing by the tokens limit.
+struct Body {
+    bytes: std::result::Result<Bytes, String>,
+    max_tokens: u64,
+    tokens: f64,
+}
+
+impl Body {
+    fn of(params: &MessageRequest) -> Body {
+        let bytes = serde_json::to_vec(params)
+            .map(Bytes::from)
+            .map_err(|e| e.to_string());
+        let max_tokens = u64::from(params.max_tokens);
+        let len = bytes.as_ref().map_or(0, Bytes::len);
+        Body {
+            bytes,
+            max_tokens,
+            tokens: (len / 4) as f64 + max_tokens as f64,
+        }
+    }
+}
+
+/// What a failed request's error means for the run.
+fn classify(e: messages_http::Error, body_len: usize) -> Outcome {
+    if let Some(a) = e.api_error()
+        && is_run_wide(&a.kind, body_len)
+    {
+        let error = match e.error_response() {
+            Some(body) => body.clone(),
+            None => ErrorResponse {
+                error: ApiError {
+                    kind: a.kind.clone(),
+                    message: e.to_string(),
+                },
+                request_id: e.request_id().map(str::to_owned),
+            },
+        };
+        return Outcome::RunWide(BatchResult::Errored { error });
+    }
+    match e.error_response() {
+        Some(body) => Outcome::Result(BatchResult::Errored {
+            error: body.clone(),
+        }),
+        None if e.is_api() => Outcome::Result(errored(
+            ErrorType::from_status(e.status().map_or(500, |s| s.as_u16())),
+            e.to_string(),
+            e.request_id().map(str::to_owned),
+        )),
+        None if e.is_streaming_required() => {
+            Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None))
+        }
+        None => Outcome::Fatal(e),
+    }
+}
+
+/// A number in `[0, 1)` for backoff jitter: not for anything that needs
+/// randomness of quality.
+fn jitter() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos % 1000) / 1000.0
+}
+
+fn rate_limited_error(
+    path: &Path,
+    result: &BatchResult,
+    wait: Duration,
+    max_wait: Duration,
+    saved: u64,
+) -> Error {
+    let what = match result {
+        BatchResult::Errored { error } => {
+            format!("{}: {}", error.error.kind.as_str(), error.error.message)
+        }
+        _ => String::from("rate limited"),
+    };
+    let reset = format_rfc3339(SystemTime::now() + wait);
+    let secs = wait.as_secs();
+    Error::new(
+        Kind::RateLimited,
+        format!(
+            "stopped: the API asked to wait {}h{:02}m{:02}s ({what}), longer than the maximum wait of {} s; the limit resets at {reset}; {saved} result(s) are in checkpoint {}; run again after that",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60,
+            max_wait.as_secs(),
+            path.display()
+        ),
+    )
+    .with_path(path)
 }
 
 fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> BatchResult {

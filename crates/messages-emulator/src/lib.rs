@@ -184,6 +184,7 @@ mod fault;
 mod generate;
 mod log;
 mod models;
+mod ratelimit;
 mod server;
 mod sse;
 mod stream;
@@ -318,6 +319,7 @@ pub(crate) struct Config {
     pub(crate) request_log: bool,
     pub(crate) extra_models: Vec<String>,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) rate_limits: ratelimit::Limits,
 }
 
 impl Default for Config {
@@ -339,6 +341,7 @@ impl Default for Config {
             request_log: true,
             extra_models: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
+            rate_limits: ratelimit::Limits::default(),
         }
     }
 }
@@ -478,6 +481,40 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A limit on `POST /v1/messages` requests per
+    /// [`rate_limit_window`](EmulatorBuilder::rate_limit_window) (a minute by
+    /// default), as the API's requests-per-minute limit: a token bucket
+    /// that refills continuously. Over it, a 429 `rate_limit_error` with
+    /// `retry-after` (whole seconds, rounded up). The
+    /// `anthropic-ratelimit-requests-{limit,remaining,reset}` headers of
+    /// every response then report it (`reset`: when the bucket is full
+    /// again, RFC 3339 with milliseconds). Default is none.
+    pub fn requests_per_minute(mut self, n: u64) -> EmulatorBuilder {
+        self.config.rate_limits.requests = Some(n.max(1));
+        self
+    }
+
+    /// A limit on the tokens of `POST /v1/messages` requests per window,
+    /// as the API's tokens-per-minute limit: each request is charged its
+    /// estimated input tokens plus its `max_tokens` when it is admitted.
+    /// Reported in `anthropic-ratelimit-tokens-*`. Default is none.
+    pub fn tokens_per_minute(mut self, n: u64) -> EmulatorBuilder {
+        self.config.rate_limits.tokens = Some(n.max(1));
+        self
+    }
+
+    /// The window of [`requests_per_minute`](EmulatorBuilder::requests_per_minute)
+    /// and [`tokens_per_minute`](EmulatorBuilder::tokens_per_minute): a
+    /// shorter one runs the same limits on a faster clock (60 requests per
+    /// 2 s behaves like 60 per minute, 30 times faster), for tests. Default
+    /// is 60 s.
+    pub fn rate_limit_window(mut self, window: Duration) -> EmulatorBuilder {
+        if !window.is_zero() {
+            self.config.rate_limits.window = window;
+        }
+        self
+    }
+
     /// How long [`EmulatorHandle::shutdown`] waits for open connections
     /// (stalled streams, for example) before closing them. Default is 5 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> EmulatorBuilder {
@@ -540,6 +577,7 @@ impl EmulatorBuilder {
 
         let log = config.request_log.then(RequestLog::default);
         let state = Arc::new(server::State {
+            limiter: ratelimit::Limiter::new(config.rate_limits),
             config,
             models,
             faults: fault::FaultCounter::default(),

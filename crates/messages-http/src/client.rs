@@ -315,7 +315,9 @@ impl Transport {
         let idle = opts.idle_timeout.unwrap_or(cfg.idle_timeout);
         let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts);
         if !parts.status.is_success() {
-            return Err(api_error(parts.status, body, request_id, attempts).await);
+            return Err(api_error(parts.status, body, request_id, attempts)
+                .await
+                .with_headers(parts.headers));
         }
         Ok(Response::new(
             parts.status,

@@ -3,5 +3,6 @@
 mod batches;
 mod results;
 mod runner;
+mod runner_limits;
 mod runner_safety;
 mod support;
