@@ -228,6 +228,10 @@ pub(crate) struct RunArgs {
     /// to finish (their results are saved); a second Ctrl-C abandons them.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub(crate) stop_grace: u64,
+    /// The longest retry-after to wait for; a 429/529 asking for more (a
+    /// usage cap) stops the run, saying when the limit resets.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) max_wait: u64,
     /// Keep retryable errors found in the checkpoint (rate limit,
     /// overloaded, API error, timeout) as final results instead of sending
     /// those requests again.
@@ -282,4 +286,12 @@ pub(crate) struct EmulatorArgs {
     /// Server-wide faults in the x-emulator-fault grammar (repeatable).
     #[arg(long, value_name = "SPEC")]
     pub(crate) fault: Vec<String>,
+    /// A rate limit on POST /v1/messages: 429 with retry-after beyond it,
+    /// reported in the anthropic-ratelimit-requests-* headers.
+    #[arg(long, value_name = "N")]
+    pub(crate) requests_per_minute: Option<u64>,
+    /// A token rate limit on POST /v1/messages (input estimate plus
+    /// max_tokens), reported in the anthropic-ratelimit-tokens-* headers.
+    #[arg(long, value_name = "N")]
+    pub(crate) tokens_per_minute: Option<u64>,
 }

@@ -41,6 +41,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         .concurrency(args.concurrency)
         .retry_errored(!args.no_retry_errors)
         .rerun_changed(args.rerun_changed)
+        .max_wait(Duration::from_secs(args.max_wait))
         .stop_grace(Duration::from_secs(args.stop_grace))
         .on_progress(move |p| progress::update(&b, p));
     // The first Ctrl-C stops starting requests and lets those in flight
@@ -82,8 +83,10 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     bar.finish_and_clear();
     let report = report.map_err(|e| {
         // A checkpoint error (locked, or another job's) and changed
-        // requests are not resumed by running the same command again.
-        let resumable = !e.is_checkpoint() && !e.is_changed();
+        // requests are not resumed by running the same command again; a
+        // run-wide or rate-limit stop already says where the results are.
+        let resumable =
+            !e.is_checkpoint() && !e.is_changed() && !e.is_run_wide() && !e.is_rate_limited();
         let mut err = CliError::from(e);
         if resumable {
             err.message.push_str(&format!(

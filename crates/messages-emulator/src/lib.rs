@@ -47,7 +47,11 @@
 //!
 //! Every response carries a `request-id` header (`req_...`) and the
 //! `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
-//! headers. Errors have the API's body,
+//! headers (fixed, generous figures, unless rate limits are configured:
+//! [`EmulatorBuilder::requests_per_minute`], [`EmulatorBuilder::tokens_per_minute`];
+//! then `requests` and `tokens` report the limits' token buckets and a
+//! `POST /v1/messages` over them gets 429 `rate_limit_error` with
+//! `retry-after`). Errors have the API's body,
 //! `{"type":"error","error":{"type":T,"message":M},"request_id":"req_..."}`:
 //!
 //! - no `x-api-key` and no `Authorization: Bearer` token, or a key other than
@@ -167,6 +171,8 @@
 //!                   [--replay FILE.sse] [--token-delay-ms N] [--fault SPEC]...
 //!                   [--pad-json] [--ping-every N] [--batch-pace-ms N]
 //!                   [--batch-expiry-secs N] [--max-body-bytes N] [--latency-ms N]
+//!                   [--requests-per-minute N] [--tokens-per-minute N]
+//!                   [--rate-limit-window-ms N]
 //! ```
 //!
 //! It prints exactly `listening on http://HOST:PORT` as its first line on

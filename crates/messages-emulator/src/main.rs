@@ -22,6 +22,9 @@ usage: messages-emulator [OPTIONS]
   --batch-expiry-secs N     batch expiry after creation (default 86400)
   --max-body-bytes N        largest request body (default 33554432)
   --latency-ms N            delay before every response head (default 0)
+  --requests-per-minute N   rate limit on POST /v1/messages (429 with retry-after)
+  --tokens-per-minute N     token rate limit on POST /v1/messages (input + max_tokens)
+  --rate-limit-window-ms N  the window of both limits (default 60000)
   --help                    this text
 
 Prints `listening on http://HOST:PORT` when ready, then serves until SIGINT/SIGTERM.";
@@ -119,6 +122,11 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
             "--batch-expiry-secs" => b = b.batch_expiry(Duration::from_secs(num(value()?)?)),
             "--max-body-bytes" => b = b.max_body_bytes(num(value()?)? as usize),
             "--latency-ms" => b = b.latency(Duration::from_millis(num(value()?)?)),
+            "--requests-per-minute" => b = b.requests_per_minute(num(value()?)?),
+            "--tokens-per-minute" => b = b.tokens_per_minute(num(value()?)?),
+            "--rate-limit-window-ms" => {
+                b = b.rate_limit_window(Duration::from_millis(num(value()?)?));
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
     }

@@ -208,3 +208,49 @@ async fn an_edited_job_is_refused_or_rerun_with_rerun_changed() {
     let last = emu.request_log().entries().last().unwrap().json().unwrap();
     assert_eq!(last["messages"][0]["content"], "question two");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usage_cap_stops_the_run_at_once_saying_when_it_resets() {
+    let emu = Emulator::builder()
+        .token_delay(std::time::Duration::ZERO)
+        .fault("status=429,retry-after=7200")
+        .start()
+        .await
+        .unwrap();
+    let dir = temp_dir("usage-cap");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 5);
+    let started = std::time::Instant::now();
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&job)
+        .arg("-o")
+        .arg(dir.join("out.jsonl"));
+    let out = output(cmd).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("2h00m00s") && err.contains("resets at"),
+        "{err}"
+    );
+    assert_eq!(posts(&emu, "/v1/messages"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_hint_names_the_key_it_accepts() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msgs"));
+    cmd.args(["emulator", "--api-key", "sk-test 1"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(line.contains("ANTHROPIC_API_KEY='sk-test 1'"), "{line}");
+    assert!(!line.contains("=any"), "{line}");
+}

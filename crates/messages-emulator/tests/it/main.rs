@@ -5,5 +5,6 @@ mod batches;
 mod binary;
 mod faults;
 mod messages;
+mod ratelimit;
 mod streams;
 mod support;
