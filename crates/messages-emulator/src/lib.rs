@@ -129,7 +129,16 @@
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same
 //! method, path, body and fault header) see it; later ones succeed, so client
-//! retries can be tested. Example:
+//! retries can be tested. More parameters every fault takes:
+//!
+//! - `scope=all` counts `times` (and `skip`) over all the requests the
+//!   fault applies to, not per identical request: `disconnect-after=5,times=1,scope=all`
+//!   drops the first stream only, even when a retry differs from it (a
+//!   resumed stream's continuation request does);
+//! - `skip=N`: the first N requests that would see the fault do not
+//!   (`status=500,skip=1,times=1,scope=all,method=POST,path=/v1/messages/batches`
+//!   fails the second batch creation, and only it);
+//! - `method=M` and `path=P` (exact) limit the fault to matching requests. Example:
 //! `x-emulator-fault: status=429,retry-after=1,times=2; disconnect-after=5`.
 //! A status fault answers by itself: when it fires, the other faults of the
 //! header neither apply nor count. Stream faults count every event, pings

@@ -273,7 +273,9 @@ async fn serve(
         h.write(&body);
         h.write(b"\0");
         h.write(spec.source.as_bytes());
-        state.faults.activate(spec, h.finish())
+        state
+            .faults
+            .activate(spec, h.finish(), parts.method.as_str(), parts.uri.path())
     };
     if let Some(FaultKind::Status {
         code,
