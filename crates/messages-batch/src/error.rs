@@ -26,7 +26,19 @@ struct Inner {
     custom_id: Option<String>,
     batch_id: Option<String>,
     path: Option<PathBuf>,
+    created: Vec<CreatedBatch>,
     source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+/// A batch that a failed [`BatchJob::submit`](crate::BatchJob::submit)
+/// created before the failure: it runs (and is billed) like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBatch {
+    /// The batch id.
+    pub batch_id: String,
+    /// The positions in the job ([`BatchJob::requests`](crate::BatchJob::requests))
+    /// of the requests it holds.
+    pub requests: std::ops::Range<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +79,7 @@ impl Error {
                 custom_id: None,
                 batch_id: None,
                 path: None,
+                created: Vec::new(),
                 source: None,
             }),
         }
@@ -115,6 +128,11 @@ impl Error {
 
     pub(crate) fn with_batch_id(mut self, id: impl Into<String>) -> Error {
         self.inner.batch_id = Some(id.into());
+        self
+    }
+
+    pub(crate) fn with_created(mut self, created: Vec<CreatedBatch>) -> Error {
+        self.inner.created = created;
         self
     }
 
@@ -240,6 +258,16 @@ impl Error {
         self.inner.custom_id.as_deref()
     }
 
+    /// The batches a failed [`BatchJob::submit`](crate::BatchJob::submit)
+    /// created before it failed, with the requests each holds (empty when
+    /// none was). They run and are billed: watch them with
+    /// [`SubmittedJob::from_batch_ids`](crate::SubmittedJob::from_batch_ids)
+    /// or cancel them, and submit only the other requests again
+    /// ([`BatchJob::without`](crate::BatchJob::without)).
+    pub fn created_batches(&self) -> &[CreatedBatch] {
+        &self.inner.created
+    }
+
     /// The batch the error is about, when known.
     pub fn batch_id(&self) -> Option<&str> {
         self.inner.batch_id.as_deref()
@@ -260,6 +288,7 @@ impl fmt::Debug for Error {
             .field("custom_id", &self.inner.custom_id)
             .field("batch_id", &self.inner.batch_id)
             .field("path", &self.inner.path)
+            .field("created", &self.inner.created)
             .field("source", &self.inner.source)
             .finish()
     }

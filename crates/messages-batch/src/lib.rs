@@ -82,10 +82,11 @@ mod tests;
 
 pub use crate::api::{BatchList, Batches, ResultsStream};
 pub use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder, ResultsReader};
-pub use crate::error::{Error, Result};
+pub use crate::error::{CreatedBatch, Error, Result};
 pub use crate::hybrid::{BackgroundQueue, Urgency};
 pub use crate::job::{
     BatchJob, JobResults, Joined, MAX_BYTES_PER_BATCH, MAX_REQUESTS_PER_BATCH, SubmittedJob,
+    is_resubmittable,
 };
 pub use crate::runner::{
     CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_MAX_WAIT, DEFAULT_RUN_WIDE_ERRORS, LocalRunner,

@@ -5,4 +5,5 @@ mod results;
 mod runner;
 mod runner_limits;
 mod runner_safety;
+mod submit_safety;
 mod support;
