@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use messages::batch::{Batches, ListParams, Summary, WaitOptions};
 
-use crate::cli::{BatchCommand, Global, ResultsArgs, SubmitArgs, WaitArgs};
+use crate::cli::{BatchCommand, Global, ResubmitArgs, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
 use crate::error::{CliError, EXIT_INPUT, check_all_succeeded};
 use crate::{input, output, progress};
@@ -56,6 +56,7 @@ pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliErr
             println!("{}", to_json(&batch)?);
             Ok(())
         }
+        BatchCommand::Resubmit(args) => resubmit(global, args).await,
         BatchCommand::Delete { id } => {
             let conn = persistent(global).await?;
             let deleted = conn.client.batches().delete(&id).await?;
@@ -128,6 +129,67 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     sink.commit()?;
     eprintln!("{}", results.summary());
     check_all_succeeded(results.summary(), &place(out_path))
+}
+
+/// `msgs batch resubmit`.
+async fn resubmit(global: &Global, args: ResubmitArgs) -> Result<(), CliError> {
+    let job = input::read_job(&args.input)?;
+    let out_path = Some(args.output.as_path()).filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
+    }
+    let conn = persistent(global).await?;
+    let batches = conn.client.batches();
+    let mut sink = Sink::open(out_path)?;
+    let mut merged = Summary::batch();
+    let mut submitted =
+        messages::batch::SubmittedJob::attach(batches.clone(), args.ids.clone(), &job);
+    let attempts = args.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        let bar = progress::bar(&format!("attempt {attempt}"));
+        let b = bar.clone();
+        let waited = submitted
+            .wait(wait_options().on_progress(move |p| progress::update(&b, p)))
+            .await;
+        bar.finish_and_clear();
+        waited?;
+        let mut results = submitted.results();
+        let last = attempt == attempts;
+        while let Some(line) = results.next().await {
+            let line = line?;
+            if !last && messages::batch::is_resubmittable(&line.result) {
+                continue;
+            }
+            merged.add(&line);
+            sink.write_line(&with_attempt(&line, attempt)?)?;
+        }
+        let retry = results.retry_job(&job);
+        if last || retry.is_empty() {
+            break;
+        }
+        attempt += 1;
+        submitted = retry.submit(&batches).await?;
+        eprintln!(
+            "attempt {attempt}: resubmitted {} requests in batch(es) {}",
+            retry.len(),
+            submitted.batch_ids().join(", ")
+        );
+    }
+    sink.commit()?;
+    eprintln!("{merged}");
+    check_all_succeeded(&merged, &place(out_path))
+}
+
+/// A result line with the attempt it came from, as a last field.
+fn with_attempt(
+    line: &messages::types::BatchResultLine,
+    attempt: u32,
+) -> Result<Vec<u8>, CliError> {
+    let mut out = to_json(line)?.into_bytes();
+    out.pop(); // The closing brace.
+    out.extend_from_slice(format!(",\"attempt\":{attempt}}}").as_bytes());
+    Ok(out)
 }
 
 /// `msgs batch wait`.

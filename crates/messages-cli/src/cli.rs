@@ -178,6 +178,29 @@ pub(crate) enum BatchCommand {
         /// The batch id.
         id: String,
     },
+    /// Submits again the requests of ended batches that expired, were
+    /// canceled or hit a retryable error, until each has a final result
+    /// (or --attempts is reached), and writes the merged results: every
+    /// custom_id once, each line with the "attempt" it came from (1: the
+    /// given batches). The job file is needed because the API does not
+    /// return a request's params.
+    Resubmit(ResubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResubmitArgs {
+    #[command(flatten)]
+    pub(crate) input: JobInput,
+    /// The ended batches of the job's first attempt.
+    #[arg(required = true, value_name = "BATCH_ID")]
+    pub(crate) ids: Vec<String>,
+    /// At most this many attempts in all (the given batches are the first).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) attempts: u32,
+    /// Where the merged results go (`-`: stdout). Checked before anything
+    /// is submitted.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
 }
 
 #[derive(Debug, Args)]

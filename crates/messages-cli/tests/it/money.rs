@@ -254,3 +254,58 @@ async fn the_emulator_hint_names_the_key_it_accepts() {
     assert!(line.contains("ANTHROPIC_API_KEY='sk-test 1'"), "{line}");
     assert!(!line.contains("=any"), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_resubmit_completes_a_job_with_expired_requests() {
+    let emu = Emulator::builder()
+        .token_delay(std::time::Duration::ZERO)
+        .batch_pace(std::time::Duration::from_millis(4))
+        .batch_expiry(std::time::Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let dir = temp_dir("resubmit");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 80);
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["batch", "submit"]).arg(&job);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+
+    // The batch ends with requests expired: its results exit 4.
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["batch", "wait", &id]);
+    assert_eq!(output(cmd).await.status.code(), Some(0));
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["batch", "results", &id, "-o"])
+        .arg(dir.join("first.jsonl"));
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("expired"), "{}", stderr(&out));
+
+    let merged = dir.join("merged.jsonl");
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["batch", "resubmit"])
+        .arg(&job)
+        .arg(&id)
+        .arg("-o")
+        .arg(&merged);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let text = std::fs::read_to_string(&merged).unwrap();
+    let mut ids = Vec::new();
+    let mut later = 0;
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["result"]["type"], "succeeded", "{l}");
+        let attempt = v["attempt"].as_u64().unwrap();
+        later += usize::from(attempt > 1);
+        ids.push(v["custom_id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    let mut expected: Vec<String> = (0..80).map(|i| format!("q-{i}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every custom_id once");
+    assert!(later > 0, "some results come from a later attempt");
+}
