@@ -138,7 +138,9 @@
 //! - `skip=N`: the first N requests that would see the fault do not
 //!   (`status=500,skip=1,times=1,scope=all,method=POST,path=/v1/messages/batches`
 //!   fails the second batch creation, and only it);
-//! - `method=M` and `path=P` (exact) limit the fault to matching requests. Example:
+//! - `method=M` and `path=P` (exact) limit the fault to matching requests.
+//!
+//! Example:
 //! `x-emulator-fault: status=429,retry-after=1,times=2; disconnect-after=5`.
 //! A status fault answers by itself: when it fires, the other faults of the
 //! header neither apply nor count. Stream faults count every event, pings
