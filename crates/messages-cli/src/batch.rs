@@ -10,7 +10,7 @@ use messages::batch::{Batches, ListParams, Summary, WaitOptions};
 use crate::cli::{BatchCommand, Global, ResubmitArgs, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
 use crate::error::{CliError, EXIT_INPUT, check_all_succeeded};
-use crate::{input, output, progress};
+use crate::{human, input, output, progress};
 
 /// How often a wait polls: from half a second, growing to 10 s.
 fn wait_options() -> WaitOptions {
@@ -21,11 +21,14 @@ fn wait_options() -> WaitOptions {
 pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliError> {
     match cmd {
         BatchCommand::Submit(args) => submit(global, args).await,
-        BatchCommand::Status { id } => {
+        BatchCommand::Status { id, json } => {
             let conn = persistent(global).await?;
             let batch = conn.client.batches().retrieve(&id).await?;
-            println!("{}", to_json(&batch)?);
-            Ok(())
+            if json {
+                human::line(to_json(&batch)?)
+            } else {
+                human::line(human::batch_status(&batch))
+            }
         }
         BatchCommand::Wait(args) => wait(global, args).await,
         BatchCommand::Results(args) => results(global, args).await,
@@ -33,35 +36,38 @@ pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliErr
             let conn = connect(global).await?;
             let list = conn.client.batches().list(ListParams::new());
             let mut list = std::pin::pin!(list.take(limit.unwrap_or(usize::MAX)));
+            let mut all = Vec::new();
             while let Some(batch) = list.next().await {
                 let batch = batch?;
                 if json {
-                    println!("{}", to_json(&batch)?);
+                    human::line(to_json(&batch)?)?;
                 } else {
-                    let p = messages::batch::Progress::of_batch(&batch);
-                    println!(
-                        "{}\t{}\t{}\t{}",
-                        batch.id,
-                        batch.processing_status.as_str(),
-                        batch.created_at,
-                        p
-                    );
+                    all.push(batch);
                 }
+            }
+            if !json {
+                human::line(human::batch_list(&all))?;
             }
             Ok(())
         }
-        BatchCommand::Cancel { id } => {
+        BatchCommand::Cancel { id, json } => {
             let conn = persistent(global).await?;
             let batch = conn.client.batches().cancel(&id).await?;
-            println!("{}", to_json(&batch)?);
-            Ok(())
+            if json {
+                human::line(to_json(&batch)?)
+            } else {
+                human::line(human::canceled(&batch))
+            }
         }
         BatchCommand::Resubmit(args) => resubmit(global, args).await,
-        BatchCommand::Delete { id } => {
+        BatchCommand::Delete { id, json } => {
             let conn = persistent(global).await?;
             let deleted = conn.client.batches().delete(&id).await?;
-            println!("{}", to_json(&deleted)?);
-            Ok(())
+            if json {
+                human::line(to_json(&deleted)?)
+            } else {
+                human::line(format!("deleted {}", deleted.id))
+            }
         }
     }
 }
@@ -88,12 +94,6 @@ async fn persistent(global: &Global) -> Result<Conn, CliError> {
 async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     // Validate the whole file before anything is sent.
     let job = input::read_job(&args.input)?;
-    if job.is_empty() {
-        return Err(CliError::input(format!(
-            "{}: no requests in the file",
-            args.input.file.display()
-        )));
-    }
     // Before anything is submitted: a bad -o is found now, not after the
     // batch has run (and been paid for).
     let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));
@@ -104,7 +104,7 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     let batches = conn.client.batches();
     let submitted = job.submit(&batches).await?;
     for id in submitted.batch_ids() {
-        println!("{id}");
+        human::line(id)?;
     }
     eprintln!(
         "submitted {} requests in {} batch(es)",
@@ -117,7 +117,7 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     let bar = progress::bar("batch");
     let b = bar.clone();
     submitted
-        .wait(wait_options().on_progress(move |p| progress::update(&b, p)))
+        .wait(wait_options().on_progress(move |p| progress::update(&b, p, false)))
         .await?;
     bar.finish_and_clear();
     let mut results = submitted.results();
@@ -150,7 +150,7 @@ async fn resubmit(global: &Global, args: ResubmitArgs) -> Result<(), CliError> {
         let bar = progress::bar(&format!("attempt {attempt}"));
         let b = bar.clone();
         let waited = submitted
-            .wait(wait_options().on_progress(move |p| progress::update(&b, p)))
+            .wait(wait_options().on_progress(move |p| progress::update(&b, p, false)))
             .await;
         bar.finish_and_clear();
         waited?;
@@ -195,9 +195,9 @@ fn with_attempt(
 /// `msgs batch wait`.
 async fn wait(global: &Global, args: WaitArgs) -> Result<(), CliError> {
     let conn = persistent(global).await?;
-    let bar = progress::bar(&args.id);
+    let bar = progress::bar("batch");
     let b = bar.clone();
-    let mut opts = wait_options().on_progress(move |p| progress::update(&b, p));
+    let mut opts = wait_options().on_progress(move |p| progress::update(&b, p, false));
     if let Some(secs) = args.timeout {
         opts = opts.deadline(Duration::from_secs(secs));
     }
@@ -264,16 +264,16 @@ impl Sink {
     }
 
     pub(crate) fn write_line(&mut self, line: &[u8]) -> Result<(), CliError> {
+        let to_stdout = self.paths.is_none();
         self.out
             .write_all(line)
             .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))
+            .map_err(|e| write_error(e, to_stdout))
     }
 
     pub(crate) fn commit(mut self) -> Result<(), CliError> {
-        self.out
-            .flush()
-            .map_err(|e| CliError::new(EXIT_INPUT, format!("writing results: {e}")))?;
+        let to_stdout = self.paths.is_none();
+        self.out.flush().map_err(|e| write_error(e, to_stdout))?;
         if let Some((tmp, path)) = self.paths.take() {
             std::fs::rename(&tmp, &path).map_err(|e| {
                 CliError::new(
@@ -284,4 +284,12 @@ impl Sink {
         }
         Ok(())
     }
+}
+
+/// A failed write of results; a closed stdout ends the command quietly.
+fn write_error(e: std::io::Error, to_stdout: bool) -> CliError {
+    if to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe {
+        return CliError::new(0, "");
+    }
+    CliError::new(EXIT_INPUT, format!("writing results: {e}"))
 }

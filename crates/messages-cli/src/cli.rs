@@ -103,6 +103,11 @@ pub(crate) struct StreamArgs {
     /// Print the raw events as JSONL instead of the text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// When the stream breaks mid-way, continue it with a new request (the
+    /// reply so far as a prefill), up to N times (default 3): one reply,
+    /// no repeated text.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+    pub(crate) resume: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -150,16 +155,19 @@ pub(crate) enum BatchCommand {
     /// Validates a JSONL file and submits it (split into several batches if
     /// it is too large for one); prints the batch ids.
     Submit(SubmitArgs),
-    /// Shows a batch as JSON.
+    /// Shows a batch: status, counts and times (--json: the API's JSON).
     Status {
         /// The batch id.
         id: String,
+        /// Print the batch as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Waits until a batch ends, with a progress bar (counts and ETA).
     Wait(WaitArgs),
     /// Writes a batch's results as JSONL, lines verbatim.
     Results(ResultsArgs),
-    /// Lists batches, newest first.
+    /// Lists batches, newest first, as a table.
     List {
         /// Print JSON lines instead of a table.
         #[arg(long)]
@@ -168,15 +176,21 @@ pub(crate) enum BatchCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Cancels a batch.
+    /// Cancels a batch (an ended batch is left as it is, and msgs says so).
     Cancel {
         /// The batch id.
         id: String,
+        /// Print the batch as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Deletes an ended batch and its results.
     Delete {
         /// The batch id.
         id: String,
+        /// Print the API's answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Submits again the requests of ended batches that expired, were
     /// canceled or hit a retryable error, until each has a final result

@@ -39,6 +39,7 @@ mod cli;
 mod connect;
 mod emulator;
 mod error;
+mod human;
 mod input;
 mod output;
 mod progress;

@@ -43,7 +43,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         .rerun_changed(args.rerun_changed)
         .max_wait(Duration::from_secs(args.max_wait))
         .stop_grace(Duration::from_secs(args.stop_grace))
-        .on_progress(move |p| progress::update(&b, p));
+        .on_progress(move |p| progress::update(&b, p, true));
     // The first Ctrl-C stops starting requests and lets those in flight
     // finish (up to --stop-grace); a second one abandons them.
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -108,7 +108,17 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     let (written, place) = if to_stdout {
         let stdout = std::io::stdout().lock();
         let n =
-            messages::batch::write_output_to(&job, &checkpoint, std::io::BufWriter::new(stdout))?;
+            messages::batch::write_output_to(&job, &checkpoint, std::io::BufWriter::new(stdout))
+                .map_err(|e| {
+                    let source = std::error::Error::source(&e);
+                    match source.and_then(|s| s.downcast_ref::<std::io::Error>()) {
+                        // A closed stdout (`| head`) ends the command quietly.
+                        Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {
+                            CliError::new(0, "")
+                        }
+                        _ => CliError::from(e),
+                    }
+                })?;
         (n, String::from("stdout"))
     } else {
         let n = messages::batch::write_output(&job, &checkpoint, &args.output)?;

@@ -7,6 +7,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 
 mod batch;
 mod errors;
+mod human;
 mod money;
 mod run;
 mod sse;
