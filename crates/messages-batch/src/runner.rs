@@ -132,9 +132,10 @@ const MAX_MESSAGES_BODY: usize = 32 * 1000 * 1000;
 ///   (less what was started since) run out, requests start at 95% of the
 ///   rate at which the limit refills, so the API rarely has to refuse one;
 /// - a `retry-after` longer than [`max_wait`](LocalRunner::max_wait) (a
-///   usage cap that resets in hours) stops the run at once with
-///   [`Error::is_rate_limited`], whose message says when the limit resets;
-///   nothing is recorded for the refused request;
+///   usage cap that resets in hours) stops the run with
+///   [`Error::is_rate_limited`], whose message says when the limit resets:
+///   no request starts after it, those in flight finish and are saved, and
+///   nothing is recorded for the refused requests;
 /// - other retryable failures (408, 409, 5xx, connection errors, timeouts;
 ///   `x-should-retry` is obeyed) are retried per request,
 ///   [`retries`](LocalRunner::retries) times, with the SDKs' backoff.
@@ -365,8 +366,8 @@ impl LocalRunner {
     ///   fail (a wrong key, no credit, an unknown model...). The requests
     ///   that got it have no result; fix the cause and run again;
     /// - [`Error::is_rate_limited`]: a 429 or 529 asked to wait longer than
-    ///   [`max_wait`](LocalRunner::max_wait); the requests in flight are
-    ///   abandoned (no result), everything finished is in the checkpoint.
+    ///   [`max_wait`](LocalRunner::max_wait); no request starts after it,
+    ///   those in flight finish and are saved, then the run returns.
     ///
     /// # Cancellation
     ///
@@ -445,13 +446,16 @@ impl LocalRunner {
         let mut held: Vec<(usize, BatchResult)> = Vec::new();
         let mut proven = false;
         let mut halted = false;
+        // A retry-after too long to wait for: no more requests start, those
+        // in flight finish (their results are paid for), then this error.
+        let mut too_long: Option<(BatchResult, Duration)> = None;
         loop {
             // Until one answer proves that requests can succeed, one at a
             // time: a wrong key costs `run_wide_errors` requests, not a
             // whole wave.
             let limit = if proven { pacer.limit() } else { 1 };
             let mut paced = false;
-            while !report.stopped && !halted && in_flight.len() < limit {
+            while !report.stopped && !halted && too_long.is_none() && in_flight.len() < limit {
                 if next.is_none() {
                     let Some(i) = queue.pop_front() else { break };
                     next = Some((i, Body::of(&job.requests()[i].params)));
@@ -511,14 +515,10 @@ impl LocalRunner {
                     let wait = wait.unwrap_or_else(|| {
                         messages_http::retry::backoff_delay(in_a_row - 1, jitter())
                     });
-                    if wait > self.max_wait {
-                        return Err(rate_limited_error(
-                            path,
-                            &result,
-                            wait,
-                            self.max_wait,
-                            report.summary.total(),
-                        ));
+                    if wait > self.max_wait || too_long.is_some() {
+                        // Not recorded: the next run sends it again.
+                        too_long.get_or_insert((result, wait));
+                        continue;
                     }
                     let n = throttles.entry(i).or_insert(0);
                     *n += 1;
@@ -549,6 +549,15 @@ impl LocalRunner {
             progress.errored = report.summary.errored_total();
             progress.ended = progress.processing == 0;
             self.reporter.report(&progress);
+        }
+        if let Some((result, wait)) = too_long {
+            return Err(rate_limited_error(
+                path,
+                &result,
+                wait,
+                self.max_wait,
+                report.summary.total(),
+            ));
         }
         if held.is_empty() || report.stopped {
             // Held errors of a stopped run are sent again by the next run.
