@@ -53,6 +53,7 @@ pub(crate) enum FaultKind {
     StallAfter(u64),
     MalformedAfter(u64),
     TruncateResults(u64),
+    BatchExpiryMs(u64),
     MalformedResults(u64),
 }
 
@@ -198,11 +199,13 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         "stall-after" => FaultKind::StallAfter(num(&name, &value)?),
         "malformed-after" => FaultKind::MalformedAfter(num(&name, &value)?),
         "truncate-results" => FaultKind::TruncateResults(num(&name, &value)?),
+        "batch-expiry-ms" => FaultKind::BatchExpiryMs(num(&name, &value)?),
         "malformed-results" => FaultKind::MalformedResults(num(&name, &value)?),
         other => {
             return Err(Error::fault(format!(
                 "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
-                 error-after, stall-after, malformed-after, truncate-results, malformed-results"
+                 error-after, stall-after, malformed-after, truncate-results, malformed-results, \
+                 batch-expiry-ms"
             )));
         }
     };
@@ -225,6 +228,7 @@ pub(crate) struct ActiveFaults {
     pub(crate) stall_after: Option<u64>,
     pub(crate) malformed_after: Option<u64>,
     pub(crate) truncate_results: Option<u64>,
+    pub(crate) batch_expiry_ms: Option<u64>,
     pub(crate) malformed_results: Option<u64>,
 }
 
@@ -290,6 +294,7 @@ impl FaultCounter {
                     FaultKind::StallAfter(n) => active.stall_after = Some(*n),
                     FaultKind::MalformedAfter(n) => active.malformed_after = Some(*n),
                     FaultKind::TruncateResults(n) => active.truncate_results = Some(*n),
+                    FaultKind::BatchExpiryMs(n) => active.batch_expiry_ms = Some(*n),
                     FaultKind::MalformedResults(n) => active.malformed_results = Some(*n),
                 }
             }

@@ -125,6 +125,7 @@
 //! | `stall-after=N` | send N events, then nothing, keeping the connection open until the client leaves |
 //! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
 //! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
+//! | `batch-expiry-ms=N` | on batch creation: the batch expires N ms after it is created (instead of [`EmulatorBuilder::batch_expiry`]); the requests not processed by then end `expired` |
 //! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same

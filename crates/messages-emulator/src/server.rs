@@ -339,7 +339,7 @@ async fn serve(
             let obj = validate::parse_object(&body)?;
             state
                 .batches
-                .create(&obj, &base_url)
+                .create(&obj, &base_url, faults.batch_expiry_ms)
                 .map(|v| Reply::json(&v))
         }
         Route::ListBatches => Ok(Reply::json(&page(

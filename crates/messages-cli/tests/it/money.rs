@@ -260,15 +260,22 @@ async fn batch_resubmit_completes_a_job_with_expired_requests() {
     let emu = Emulator::builder()
         .token_delay(std::time::Duration::ZERO)
         .batch_pace(std::time::Duration::from_millis(4))
-        .batch_expiry(std::time::Duration::from_millis(200))
         .start()
         .await
         .unwrap();
     let dir = temp_dir("resubmit");
     let job = dir.join("job.jsonl");
     write_job(&job, 80);
+    // The emulator's expiry fault: this batch expires 150 ms after it is
+    // created, with about 40 of its 80 requests processed.
     let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.args(["batch", "submit"]).arg(&job);
+    cmd.args([
+        "batch",
+        "submit",
+        "-H",
+        "x-emulator-fault: batch-expiry-ms=150",
+    ])
+    .arg(&job);
     let out = output(cmd).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let id = stdout(&out).trim().to_owned();
@@ -308,4 +315,6 @@ async fn batch_resubmit_completes_a_job_with_expired_requests() {
     expected.sort();
     assert_eq!(ids, expected, "every custom_id once");
     assert!(later > 0, "some results come from a later attempt");
+    // One more batch, of the expired requests only.
+    assert_eq!(emu.request_log().count("POST", "/v1/messages/batches"), 2);
 }

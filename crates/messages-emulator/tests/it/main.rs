@@ -3,6 +3,7 @@
 mod bad_input;
 mod batches;
 mod binary;
+mod fault_scope;
 mod faults;
 mod messages;
 mod ratelimit;
