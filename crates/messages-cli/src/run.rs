@@ -84,9 +84,13 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     let report = report.map_err(|e| {
         // A checkpoint error (locked, or another job's) and changed
         // requests are not resumed by running the same command again; a
-        // run-wide or rate-limit stop already says where the results are.
-        let resumable =
-            !e.is_checkpoint() && !e.is_changed() && !e.is_run_wide() && !e.is_rate_limited();
+        // run-wide or rate-limit stop already says where the results are;
+        // a checkpoint that could not be created holds nothing.
+        let resumable = !e.is_checkpoint()
+            && !e.is_changed()
+            && !e.is_run_wide()
+            && !e.is_rate_limited()
+            && checkpoint.is_file();
         let mut err = CliError::from(e);
         if resumable {
             err.message.push_str(&format!(

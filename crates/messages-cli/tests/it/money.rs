@@ -318,3 +318,24 @@ async fn batch_resubmit_completes_a_job_with_expired_requests() {
     // One more batch, of the expired requests only.
     assert_eq!(emu.request_log().count("POST", "/v1/messages/batches"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_that_cannot_be_created_is_not_offered_for_resuming() {
+    let emu = emulator().await;
+    let dir = temp_dir("bad-checkpoint");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 2);
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.arg("run")
+        .arg(&job)
+        .arg("--checkpoint")
+        .arg(dir.join("missing").join("ckpt"))
+        .arg("-o")
+        .arg(dir.join("out.jsonl"));
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("opening checkpoint"), "{err}");
+    assert!(!err.contains("resume"), "{err}");
+    assert_eq!(posts(&emu, "/v1/messages"), 0);
+}
