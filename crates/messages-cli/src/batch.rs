@@ -102,7 +102,18 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     }
     let conn = connect(global).await?;
     let batches = conn.client.batches();
-    let submitted = job.submit(&batches).await?;
+    let submitted = match job.submit(&batches).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Batches created before the failure run and are billed: their
+            // ids go to stdout as a successful submit's do, so that a script
+            // can watch or cancel them.
+            for c in e.created_batches() {
+                human::line(&c.batch_id)?;
+            }
+            return Err(e.into());
+        }
+    };
     for id in submitted.batch_ids() {
         human::line(id)?;
     }
