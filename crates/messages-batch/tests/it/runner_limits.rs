@@ -116,3 +116,31 @@ async fn overloaded_answers_are_retried_by_the_run_not_recorded() {
     assert_eq!(emu.request_log().count("POST", "/v1/messages"), 40);
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tokens_per_minute_limit_paces_the_run_too() {
+    // About 40 tokens a request (its input plus max_tokens 24): the bucket
+    // holds some 50 requests and refills as many per 2 s window.
+    let emu = emulator()
+        .tokens_per_minute(2_000)
+        .rate_limit_window(WINDOW)
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("tokens-limit");
+    let report = LocalRunner::new(transport_builder(&emu).build().unwrap())
+        .concurrency(16)
+        .run(&job(100), dir.path("checkpoint.jsonl"))
+        .await
+        .unwrap();
+    assert_eq!(report.summary.succeeded, 100, "{}", report.summary);
+    let refused = emu
+        .request_log()
+        .entries()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    eprintln!("{refused} answers 429");
+    assert!(refused <= 10, "{refused} answers 429");
+    emu.shutdown().await;
+}
