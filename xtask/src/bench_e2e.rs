@@ -8,7 +8,11 @@
 //! - this client: `text_deltas()` without keeping the text, and `final_text()`;
 //! - the Python SDK: `text_stream` and `get_final_message()`;
 //! - the TypeScript SDK: iterating the stream's events and `finalMessage()`;
-//! - a raw socket reader that does not parse (the emulator alone).
+//! - a raw socket reader that does not parse (the emulator alone);
+//! - the `msgs` CLI as a whole process, `msgs stream` with the firehose
+//!   header, timed from spawn to exit (startup, connection, parsing and
+//!   writing the text to a pipe included), against the TypeScript SDK's
+//!   in-process stream time.
 //!
 //! Every consumer is a separate process that checks what it received and
 //! prints `{"events", "secs", "cpu_secs", "max_rss_kb"}` for the timed
@@ -83,6 +87,7 @@ pub(crate) fn bench_e2e(args: &[String]) -> Result {
         "--example",
         "e2e_consume",
     ])?;
+    cargo(&["build", "--release", "-p", "messages-cli", "--bin", "msgs"])?;
     let target = target_dir();
     let exe = std::env::consts::EXE_SUFFIX;
     let release = target.join("release");
@@ -137,10 +142,52 @@ pub(crate) fn bench_e2e(args: &[String]) -> Result {
         &base_url,
         4 * n,
     )?;
+    let msgs = measure_msgs(&release.join(format!("msgs{exe}")), &base_url, n)?;
     drop(emulator);
 
     print_report(&rows, &long, n);
+    let typescript = fastest(&rows[4], &rows[5]);
+    let ratio = typescript.secs / msgs;
+    let verdict = if ratio >= 3.0 { "met" } else { "NOT met" };
+    println!(
+        "- the msgs process, start to exit ({msgs:.3} s, median of {RUNS}), vs the fastest TypeScript in process ({}, {:.3} s): {ratio:.1}x faster (target >= 3x: {verdict})",
+        typescript.name, typescript.secs
+    );
     Ok(())
+}
+
+/// Runs `msgs stream` on a firehose of `n` deltas [`RUNS`] times, its text
+/// read from a pipe, and returns the median wall time from spawn to exit.
+fn measure_msgs(msgs: &std::path::Path, base_url: &str, n: u64) -> Result<f64> {
+    let header = format!("x-emulator-firehose: {n}");
+    let mut secs = Vec::new();
+    for run in 1..=RUNS {
+        let start = std::time::Instant::now();
+        let output = Command::new(msgs)
+            .args(["stream", "--max-tokens", "64000", "-H", &header, "hi"])
+            .env("ANTHROPIC_API_KEY", "bench")
+            .env("ANTHROPIC_BASE_URL", base_url)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not start {}: {e}", msgs.display()))?;
+        let s = start.elapsed().as_secs_f64();
+        // " token" per delta, then a newline.
+        let expected = n as usize * " token".len() + 1;
+        if !output.status.success() || output.stdout.len() != expected {
+            return Err(format!(
+                "msgs stream failed ({}) or printed {} bytes, not {expected}",
+                output.status,
+                output.stdout.len()
+            ));
+        }
+        eprintln!(
+            "msgs stream process run {run}/{RUNS}: {n} deltas in {s:.3} s = {:.0} events/s",
+            n as f64 / s
+        );
+        secs.push(s);
+    }
+    Ok(median(secs))
 }
 
 /// Runs `consumer` [`RUNS`] times and returns the median of each figure.

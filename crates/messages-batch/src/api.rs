@@ -13,6 +13,21 @@ use crate::error::{Error, Result};
 
 const BATCHES: &str = "/v1/messages/batches";
 
+/// Percent-encodes everything but unreserved characters (RFC 3986), so a
+/// batch id is always one path segment: an id such as `../models` or `a?b`
+/// cannot reach another endpoint.
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The Message Batches API: create, retrieve, list, cancel, delete, results
 /// and [`wait`](Batches::wait).
 ///
@@ -129,7 +144,7 @@ impl Batches {
     ///
     /// [`Error::is_http`]; a 404 ([`Error::status`]) for an unknown batch.
     pub async fn retrieve(&self, id: &str) -> Result<MessageBatch> {
-        self.send_json(Request::get(format!("{BATCHES}/{id}")), Some(id))
+        self.send_json(Request::get(format!("{BATCHES}/{}", segment(id))), Some(id))
             .await
     }
 
@@ -141,8 +156,11 @@ impl Batches {
     ///
     /// [`Error::is_http`].
     pub async fn cancel(&self, id: &str) -> Result<MessageBatch> {
-        self.send_json(Request::post(format!("{BATCHES}/{id}/cancel")), Some(id))
-            .await
+        self.send_json(
+            Request::post(format!("{BATCHES}/{}/cancel", segment(id))),
+            Some(id),
+        )
+        .await
     }
 
     /// Deletes an ended batch: `DELETE /v1/messages/batches/{id}`.
@@ -152,8 +170,11 @@ impl Batches {
     /// [`Error::is_http`]; the API refuses to delete a batch that has not
     /// ended.
     pub async fn delete(&self, id: &str) -> Result<DeletedMessageBatch> {
-        self.send_json(Request::delete(format!("{BATCHES}/{id}")), Some(id))
-            .await
+        self.send_json(
+            Request::delete(format!("{BATCHES}/{}", segment(id))),
+            Some(id),
+        )
+        .await
     }
 
     /// One page of batches: `GET /v1/messages/batches` with the parameters.
@@ -201,7 +222,7 @@ impl Batches {
     pub async fn results(&self, id: &str) -> Result<ResultsStream> {
         // A download as long as the results: like a stream, the deadline
         // covers the response headers and the idle timeout the body.
-        let req = Request::get(format!("{BATCHES}/{id}/results"))
+        let req = Request::get(format!("{BATCHES}/{}/results", segment(id)))
             .with_options(RequestOptions::new().streaming(true));
         let resp = self
             .transport

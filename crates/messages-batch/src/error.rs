@@ -26,7 +26,19 @@ struct Inner {
     custom_id: Option<String>,
     batch_id: Option<String>,
     path: Option<PathBuf>,
+    created: Vec<CreatedBatch>,
     source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+/// A batch that a failed [`BatchJob::submit`](crate::BatchJob::submit)
+/// created before the failure: it runs (and is billed) like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBatch {
+    /// The batch id.
+    pub batch_id: String,
+    /// The positions in the job ([`BatchJob::requests`](crate::BatchJob::requests))
+    /// of the requests it holds.
+    pub requests: std::ops::Range<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +61,12 @@ pub(crate) enum Kind {
     Checkpoint,
     /// Results are missing, duplicated or unknown to the job.
     Incomplete,
+    /// A checkpoint holds results of requests that have changed since.
+    Changed,
+    /// An API answer said that every request of the run would fail.
+    RunWide,
+    /// A 429/529 asked to wait longer than the run's maximum wait.
+    RateLimited,
 }
 
 impl Error {
@@ -61,6 +79,7 @@ impl Error {
                 custom_id: None,
                 batch_id: None,
                 path: None,
+                created: Vec::new(),
                 source: None,
             }),
         }
@@ -116,6 +135,11 @@ impl Error {
     pub(crate) fn with_note(mut self, note: &str) -> Error {
         self.inner.message.push_str("; ");
         self.inner.message.push_str(note);
+        self
+    }
+
+    pub(crate) fn with_created(mut self, created: Vec<CreatedBatch>) -> Error {
+        self.inner.created = created;
         self
     }
 
@@ -210,6 +234,32 @@ impl Error {
         self.inner.kind == Kind::Incomplete
     }
 
+    /// A [`LocalRunner`](crate::LocalRunner) checkpoint holds results of
+    /// requests whose params changed since (or that an older version saved
+    /// without a fingerprint); nothing was sent. The message names how many
+    /// and the first `custom_id`s; [`Error::custom_id`] is the first.
+    pub fn is_changed(&self) -> bool {
+        self.inner.kind == Kind::Changed
+    }
+
+    /// A [`LocalRunner`](crate::LocalRunner) run stopped because an API
+    /// answer said that every request would fail: an authentication,
+    /// permission or billing error, an unknown model, or a 413 for a
+    /// request under the API's limit. The requests that got it have no
+    /// result in the checkpoint; the next run sends them.
+    pub fn is_run_wide(&self) -> bool {
+        self.inner.kind == Kind::RunWide
+    }
+
+    /// A [`LocalRunner`](crate::LocalRunner) run stopped because a 429 or
+    /// 529 asked to wait longer than its
+    /// [`max_wait`](crate::LocalRunner::max_wait) (a usage cap, say). The
+    /// message says when the limit resets; nothing was recorded for the
+    /// refused request.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.kind == Kind::RateLimited
+    }
+
     /// The 1-based line number (of the results body, file or checkpoint)
     /// the error is about.
     pub fn line(&self) -> Option<u64> {
@@ -219,6 +269,16 @@ impl Error {
     /// The `custom_id` the error is about, when known.
     pub fn custom_id(&self) -> Option<&str> {
         self.inner.custom_id.as_deref()
+    }
+
+    /// The batches a failed [`BatchJob::submit`](crate::BatchJob::submit)
+    /// created before it failed, with the requests each holds (empty when
+    /// none was). They run and are billed: watch them with
+    /// [`SubmittedJob::from_batch_ids`](crate::SubmittedJob::from_batch_ids)
+    /// or cancel them, and submit only the other requests again
+    /// ([`BatchJob::without`](crate::BatchJob::without)).
+    pub fn created_batches(&self) -> &[CreatedBatch] {
+        &self.inner.created
     }
 
     /// The batch the error is about, when known.
@@ -241,6 +301,7 @@ impl fmt::Debug for Error {
             .field("custom_id", &self.inner.custom_id)
             .field("batch_id", &self.inner.batch_id)
             .field("path", &self.inner.path)
+            .field("created", &self.inner.created)
             .field("source", &self.inner.source)
             .finish()
     }

@@ -67,6 +67,8 @@ impl Urgency {
 pub struct BackgroundQueue {
     batches: Batches,
     job: BatchJob,
+    /// An empty job with the configured limits.
+    empty: BatchJob,
     flush_at: usize,
 }
 
@@ -76,8 +78,18 @@ impl BackgroundQueue {
         BackgroundQueue {
             batches,
             job: BatchJob::new(),
+            empty: BatchJob::new(),
             flush_at: 10_000,
         }
+    }
+
+    /// At most this many requests per batch: a flush of more is split
+    /// ([`BatchJob::max_requests_per_batch`]). Default is the API's
+    /// 100,000. Applies to requests queued from now on.
+    pub fn max_requests_per_batch(mut self, n: usize) -> BackgroundQueue {
+        self.empty = self.empty.max_requests_per_batch(n);
+        self.job = self.job.max_requests_per_batch(n);
+        self
     }
 
     /// Submits once this many requests are queued (at least 1). Default is
@@ -118,20 +130,38 @@ impl BackgroundQueue {
 
     /// Submits the queued requests, if any.
     ///
+    /// A request is never submitted twice: when a split job fails after
+    /// some of its batches were created, the requests those batches hold
+    /// leave the queue, and the error's
+    /// [`created_batches`](crate::Error::created_batches) names the batches
+    /// (rebuild them with [`SubmittedJob::from_batch_ids`]). The next flush
+    /// submits only the rest.
+    ///
     /// # Errors
     ///
-    /// [`BatchJob::submit`]'s errors; the queue is kept.
+    /// [`BatchJob::submit`]'s errors; the requests not yet in a batch stay
+    /// queued.
     ///
     /// # Cancellation
     ///
-    /// If dropped while submitting, the queue is kept (some batches may
-    /// have been created).
+    /// If dropped while submitting, the whole queue is kept: batches
+    /// created before the drop are not known to it, and a later flush
+    /// submits their requests again. Do not drop a flush in progress.
     pub async fn flush(&mut self) -> Result<Option<SubmittedJob>> {
         if self.job.is_empty() {
             return Ok(None);
         }
-        let submitted = self.job.submit(&self.batches).await?;
-        self.job = BatchJob::new();
-        Ok(Some(submitted))
+        match self.job.submit(&self.batches).await {
+            Ok(submitted) => {
+                self.job = self.empty.clone();
+                Ok(Some(submitted))
+            }
+            Err(e) => {
+                if !e.created_batches().is_empty() {
+                    self.job = self.job.without(e.created_batches());
+                }
+                Err(e)
+            }
+        }
     }
 }

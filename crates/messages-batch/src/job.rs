@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use messages_types::{BatchRequest, BatchResultLine, MessageBatch, MessageRequest};
+use messages_types::{BatchRequest, BatchResult, BatchResultLine, MessageBatch, MessageRequest};
 
 use crate::api::{Batches, ResultsStream};
-use crate::error::{Error, Kind, Result};
+use crate::error::{CreatedBatch, Error, Kind, Result};
 use crate::summary::Summary;
 use crate::wait::{Progress, WaitOptions};
 
@@ -355,10 +355,12 @@ impl BatchJob {
     /// # Errors
     ///
     /// [`Error::is_invalid_input`] before anything is sent (see
-    /// [`plan`](BatchJob::plan)); [`Error::is_http`] when a create fails. If
-    /// some batches were created before the failure, the error's message
-    /// lists their ids (cancel them or attach with
-    /// [`SubmittedJob::attach`]).
+    /// [`plan`](BatchJob::plan)); [`Error::is_http`] when a create fails.
+    /// If some batches were created before the failure,
+    /// [`Error::created_batches`] has their ids and the requests each holds
+    /// (the message names them too): watch them with
+    /// [`SubmittedJob::from_batch_ids`] and submit
+    /// [`without`](BatchJob::without) them, so that nothing is paid twice.
     ///
     /// # Cancellation
     ///
@@ -366,26 +368,91 @@ impl BatchJob {
     /// keep running.
     pub async fn submit(&self, batches: &Batches) -> Result<SubmittedJob> {
         let plan = self.plan()?;
-        let mut ids = Vec::with_capacity(plan.len());
+        let mut created: Vec<CreatedBatch> = Vec::with_capacity(plan.len());
         for range in plan {
-            let body = self.body(range)?;
+            let body = self.body(range.clone())?;
             match batches.create_raw(body).await {
-                Ok(b) => ids.push(b.id),
-                Err(e) if ids.is_empty() => return Err(e),
+                Ok(b) => created.push(CreatedBatch {
+                    batch_id: b.id,
+                    requests: range,
+                }),
+                Err(e) if created.is_empty() => return Err(e),
                 Err(e) => {
+                    let ids: Vec<&str> = created.iter().map(|c| c.batch_id.as_str()).collect();
+                    let held: usize = created.iter().map(|c| c.requests.len()).sum();
                     return Err(Error::new(
                         Kind::Http,
                         format!(
-                            "creating batch {} of the job failed after batches {} were created",
-                            ids.len() + 1,
-                            ids.join(", ")
+                            "creating batch {} of the job failed after batches {} were created (holding {held} of its {} requests)",
+                            created.len() + 1,
+                            ids.join(", "),
+                            self.len()
                         ),
                     )
+                    .with_created(created)
                     .with_source(e));
                 }
             }
         }
+        let ids = created.into_iter().map(|c| c.batch_id).collect();
         Ok(SubmittedJob::attach(batches.clone(), ids, self))
+    }
+
+    /// A job of the requests of this one that are not in `created` (the
+    /// batches a failed [`submit`](BatchJob::submit) did create), with the
+    /// same limits: what is left to submit.
+    pub fn without(&self, created: &[CreatedBatch]) -> BatchJob {
+        let mut taken = vec![false; self.len()];
+        for c in created {
+            for i in c.requests.clone() {
+                if let Some(t) = taken.get_mut(i) {
+                    *t = true;
+                }
+            }
+        }
+        self.subset_where(|i| !taken[i])
+    }
+
+    /// A job of the requests of this one whose `custom_id` is in `ids`, in
+    /// this job's order, with the same limits. Unknown ids are ignored.
+    pub fn subset<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> BatchJob {
+        let mut keep = vec![false; self.len()];
+        for id in ids {
+            if let Some(i) = self.index_of(id) {
+                keep[i] = true;
+            }
+        }
+        self.subset_where(|i| keep[i])
+    }
+
+    fn subset_where(&self, keep: impl Fn(usize) -> bool) -> BatchJob {
+        let mut out = BatchJob {
+            requests: Vec::new(),
+            sizes: Vec::new(),
+            index: HashMap::new(),
+            max_requests: self.max_requests,
+            max_bytes: self.max_bytes,
+            split: self.split,
+        };
+        for (i, r) in self.requests.iter().enumerate() {
+            if keep(i) {
+                out.index.insert(r.custom_id.clone(), out.requests.len());
+                out.requests.push(r.clone());
+                out.sizes.push(self.sizes[i]);
+            }
+        }
+        out
+    }
+}
+
+/// Whether a result calls for another attempt: the request `expired`, was
+/// `canceled`, or `errored` with an error that sending it again may avoid
+/// ([`ErrorType::is_retryable`](messages_types::ErrorType::is_retryable)).
+pub fn is_resubmittable(result: &BatchResult) -> bool {
+    match result {
+        BatchResult::Expired | BatchResult::Canceled => true,
+        BatchResult::Errored { error } => error.error.kind.is_retryable(),
+        _ => false,
     }
 }
 
@@ -410,14 +477,16 @@ pub struct Joined<'a> {
 pub struct SubmittedJob {
     batches: Batches,
     ids: Vec<String>,
-    custom_ids: Arc<HashMap<String, usize>>,
+    /// The job's `custom_id`s, when known (not for
+    /// [`SubmittedJob::from_batch_ids`]).
+    custom_ids: Option<Arc<HashMap<String, usize>>>,
 }
 
 impl fmt::Debug for SubmittedJob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubmittedJob")
             .field("batch_ids", &self.ids)
-            .field("requests", &self.custom_ids.len())
+            .field("requests", &self.len())
             .finish()
     }
 }
@@ -429,7 +498,23 @@ impl SubmittedJob {
         SubmittedJob {
             batches,
             ids: batch_ids,
-            custom_ids: Arc::new(job.index.clone()),
+            custom_ids: Some(Arc::new(job.index.clone())),
+        }
+    }
+
+    /// Rebuilds a job from its batch ids alone (after a crash, or from
+    /// [`Error::created_batches`]), to watch, cancel or read it. Without
+    /// the job, the results are checked for repeated `custom_id`s only, not
+    /// for missing ones, and [`len`](SubmittedJob::len) is 0: the batches'
+    /// [`progress`](SubmittedJob::progress) has the count.
+    pub fn from_batch_ids(
+        batches: Batches,
+        batch_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> SubmittedJob {
+        SubmittedJob {
+            batches,
+            ids: batch_ids.into_iter().map(Into::into).collect(),
+            custom_ids: None,
         }
     }
 
@@ -438,14 +523,15 @@ impl SubmittedJob {
         &self.ids
     }
 
-    /// The number of requests in the job.
+    /// The number of requests in the job (0 when it was rebuilt
+    /// [`from_batch_ids`](SubmittedJob::from_batch_ids)).
     pub fn len(&self) -> usize {
-        self.custom_ids.len()
+        self.custom_ids.as_ref().map_or(0, |c| c.len())
     }
 
-    /// Whether the job has no requests.
+    /// Whether the job has no requests (as [`len`](SubmittedJob::len)).
     pub fn is_empty(&self) -> bool {
-        self.custom_ids.is_empty()
+        self.len() == 0
     }
 
     /// The current progress, summed over the job's batches (one retrieve
@@ -509,10 +595,12 @@ impl SubmittedJob {
             next_batch: 0,
             opening: None,
             current: None,
-            custom_ids: Arc::clone(&self.custom_ids),
-            seen: vec![false; self.custom_ids.len()],
+            custom_ids: self.custom_ids.clone(),
+            seen: vec![false; self.len()],
+            seen_ids: std::collections::HashSet::new(),
             seen_count: 0,
             summary: Summary::batch(),
+            resubmit: Vec::new(),
             done: false,
         }
     }
@@ -537,10 +625,14 @@ pub struct JobResults {
     next_batch: usize,
     opening: Option<OpenFuture>,
     current: Option<ResultsStream>,
-    custom_ids: Arc<HashMap<String, usize>>,
+    custom_ids: Option<Arc<HashMap<String, usize>>>,
     seen: Vec<bool>,
+    /// Without the job: the `custom_id`s seen.
+    seen_ids: std::collections::HashSet<String>,
     seen_count: usize,
     summary: Summary,
+    /// The `custom_id`s whose result calls for another attempt.
+    resubmit: Vec<String>,
     done: bool,
 }
 
@@ -560,6 +652,21 @@ impl JobResults {
     /// has ended without error).
     pub fn summary(&self) -> &Summary {
         &self.summary
+    }
+
+    /// The `custom_id`s read so far whose result calls for another attempt
+    /// ([`is_resubmittable`]: expired, canceled, or a retryable error), in
+    /// the order they came.
+    pub fn resubmittable(&self) -> &[String] {
+        &self.resubmit
+    }
+
+    /// A job of the requests of `job` whose result calls for another
+    /// attempt (see [`resubmittable`](JobResults::resubmittable)), to
+    /// submit again once the stream has ended. Empty when every result is
+    /// final.
+    pub fn retry_job(&self, job: &BatchJob) -> BatchJob {
+        job.subset(self.resubmit.iter().map(String::as_str))
     }
 
     fn fail(&mut self, e: Error) -> Poll<Option<Result<BatchResultLine>>> {
@@ -583,19 +690,25 @@ impl Stream for JobResults {
                 match std::task::ready!(Pin::new(stream).poll_next(cx)) {
                     Some(Ok(line)) => {
                         let batch_id = this.ids[this.next_batch - 1].clone();
-                        let Some(&i) = this.custom_ids.get(&line.custom_id) else {
-                            let e = Error::new(
-                                Kind::Incomplete,
-                                format!(
-                                    "a result for custom_id {}, which is not in the job",
-                                    line.custom_id
-                                ),
-                            )
-                            .with_custom_id(line.custom_id)
-                            .with_batch_id(batch_id);
-                            return this.fail(e);
+                        let repeated = match &this.custom_ids {
+                            Some(custom_ids) => {
+                                let Some(&i) = custom_ids.get(&line.custom_id) else {
+                                    let e = Error::new(
+                                        Kind::Incomplete,
+                                        format!(
+                                            "a result for custom_id {}, which is not in the job",
+                                            line.custom_id
+                                        ),
+                                    )
+                                    .with_custom_id(line.custom_id)
+                                    .with_batch_id(batch_id);
+                                    return this.fail(e);
+                                };
+                                std::mem::replace(&mut this.seen[i], true)
+                            }
+                            None => !this.seen_ids.insert(line.custom_id.clone()),
                         };
-                        if std::mem::replace(&mut this.seen[i], true) {
+                        if repeated {
                             let e = Error::new(
                                 Kind::Incomplete,
                                 format!("a second result for custom_id {}", line.custom_id),
@@ -606,6 +719,9 @@ impl Stream for JobResults {
                         }
                         this.seen_count += 1;
                         this.summary.add(&line);
+                        if is_resubmittable(&line.result) {
+                            this.resubmit.push(line.custom_id.clone());
+                        }
                         return Poll::Ready(Some(Ok(line)));
                     }
                     Some(Err(e)) => return this.fail(e),
@@ -631,9 +747,10 @@ impl Stream for JobResults {
                 continue;
             }
             this.done = true;
-            if this.seen_count < this.seen.len() {
-                let mut missing: Vec<&str> = this
-                    .custom_ids
+            if let Some(custom_ids) = &this.custom_ids
+                && this.seen_count < this.seen.len()
+            {
+                let mut missing: Vec<&str> = custom_ids
                     .iter()
                     .filter(|(_, i)| !this.seen[**i])
                     .map(|(id, _)| id.as_str())

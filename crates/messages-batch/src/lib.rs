@@ -70,8 +70,10 @@ mod api;
 mod atomic;
 mod decoder;
 mod error;
+mod fingerprint;
 pub mod hybrid;
 mod job;
+mod pace;
 mod runner;
 mod summary;
 mod wait;
@@ -81,12 +83,16 @@ mod tests;
 
 pub use crate::api::{BatchList, Batches, ResultsStream};
 pub use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder, ResultsReader};
-pub use crate::error::{Error, Result};
+pub use crate::error::{CreatedBatch, Error, Result};
 pub use crate::hybrid::{BackgroundQueue, Urgency};
 pub use crate::job::{
     BatchJob, JobResults, Joined, MAX_BYTES_PER_BATCH, MAX_REQUESTS_PER_BATCH, SubmittedJob,
+    is_resubmittable,
 };
-pub use crate::runner::{DEFAULT_CONCURRENCY, LocalRunner, RunReport, read_results, write_output};
+pub use crate::runner::{
+    CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_MAX_WAIT, DEFAULT_RUN_WIDE_ERRORS, LocalRunner,
+    RunReport, read_results, write_output, write_output_to,
+};
 pub use crate::summary::{
     BATCH_DISCOUNT, ModelPrice, PRICES, PRICES_AS_OF, Summary, TokenUsage, cost_of, price_of,
 };

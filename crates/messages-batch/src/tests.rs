@@ -371,3 +371,104 @@ fn error_is_small_send_sync() {
     assert_send_sync::<crate::LocalRunner>();
     assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
 }
+
+// ===== fingerprints and pacing =====
+
+#[test]
+fn a_fingerprint_follows_the_params_and_survives_a_round_trip_through_a_line() {
+    use crate::fingerprint::{Fingerprint, Stamp, read_stamp};
+    let a = MessageRequest::new("claude-haiku-4-5", 16).user("hi");
+    let same: MessageRequest = serde_json::from_value(serde_json::json!({
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 16,
+        "model": "claude-haiku-4-5",
+    }))
+    .unwrap();
+    assert_eq!(Fingerprint::of(&a), Fingerprint::of(&same));
+    let edited = MessageRequest::new("claude-haiku-4-5", 17).user("hi");
+    assert_ne!(Fingerprint::of(&a), Fingerprint::of(&edited));
+
+    let plain = line("x", "expired").into_bytes();
+    let mut stamped = plain.clone();
+    Fingerprint::of(&a).append_to(&mut stamped);
+    let (stamp, len) = read_stamp(&stamped);
+    assert_eq!(stamp, Stamp::Fnv(Fingerprint::of(&a)));
+    assert_eq!([&stamped[..len], b"}"].concat(), plain);
+    assert_eq!(read_stamp(&plain), (Stamp::Missing, plain.len()));
+    let odd = br#"{"custom_id":"x","result":{"type":"expired"},"request_fingerprint":"md5:1"}"#;
+    assert_eq!(read_stamp(odd).0, Stamp::Unknown);
+}
+
+#[test]
+fn rfc3339_times_parse_and_format() {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::pace::{format_rfc3339, parse_rfc3339};
+    let t = parse_rfc3339("2026-11-30T05:31:00Z").unwrap();
+    assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1_796_016_660));
+    assert_eq!(format_rfc3339(t), "2026-11-30T05:31:00Z");
+    let frac = parse_rfc3339("2026-11-30T05:31:00.250Z").unwrap();
+    assert_eq!(frac.duration_since(t).unwrap(), Duration::from_millis(250));
+    let offset = parse_rfc3339("2026-11-30T06:31:00+01:00").unwrap();
+    assert_eq!(offset, t);
+    for bad in [
+        "",
+        "2026-11-30",
+        "2026-13-30T05:31:00Z",
+        "2026-11-30T05:31:00",
+        "x026-11-30T05:31:00Z",
+    ] {
+        assert_eq!(parse_rfc3339(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn the_pacer_halves_on_a_throttle_and_waits_for_the_bucket() {
+    use std::time::{Duration, Instant};
+
+    use crate::pace::Pacer;
+    let mut p = Pacer::new(32);
+    assert_eq!(p.limit(), 32);
+    let now = Instant::now();
+    let seq = p.start(10.0);
+    p.throttled(seq, Duration::from_millis(500), now);
+    assert_eq!(p.limit(), 16);
+    // Every start waits for the pause.
+    assert!(
+        p.ready_at(10.0, now)
+            .is_some_and(|t| t >= now + Duration::from_millis(500))
+    );
+    // Another refusal of the same round does not halve again.
+    let again = p.start(10.0);
+    let other = p.start(10.0);
+    p.throttled(again, Duration::from_millis(10), now);
+    assert_eq!(p.limit(), 8);
+    p.throttled(other, Duration::from_millis(10), now);
+    assert_eq!(p.limit(), 8);
+    // Successes grow it back, about one per round.
+    for _ in 0..40 {
+        let s = p.start(1.0);
+        p.answered(s, None, true);
+    }
+    assert!(p.limit() > 8 && p.limit() <= 32, "{}", p.limit());
+
+    // Headers that say the bucket is empty: wait for a refill.
+    let mut p = Pacer::new(4);
+    let mut h = http::HeaderMap::new();
+    let reset = crate::pace::format_rfc3339(std::time::SystemTime::now() + Duration::from_secs(30));
+    h.insert("anthropic-ratelimit-requests-limit", "60".parse().unwrap());
+    h.insert(
+        "anthropic-ratelimit-requests-remaining",
+        "0".parse().unwrap(),
+    );
+    h.insert("anthropic-ratelimit-requests-reset", reset.parse().unwrap());
+    let s = p.start(1.0);
+    p.answered(s, Some(&h), true);
+    let at = p.ready_at(1.0, Instant::now()).expect("paced");
+    let wait = at - Instant::now();
+    // About one request's refill at 60 a minute, with the 5% margin.
+    assert!(
+        wait > Duration::from_millis(500) && wait < Duration::from_secs(2),
+        "{wait:?}"
+    );
+}

@@ -7,11 +7,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use messages::batch::{Batches, ListParams, Summary, WaitOptions};
 
-use crate::cli::{BatchCommand, Global, ResultsArgs, SubmitArgs, WaitArgs};
+use crate::cli::{BatchCommand, Global, ResubmitArgs, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
-use crate::error::{CliError, EXIT_INTERRUPTED};
+use crate::error::{CliError, EXIT_INTERRUPTED, check_all_succeeded};
 use crate::output::{TempFile, write_error};
-use crate::{input, progress};
+use crate::{human, input, output, progress};
 
 /// How often a wait polls: from half a second, growing to 10 s.
 fn wait_options() -> WaitOptions {
@@ -22,11 +22,14 @@ fn wait_options() -> WaitOptions {
 pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliError> {
     match cmd {
         BatchCommand::Submit(args) => submit(global, args).await,
-        BatchCommand::Status { id } => {
+        BatchCommand::Status { id, json } => {
             let conn = persistent(global).await?;
             let batch = conn.client.batches().retrieve(&id).await?;
-            println!("{}", to_json(&batch)?);
-            Ok(())
+            if json {
+                human::line(to_json(&batch)?)
+            } else {
+                human::line(human::batch_status(&batch))
+            }
         }
         BatchCommand::Wait(args) => wait(global, args).await,
         BatchCommand::Results(args) => results(global, args).await,
@@ -34,34 +37,38 @@ pub(crate) async fn run(global: &Global, cmd: BatchCommand) -> Result<(), CliErr
             let conn = connect(global).await?;
             let list = conn.client.batches().list(ListParams::new());
             let mut list = std::pin::pin!(list.take(limit.unwrap_or(usize::MAX)));
+            let mut all = Vec::new();
             while let Some(batch) = list.next().await {
                 let batch = batch?;
                 if json {
-                    println!("{}", to_json(&batch)?);
+                    human::line(to_json(&batch)?)?;
                 } else {
-                    let p = messages::batch::Progress::of_batch(&batch);
-                    println!(
-                        "{}\t{}\t{}\t{}",
-                        batch.id,
-                        batch.processing_status.as_str(),
-                        batch.created_at,
-                        p
-                    );
+                    all.push(batch);
                 }
+            }
+            if !json {
+                human::line(human::batch_list(&all))?;
             }
             Ok(())
         }
-        BatchCommand::Cancel { id } => {
+        BatchCommand::Cancel { id, json } => {
             let conn = persistent(global).await?;
             let batch = conn.client.batches().cancel(&id).await?;
-            println!("{}", to_json(&batch)?);
-            Ok(())
+            if json {
+                human::line(to_json(&batch)?)
+            } else {
+                human::line(human::canceled(&batch))
+            }
         }
-        BatchCommand::Delete { id } => {
+        BatchCommand::Resubmit(args) => resubmit(global, args).await,
+        BatchCommand::Delete { id, json } => {
             let conn = persistent(global).await?;
             let deleted = conn.client.batches().delete(&id).await?;
-            println!("{}", to_json(&deleted)?);
-            Ok(())
+            if json {
+                human::line(to_json(&deleted)?)
+            } else {
+                human::line(format!("deleted {}", deleted.id))
+            }
         }
     }
 }
@@ -88,17 +95,28 @@ async fn persistent(global: &Global) -> Result<Conn, CliError> {
 async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     // Validate the whole file before anything is sent.
     let job = input::read_job(&args.input)?;
-    if job.is_empty() {
-        return Err(CliError::input(format!(
-            "{}: no requests in the file",
-            args.input.file.display()
-        )));
+    // Before anything is submitted: a bad -o is found now, not after the
+    // batch has run (and been paid for).
+    let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
     }
     let conn = connect(global).await?;
     let batches = conn.client.batches();
-    let submitted = job.submit(&batches).await?;
+    let submitted = match job.submit(&batches).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Batches created before the failure run and are billed: their
+            // ids go to stdout as a successful submit's do, so that a script
+            // can watch or cancel them.
+            for c in e.created_batches() {
+                human::line(&c.batch_id)?;
+            }
+            return Err(e.into());
+        }
+    };
     for id in submitted.batch_ids() {
-        println!("{id}");
+        human::line(id)?;
     }
     eprintln!(
         "submitted {} requests in {} batch(es)",
@@ -111,26 +129,87 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     let bar = progress::bar("batch");
     let b = bar.clone();
     submitted
-        .wait(wait_options().on_progress(move |p| progress::update(&b, p)))
+        .wait(wait_options().on_progress(move |p| progress::update(&b, p, false)))
         .await?;
     bar.finish_and_clear();
     let mut results = submitted.results();
-    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut sink = Sink::open(out_path)?;
     while let Some(line) = results.next().await {
         let line = line?;
         sink.write_line(to_json(&line)?.as_bytes())?;
     }
     sink.commit()?;
     eprintln!("{}", results.summary());
-    Ok(())
+    check_all_succeeded(results.summary(), &place(out_path))
+}
+
+/// `msgs batch resubmit`.
+async fn resubmit(global: &Global, args: ResubmitArgs) -> Result<(), CliError> {
+    let job = input::read_job(&args.input)?;
+    let out_path = Some(args.output.as_path()).filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
+    }
+    let conn = persistent(global).await?;
+    let batches = conn.client.batches();
+    let mut sink = Sink::open(out_path)?;
+    let mut merged = Summary::batch();
+    let mut submitted =
+        messages::batch::SubmittedJob::attach(batches.clone(), args.ids.clone(), &job);
+    let attempts = args.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        let bar = progress::bar(&format!("attempt {attempt}"));
+        let b = bar.clone();
+        let waited = submitted
+            .wait(wait_options().on_progress(move |p| progress::update(&b, p, false)))
+            .await;
+        bar.finish_and_clear();
+        waited?;
+        let mut results = submitted.results();
+        let last = attempt == attempts;
+        while let Some(line) = results.next().await {
+            let line = line?;
+            if !last && messages::batch::is_resubmittable(&line.result) {
+                continue;
+            }
+            merged.add(&line);
+            sink.write_line(&with_attempt(&line, attempt)?)?;
+        }
+        let retry = results.retry_job(&job);
+        if last || retry.is_empty() {
+            break;
+        }
+        attempt += 1;
+        submitted = retry.submit(&batches).await?;
+        eprintln!(
+            "attempt {attempt}: resubmitted {} requests in batch(es) {}",
+            retry.len(),
+            submitted.batch_ids().join(", ")
+        );
+    }
+    sink.commit()?;
+    eprintln!("{merged}");
+    check_all_succeeded(&merged, &place(out_path))
+}
+
+/// A result line with the attempt it came from, as a last field.
+fn with_attempt(
+    line: &messages::types::BatchResultLine,
+    attempt: u32,
+) -> Result<Vec<u8>, CliError> {
+    let mut out = to_json(line)?.into_bytes();
+    out.pop(); // The closing brace.
+    out.extend_from_slice(format!(",\"attempt\":{attempt}}}").as_bytes());
+    Ok(out)
 }
 
 /// `msgs batch wait`.
 async fn wait(global: &Global, args: WaitArgs) -> Result<(), CliError> {
     let conn = persistent(global).await?;
-    let bar = progress::bar(&args.id);
+    let bar = progress::bar("batch");
     let b = bar.clone();
-    let mut opts = wait_options().on_progress(move |p| progress::update(&b, p));
+    let mut opts = wait_options().on_progress(move |p| progress::update(&b, p, false));
     if let Some(secs) = args.timeout {
         opts = opts.deadline(Duration::from_secs(secs));
     }
@@ -147,10 +226,14 @@ async fn wait(global: &Global, args: WaitArgs) -> Result<(), CliError> {
 
 /// `msgs batch results`.
 async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
+    let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));
+    if let Some(p) = out_path {
+        output::check(p)?;
+    }
     let conn = persistent(global).await?;
     let batches: Batches = conn.client.batches();
     let mut stream = batches.results(&args.id).await?;
-    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut sink = Sink::open(out_path)?;
     let mut summary = Summary::batch();
     let copy = async {
         while let Some(raw) = stream.next_raw().await {
@@ -169,7 +252,11 @@ async fn results(global: &Global, args: ResultsArgs) -> Result<(), CliError> {
     }
     sink.commit()?;
     eprintln!("{summary}");
-    Ok(())
+    check_all_succeeded(&summary, &place(out_path))
+}
+
+fn place(path: Option<&Path>) -> String {
+    path.map_or_else(|| String::from("stdout"), |p| p.display().to_string())
 }
 
 /// Where result lines go: stdout, or a [`TempFile`] renamed into place
@@ -209,16 +296,26 @@ impl Sink {
         }
     }
 
+    /// A failed write: a closed stdout ends the command quietly.
+    fn error(&self, e: std::io::Error) -> CliError {
+        match self.tmp {
+            None => human::stdout_error(e),
+            Some(_) => write_error(self.what(), e),
+        }
+    }
+
     pub(crate) fn write_line(&mut self, line: &[u8]) -> Result<(), CliError> {
         self.out
             .write_all(line)
             .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|e| write_error(self.what(), e))
+            .map_err(|e| self.error(e))
     }
 
     pub(crate) fn commit(mut self) -> Result<(), CliError> {
         let what = self.what();
-        self.out.flush().map_err(|e| write_error(&what, e))?;
+        if let Err(e) = self.out.flush() {
+            return Err(self.error(e));
+        }
         if let Some(tmp) = self.tmp.take() {
             tmp.commit().map_err(|e| write_error(what, e))?;
         }

@@ -20,6 +20,8 @@ Exit codes:
   1    API or transport error (the message names the request id when there is one)
   2    usage or input error: bad flags, a missing or unreadable file, an invalid JSONL line
   3    a stream or input ended early (truncated)
+  4    a job finished, but some requests errored, expired or were canceled
+       (run, batch submit --wait, batch results); the results are written
   130  interrupted (Ctrl-C); `msgs run` resumes from its checkpoint";
 
 /// `msgs`.
@@ -121,6 +123,11 @@ pub(crate) struct StreamArgs {
     /// Print the raw events as JSONL instead of the text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// When the stream breaks mid-way, continue it with a new request (the
+    /// reply so far as a prefill), up to N times (default 3): one reply,
+    /// no repeated text.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+    pub(crate) resume: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -168,16 +175,19 @@ pub(crate) enum BatchCommand {
     /// Validates a JSONL file and submits it (split into several batches if
     /// it is too large for one); prints the batch ids.
     Submit(SubmitArgs),
-    /// Shows a batch as JSON.
+    /// Shows a batch: status, counts and times (--json: the API's JSON).
     Status {
         /// The batch id.
         id: String,
+        /// Print the batch as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Waits until a batch ends, with a progress bar (counts and ETA).
     Wait(WaitArgs),
     /// Writes a batch's results as JSONL, lines verbatim.
     Results(ResultsArgs),
-    /// Lists batches, newest first.
+    /// Lists batches, newest first, as a table.
     List {
         /// Print JSON lines instead of a table.
         #[arg(long)]
@@ -186,16 +196,45 @@ pub(crate) enum BatchCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Cancels a batch.
+    /// Cancels a batch (an ended batch is left as it is, and msgs says so).
     Cancel {
         /// The batch id.
         id: String,
+        /// Print the batch as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Deletes an ended batch and its results.
     Delete {
         /// The batch id.
         id: String,
+        /// Print the API's answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
+    /// Submits again the requests of ended batches that expired, were
+    /// canceled or hit a retryable error, until each has a final result
+    /// (or --attempts is reached), and writes the merged results: every
+    /// custom_id once, each line with the "attempt" it came from (1: the
+    /// given batches). The job file is needed because the API does not
+    /// return a request's params.
+    Resubmit(ResubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResubmitArgs {
+    #[command(flatten)]
+    pub(crate) input: JobInput,
+    /// The ended batches of the job's first attempt.
+    #[arg(required = true, value_name = "BATCH_ID")]
+    pub(crate) ids: Vec<String>,
+    /// At most this many attempts in all (the given batches are the first).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) attempts: u32,
+    /// Where the merged results go (`-`: stdout). Checked before anything
+    /// is submitted.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -206,7 +245,8 @@ pub(crate) struct SubmitArgs {
     /// stdout), in the order the API returns them.
     #[arg(long)]
     pub(crate) wait: bool,
-    /// With --wait: write the results here instead of stdout.
+    /// With --wait: write the results here instead of stdout (`-`: stdout).
+    /// Checked before the batch is submitted.
     #[arg(short, long, value_name = "FILE", requires = "wait")]
     pub(crate) output: Option<PathBuf>,
 }
@@ -224,7 +264,8 @@ pub(crate) struct WaitArgs {
 pub(crate) struct ResultsArgs {
     /// The batch id.
     pub(crate) id: String,
-    /// Write here instead of stdout (replaced atomically when complete).
+    /// Write here instead of stdout (replaced atomically when complete;
+    /// `-`: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
 }
@@ -236,19 +277,29 @@ pub(crate) struct RunArgs {
     /// Requests in flight.
     #[arg(long, default_value_t = 5)]
     pub(crate) concurrency: usize,
-    /// The checkpoint file (default: OUTPUT.checkpoint).
+    /// The checkpoint file (default: OUTPUT.checkpoint; with `-o -`,
+    /// INPUT.checkpoint).
     #[arg(long, value_name = "PATH")]
     pub(crate) checkpoint: Option<PathBuf>,
     /// On Ctrl-C, wait up to this many seconds for the requests in flight
     /// to finish (their results are saved); a second Ctrl-C abandons them.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub(crate) stop_grace: u64,
+    /// The longest retry-after to wait for; a 429/529 asking for more (a
+    /// usage cap) stops the run, saying when the limit resets.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) max_wait: u64,
     /// Keep retryable errors found in the checkpoint (rate limit,
     /// overloaded, API error, timeout) as final results instead of sending
     /// those requests again.
     #[arg(long)]
     pub(crate) no_retry_errors: bool,
-    /// Where the results go, in the job's order, once every request has one.
+    /// Send again the requests whose saved result was produced by other
+    /// params (the job was edited since); without it such a run is refused.
+    #[arg(long)]
+    pub(crate) rerun_changed: bool,
+    /// Where the results go, in the job's order, once every request has one
+    /// (`-`: stdout). Checked before the first request is sent.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
     /// The longest checkpoint line, in bytes: a larger result is recorded
@@ -297,4 +348,12 @@ pub(crate) struct EmulatorArgs {
     /// Server-wide faults in the x-emulator-fault grammar (repeatable).
     #[arg(long, value_name = "SPEC")]
     pub(crate) fault: Vec<String>,
+    /// A rate limit on POST /v1/messages: 429 with retry-after beyond it,
+    /// reported in the anthropic-ratelimit-requests-* headers.
+    #[arg(long, value_name = "N")]
+    pub(crate) requests_per_minute: Option<u64>,
+    /// A token rate limit on POST /v1/messages (input estimate plus
+    /// max_tokens), reported in the anthropic-ratelimit-tokens-* headers.
+    #[arg(long, value_name = "N")]
+    pub(crate) tokens_per_minute: Option<u64>,
 }

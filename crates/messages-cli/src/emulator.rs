@@ -18,8 +18,14 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     if let Some(dir) = args.data_dir {
         b = b.data_dir(dir);
     }
-    if let Some(key) = args.api_key {
-        b = b.api_key(key);
+    if let Some(key) = &args.api_key {
+        b = b.api_key(key.clone());
+    }
+    if let Some(n) = args.requests_per_minute {
+        b = b.requests_per_minute(n);
+    }
+    if let Some(n) = args.tokens_per_minute {
+        b = b.tokens_per_minute(n);
     }
     if let Some(path) = args.replay {
         let bytes = std::fs::read(&path).map_err(|e| {
@@ -39,10 +45,27 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::other(format!("cannot start the emulator: {e}")))?;
     println!("listening on {}", handle.base_url());
+    // The key clients must send: the one it accepts, or any.
+    let key = args
+        .api_key
+        .as_deref()
+        .map_or_else(|| "any".to_owned(), shell_quote);
     eprintln!(
-        "msgs: point clients at it with ANTHROPIC_BASE_URL={} ANTHROPIC_API_KEY=any",
+        "msgs: point clients at it with ANTHROPIC_BASE_URL={} ANTHROPIC_API_KEY={key}",
         handle.base_url()
     );
     handle.serve_until_signal().await;
     Ok(())
+}
+
+/// `s` as one shell word: bare when it is plain, else in single quotes.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/@%+=".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }

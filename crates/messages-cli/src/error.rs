@@ -8,6 +8,8 @@ pub(crate) const EXIT_API: u8 = 1;
 pub(crate) const EXIT_INPUT: u8 = 2;
 /// Exit code: a stream or input ended early.
 pub(crate) const EXIT_TRUNCATED: u8 = 3;
+/// Exit code: a job finished, but not every request succeeded.
+pub(crate) const EXIT_UNSUCCESSFUL: u8 = 4;
 /// Exit code: interrupted.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
@@ -115,7 +117,7 @@ impl From<messages::stream::Error> for CliError {
 
 impl From<messages::batch::Error> for CliError {
     fn from(e: messages::batch::Error) -> CliError {
-        let code = if e.is_invalid_input() || (e.is_io() && !e.is_checkpoint()) {
+        let code = if e.is_invalid_input() || e.is_changed() || (e.is_io() && !e.is_checkpoint()) {
             EXIT_INPUT
         } else if e.is_truncated() {
             EXIT_TRUNCATED
@@ -135,4 +137,25 @@ impl CliError {
         self.message.insert_str(0, prefix);
         self
     }
+}
+
+/// Exit 4 unless every request of a finished job succeeded.
+pub(crate) fn check_all_succeeded(
+    summary: &messages::batch::Summary,
+    where_: &str,
+) -> Result<(), CliError> {
+    let total = summary.total();
+    if summary.succeeded == total {
+        return Ok(());
+    }
+    Err(CliError::new(
+        EXIT_UNSUCCESSFUL,
+        format!(
+            "{} of {total} requests did not succeed ({} errored, {} canceled, {} expired); the results are in {where_}",
+            total - summary.succeeded,
+            summary.errored_total(),
+            summary.canceled,
+            summary.expired
+        ),
+    ))
 }

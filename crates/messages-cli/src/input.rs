@@ -53,9 +53,24 @@ pub(crate) fn read_job(input: &JobInput) -> Result<BatchJob, CliError> {
         }
         None => None,
     };
+    let mut reader = reader;
     let Some(template) = template else {
-        return BatchJob::from_jsonl(reader)
-            .map_err(|e| CliError::from(e).prefixed(&format!("{name}: ")));
+        // A file of plain prompts, given without --prompts: say so, rather
+        // than that line 1 is not JSON.
+        let first = reader
+            .fill_buf()
+            .map_err(|e| CliError::input(format!("cannot read {name}: {e}")))?
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .copied();
+        if first.is_some_and(|b| b != b'{') {
+            return Err(CliError::input(format!(
+                "{name}: the first line is not a JSON object ({{\"custom_id\", \"params\"}}); for a file of plain prompts, one per line, add --prompts (with --model and --max-tokens) or --template"
+            )));
+        }
+        let job = BatchJob::from_jsonl(reader)
+            .map_err(|e| CliError::from(e).prefixed(&format!("{name}: ")))?;
+        return non_empty(job, input);
     };
     let mut job = BatchJob::new();
     for (i, line) in reader.lines().enumerate() {
@@ -67,6 +82,17 @@ pub(crate) fn read_job(input: &JobInput) -> Result<BatchJob, CliError> {
         let req = template.clone().user(line);
         job.add(format!("line-{n}"), req)
             .map_err(|e| CliError::from(e).prefixed(&format!("{name}: line {n}: ")))?;
+    }
+    non_empty(job, input)
+}
+
+/// The same error for every command given a job without requests.
+fn non_empty(job: BatchJob, input: &JobInput) -> Result<BatchJob, CliError> {
+    if job.is_empty() {
+        return Err(CliError::input(format!(
+            "{}: no requests in the file",
+            input.file.display()
+        )));
     }
     Ok(job)
 }

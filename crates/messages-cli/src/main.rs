@@ -25,6 +25,7 @@
 //! | 1    | API or transport error (the message names the request id when there is one) |
 //! | 2    | usage or input error: bad flags, a missing or unreadable file, an invalid JSONL line |
 //! | 3    | a stream or input ended early (truncated) |
+//! | 4    | a job finished, but some requests errored, expired or were canceled (`run`, `batch submit --wait`, `batch results`); the results are written |
 //! | 74   | the output could not be written: disk full, a closed pipe, a failed rename (`EX_IOERR`) |
 //! | 130  | interrupted (Ctrl-C); `msgs run` resumes from its checkpoint |
 //!
@@ -39,6 +40,7 @@ mod cli;
 mod connect;
 mod emulator;
 mod error;
+mod human;
 mod input;
 mod output;
 mod progress;

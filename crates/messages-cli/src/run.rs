@@ -7,25 +7,43 @@ use messages::batch::LocalRunner;
 
 use crate::cli::{Global, RunArgs};
 use crate::connect::connect;
-use crate::error::{CliError, EXIT_INTERRUPTED};
-use crate::{input, progress};
+use crate::error::{CliError, EXIT_INTERRUPTED, check_all_succeeded};
+use crate::{input, output, progress};
 
 /// `msgs run`.
 pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> {
     let job = input::read_job(&args.input)?;
-    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| {
-        let mut p = args.output.as_os_str().to_owned();
-        p.push(".checkpoint");
-        PathBuf::from(p)
-    });
+    let to_stdout = output::is_stdout(&args.output);
+    let checkpoint = match &args.checkpoint {
+        Some(c) => c.clone(),
+        None => {
+            let base = if to_stdout {
+                if output::is_stdout(&args.input.file) {
+                    return Err(CliError::input(
+                        "with the job on stdin and -o -, give the checkpoint path with --checkpoint",
+                    ));
+                }
+                &args.input.file
+            } else {
+                &args.output
+            };
+            let mut p = base.as_os_str().to_owned();
+            p.push(".checkpoint");
+            PathBuf::from(p)
+        }
+    };
+    // Before the first request: a bad -o is found now, not after the work.
+    output::check(&args.output)?;
     let conn = connect(global).await?;
     let bar = progress::bar("run");
     let b = bar.clone();
     let runner = LocalRunner::new(conn.client.transport().clone())
         .concurrency(args.concurrency)
         .retry_errored(!args.no_retry_errors)
+        .rerun_changed(args.rerun_changed)
+        .max_wait(Duration::from_secs(args.max_wait))
         .stop_grace(Duration::from_secs(args.stop_grace))
-        .on_progress(move |p| progress::update(&b, p));
+        .on_progress(move |p| progress::update(&b, p, true));
     let runner = match args.max_line_bytes {
         Some(n) => runner.max_line_len(n),
         None => runner,
@@ -68,8 +86,15 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     };
     bar.finish_and_clear();
     let report = report.map_err(|e| {
-        // A checkpoint error (locked, or another job's) is not resumable.
-        let resumable = !e.is_checkpoint();
+        // A checkpoint error (locked, or another job's) and changed
+        // requests are not resumed by running the same command again; a
+        // run-wide or rate-limit stop already says where the results are;
+        // a checkpoint that could not be created holds nothing.
+        let resumable = !e.is_checkpoint()
+            && !e.is_changed()
+            && !e.is_run_wide()
+            && !e.is_rate_limited()
+            && checkpoint.is_file();
         let mut err = CliError::from(e);
         if resumable {
             err.message.push_str(&format!(
@@ -88,23 +113,38 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
         );
         return Err(CliError::new(EXIT_INTERRUPTED, msg));
     }
-    let written = runner
-        .write_output(&job, &checkpoint, &args.output)
-        .map_err(|e| {
-            // Writing the output failed (disk full...): not an input error.
-            if e.is_io() {
-                CliError::new(crate::output::EXIT_WRITE, e.to_string())
-            } else {
-                CliError::from(e)
-            }
-        })?;
+    let (written, place) = if to_stdout {
+        let stdout = std::io::stdout().lock();
+        let n =
+            messages::batch::write_output_to(&job, &checkpoint, std::io::BufWriter::new(stdout))
+                .map_err(|e| {
+                    let source = std::error::Error::source(&e);
+                    match source.and_then(|s| s.downcast_ref::<std::io::Error>()) {
+                        // A closed stdout (`| head`) ends the command quietly.
+                        Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {
+                            CliError::new(0, "")
+                        }
+                        _ => CliError::from(e),
+                    }
+                })?;
+        (n, String::from("stdout"))
+    } else {
+        let n = runner
+            .write_output(&job, &checkpoint, &args.output)
+            .map_err(|e| {
+                // Writing the output failed (disk full...): not an input error.
+                if e.is_io() {
+                    CliError::new(crate::output::EXIT_WRITE, crate::error::chain(&e))
+                } else {
+                    CliError::from(e)
+                }
+            })?;
+        (n, args.output.display().to_string())
+    };
     eprintln!(
-        "{written} results in {} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors)",
-        args.output.display(),
-        report.resumed,
-        report.sent,
-        report.retried
+        "{written} results in {place} ({} resumed from the checkpoint, {} sent now, {} of them retries of retryable errors, {} of changed requests)",
+        report.resumed, report.sent, report.retried, report.changed
     );
     eprintln!("{}", report.summary);
-    Ok(())
+    check_all_succeeded(&report.summary, &place)
 }

@@ -9,15 +9,34 @@ use messages::types::{CountTokensRequest, Message, MessageRequest};
 use crate::cli::{CountArgs, Global, ModelsArgs, StreamArgs};
 use crate::connect::connect;
 use crate::error::CliError;
+use crate::human::{self, stdout_error};
 use crate::input;
-use crate::output::write_error;
 
-/// A closed pipe (`msgs stream | head`) ends the command quietly.
-fn stdout_error(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return CliError::new(0, "");
-    }
-    write_error("to stdout", e)
+/// Stdout's buffer for streams: large enough that a fast stream costs few
+/// write calls; it is flushed whenever the network has nothing ready.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+/// Awaits `fut`, flushing `out` each time it has to wait: the buffered text
+/// reaches the terminal as soon as the network pauses, and a fast stream
+/// is written in large pieces. A failed flush is kept in `failed`.
+async fn flushing_await<F: std::future::Future>(
+    fut: F,
+    out: &mut impl Write,
+    failed: &mut Option<std::io::Error>,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        std::task::Poll::Pending => {
+            if failed.is_none()
+                && let Err(e) = out.flush()
+            {
+                *failed = Some(e);
+            }
+            std::task::Poll::Pending
+        }
+        ready => ready,
+    })
+    .await
 }
 
 /// `msgs stream`.
@@ -37,18 +56,31 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         request = request.thinking(budget);
     }
     let conn = connect(global).await?;
-    let mut stream = conn.client.stream(&request).await?;
-    let mut out = std::io::stdout().lock();
+    let mut stream = match args.resume {
+        Some(n) => {
+            let options = messages::stream::StreamOptions::new()
+                .resume(messages::stream::ResumePolicy::new(n));
+            conn.client.stream_with(&request, options).await?
+        }
+        None => conn.client.stream(&request).await?,
+    };
+    let mut out = std::io::BufWriter::with_capacity(STREAM_BUFFER, std::io::stdout().lock());
+    let mut flush_failed = None;
     let mut failure = None;
     if args.json {
-        while let Some(event) = stream.next().await {
+        while let Some(event) = flushing_await(stream.next(), &mut out, &mut flush_failed).await {
+            if let Some(e) = flush_failed.take() {
+                return Err(stdout_error(e));
+            }
             match event {
                 Ok(event) => {
-                    let line = serde_json::to_string(&event)
-                        .map_err(|e| CliError::other(format!("cannot encode an event: {e}")))?;
-                    writeln!(out, "{line}")
-                        .and_then(|()| out.flush())
-                        .map_err(stdout_error)?;
+                    serde_json::to_writer(&mut out, &event).map_err(|e| {
+                        match e.io_error_kind() {
+                            Some(_) => stdout_error(e.into()),
+                            None => CliError::other(format!("cannot encode an event: {e}")),
+                        }
+                    })?;
+                    out.write_all(b"\n").map_err(stdout_error)?;
                 }
                 Err(e) => {
                     failure = Some(e);
@@ -60,7 +92,12 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         // Reasoning goes to stderr as it arrives, the answer to stdout.
         let mut err = std::io::stderr().lock();
         let mut in_thinking = false;
-        while let Some(update) = stream.next_update().await {
+        while let Some(update) =
+            flushing_await(stream.next_update(), &mut out, &mut flush_failed).await
+        {
+            if let Some(e) = flush_failed.take() {
+                return Err(stdout_error(e));
+            }
             match update {
                 Ok(Update::Thinking { delta, .. }) => {
                     if !in_thinking {
@@ -73,9 +110,7 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
                     if std::mem::take(&mut in_thinking) {
                         let _ = err.write_all(b"\n[/thinking]\n").and_then(|()| err.flush());
                     }
-                    out.write_all(delta.as_bytes())
-                        .and_then(|()| out.flush())
-                        .map_err(stdout_error)?;
+                    out.write_all(delta.as_bytes()).map_err(stdout_error)?;
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -89,6 +124,7 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         }
         writeln!(out).map_err(stdout_error)?;
     }
+    out.flush().map_err(stdout_error)?;
     drop(out);
     if let Some(e) = failure {
         if let Some(partial) = e.partial() {
@@ -96,8 +132,14 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         }
         return Err(e.into());
     }
+    let resumed = stream.resumptions();
     let message = stream.final_message().await?;
-    eprintln!("{}", usage_line(&message, ""));
+    let note = match resumed {
+        0 => String::new(),
+        1 => "resumed once".to_owned(),
+        n => format!("resumed {n} times"),
+    };
+    eprintln!("{}", usage_line(&message, &note));
     Ok(())
 }
 
@@ -131,31 +173,30 @@ pub(crate) async fn count_tokens(global: &Global, args: CountArgs) -> Result<(),
     }
     let conn = connect(global).await?;
     let count = conn.client.count_tokens(&request).await?;
-    println!("{}", count.input_tokens);
-    Ok(())
+    human::line(count.input_tokens)
 }
 
 /// `msgs models`.
 pub(crate) async fn models(global: &Global, args: ModelsArgs) -> Result<(), CliError> {
     let conn = connect(global).await?;
     let models = conn.client.models();
-    let print = |m: &messages::types::ModelInfo| -> Result<(), CliError> {
-        if args.json {
+    let mut all = Vec::new();
+    if let Some(id) = &args.id {
+        all.push(models.retrieve(id).await?);
+    } else {
+        let list = models.list();
+        let mut list = std::pin::pin!(list);
+        while let Some(model) = list.next().await {
+            all.push(model?);
+        }
+    }
+    if args.json {
+        for m in &all {
             let line = serde_json::to_string(m)
                 .map_err(|e| CliError::other(format!("cannot encode a model: {e}")))?;
-            println!("{line}");
-        } else {
-            println!("{}\t{}\t{}", m.id, m.display_name, m.created_at);
+            human::line(line)?;
         }
-        Ok(())
-    };
-    if let Some(id) = &args.id {
-        return print(&models.retrieve(id).await?);
+        return Ok(());
     }
-    let list = models.list();
-    let mut list = std::pin::pin!(list);
-    while let Some(model) = list.next().await {
-        print(&model?)?;
-    }
-    Ok(())
+    human::line(human::models(&all))
 }

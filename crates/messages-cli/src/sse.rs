@@ -20,7 +20,7 @@ pub(crate) fn parse(args: &SseParseArgs) -> Result<(), CliError> {
         _ => Box::new(io::stdin().lock()),
     };
     let mut out = BufWriter::new(io::stdout().lock());
-    let write_err = |e: io::Error| crate::output::write_error("to stdout", e);
+    let write_err = crate::human::stdout_error;
     let mut parser = Parser::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut skipped = 0u64;

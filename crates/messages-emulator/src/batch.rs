@@ -251,6 +251,7 @@ impl BatchStore {
         self: &Arc<Self>,
         body: &Map<String, Value>,
         base_url: &str,
+        expiry_ms: Option<u64>,
     ) -> Result<Value, Failure> {
         let requests = match body.get("requests") {
             None | Some(Value::Null) => return Err(Failure::invalid("requests: Field required")),
@@ -341,7 +342,8 @@ impl BatchStore {
             let batch = Batch {
                 id: id.clone(),
                 created_at: now,
-                expires_at: now + self.config.expiry.as_secs_f64(),
+                expires_at: now
+                    + expiry_ms.map_or(self.config.expiry.as_secs_f64(), |ms| ms as f64 / 1000.0),
                 ended_at: None,
                 cancel_initiated_at: None,
                 status: Status::InProgress,

@@ -19,12 +19,21 @@ pub struct FaultSpec {
     pub(crate) source: String,
 }
 
-/// One fault with its `times` limit.
+/// One fault with its `times` limit and scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fault {
     pub(crate) kind: FaultKind,
-    /// Only the first `times` identical requests see this fault.
+    /// Only the first `times` identical requests see this fault (or the
+    /// first `times` matching requests overall, with `scope=all`).
     pub(crate) times: Option<u32>,
+    /// The first `skip` requests that would see it do not.
+    pub(crate) skip: u32,
+    /// Count requests overall (`scope=all`), not per identical request.
+    pub(crate) overall: bool,
+    /// Only requests with this method (`method=POST`).
+    pub(crate) method: Option<String>,
+    /// Only requests to this exact path (`path=/v1/messages/batches`).
+    pub(crate) path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +53,7 @@ pub(crate) enum FaultKind {
     StallAfter(u64),
     MalformedAfter(u64),
     TruncateResults(u64),
+    BatchExpiryMs(u64),
     MalformedResults(u64),
 }
 
@@ -114,6 +124,10 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         })
     };
     let mut times = None;
+    let mut skip = 0;
+    let mut overall = false;
+    let mut method = None;
+    let mut path = None;
     let mut error_type = None;
     let mut retry_after = None;
     let mut retry_after_ms = None;
@@ -124,6 +138,20 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
                 let n = num(k, v)?;
                 times = Some(u32::try_from(n).unwrap_or(u32::MAX));
             }
+            "skip" => skip = u32::try_from(num(k, v)?).unwrap_or(u32::MAX),
+            "scope" => {
+                overall = match v.as_str() {
+                    "all" => true,
+                    "request" => false,
+                    _ => {
+                        return Err(Error::fault(format!(
+                            "`scope={v}` in `{part}`: expected all or request"
+                        )));
+                    }
+                };
+            }
+            "method" => method = Some(v.to_ascii_uppercase()),
+            "path" => path = Some(v.clone()),
             "type" if matches!(name.as_str(), "status" | "error-after") => {
                 error_type = Some(v.clone());
             }
@@ -171,15 +199,24 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         "stall-after" => FaultKind::StallAfter(num(&name, &value)?),
         "malformed-after" => FaultKind::MalformedAfter(num(&name, &value)?),
         "truncate-results" => FaultKind::TruncateResults(num(&name, &value)?),
+        "batch-expiry-ms" => FaultKind::BatchExpiryMs(num(&name, &value)?),
         "malformed-results" => FaultKind::MalformedResults(num(&name, &value)?),
         other => {
             return Err(Error::fault(format!(
                 "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
-                 error-after, stall-after, malformed-after, truncate-results, malformed-results"
+                 error-after, stall-after, malformed-after, truncate-results, malformed-results, \
+                 batch-expiry-ms"
             )));
         }
     };
-    Ok(Fault { kind, times })
+    Ok(Fault {
+        kind,
+        times,
+        skip,
+        overall,
+        method,
+        path,
+    })
 }
 
 /// The faults that apply to one request, after `times` bookkeeping.
@@ -191,6 +228,7 @@ pub(crate) struct ActiveFaults {
     pub(crate) stall_after: Option<u64>,
     pub(crate) malformed_after: Option<u64>,
     pub(crate) truncate_results: Option<u64>,
+    pub(crate) batch_expiry_ms: Option<u64>,
     pub(crate) malformed_results: Option<u64>,
 }
 
@@ -211,9 +249,23 @@ pub(crate) struct FaultCounter {
 }
 
 impl FaultCounter {
-    /// Resolves `spec` for the request identified by `request_key`.
-    pub(crate) fn activate(&self, spec: &FaultSpec, request_key: u64) -> ActiveFaults {
+    /// Resolves `spec` for one request: `request_key` identifies identical
+    /// requests; `method` and `path` are matched by the `method=` and
+    /// `path=` filters.
+    pub(crate) fn activate(
+        &self,
+        spec: &FaultSpec,
+        request_key: u64,
+        method: &str,
+        path: &str,
+    ) -> ActiveFaults {
         let mut active = ActiveFaults::default();
+        // The spec itself, for faults counted overall.
+        let spec_key = {
+            let mut h = crate::util::Fnv::new();
+            h.write(spec.source.as_bytes());
+            h.finish()
+        };
         // A status fault answers the request by itself: when one fires, the
         // other faults are neither applied nor counted.
         for pass_status in [true, false] {
@@ -222,10 +274,16 @@ impl FaultCounter {
                 if is_status != pass_status || (is_status && active.status.is_some()) {
                     continue;
                 }
-                if let Some(limit) = fault.times
-                    && !self.take(request_key, i, limit)
+                if fault.method.as_deref().is_some_and(|m| m != method)
+                    || fault.path.as_deref().is_some_and(|p| p != path)
                 {
                     continue;
+                }
+                if fault.times.is_some() || fault.skip > 0 {
+                    let key = if fault.overall { spec_key } else { request_key };
+                    if !self.take(key, i, fault.skip, fault.times) {
+                        continue;
+                    }
                 }
                 match &fault.kind {
                     FaultKind::Status { .. } => active.status = Some(fault.kind.clone()),
@@ -236,6 +294,7 @@ impl FaultCounter {
                     FaultKind::StallAfter(n) => active.stall_after = Some(*n),
                     FaultKind::MalformedAfter(n) => active.malformed_after = Some(*n),
                     FaultKind::TruncateResults(n) => active.truncate_results = Some(*n),
+                    FaultKind::BatchExpiryMs(n) => active.batch_expiry_ms = Some(*n),
                     FaultKind::MalformedResults(n) => active.malformed_results = Some(*n),
                 }
             }
@@ -246,16 +305,18 @@ impl FaultCounter {
         active
     }
 
-    /// Counts one firing of fault `index` for the request; false once the
-    /// limit is reached.
-    fn take(&self, request_key: u64, index: usize, limit: u32) -> bool {
-        let key = request_key ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    /// Counts one request that fault `index` may fire on: whether it fires
+    /// (after `skip` requests, for `times` of them).
+    fn take(&self, key: u64, index: usize, skip: u32, times: Option<u32>) -> bool {
+        let key = key ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let mut fired = crate::util::lock(&self.fired);
         let count = fired.entry(key).or_insert(0);
-        if *count >= limit {
+        let n = *count;
+        let end = times.map_or(u32::MAX, |t| skip.saturating_add(t));
+        if n >= end {
             return false;
         }
         *count += 1;
-        true
+        n >= skip
     }
 }

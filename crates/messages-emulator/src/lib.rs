@@ -47,7 +47,11 @@
 //!
 //! Every response carries a `request-id` header (`req_...`) and the
 //! `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
-//! headers. Errors have the API's body,
+//! headers (fixed, generous figures, unless rate limits are configured:
+//! [`EmulatorBuilder::requests_per_minute`], [`EmulatorBuilder::tokens_per_minute`];
+//! then `requests` and `tokens` report the limits' token buckets and a
+//! `POST /v1/messages` over them gets 429 `rate_limit_error` with
+//! `retry-after`). Errors have the API's body,
 //! `{"type":"error","error":{"type":T,"message":M},"request_id":"req_..."}`:
 //!
 //! - no `x-api-key` and no `Authorization: Bearer` token, or a key other than
@@ -121,11 +125,23 @@
 //! | `stall-after=N` | send N events, then nothing, keeping the connection open until the client leaves |
 //! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
 //! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
+//! | `batch-expiry-ms=N` | on batch creation: the batch expires N ms after it is created (instead of [`EmulatorBuilder::batch_expiry`]); the requests not processed by then end `expired` |
 //! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same
 //! method, path, body and fault header) see it; later ones succeed, so client
-//! retries can be tested. Example:
+//! retries can be tested. More parameters every fault takes:
+//!
+//! - `scope=all` counts `times` (and `skip`) over all the requests the
+//!   fault applies to, not per identical request: `disconnect-after=5,times=1,scope=all`
+//!   drops the first stream only, even when a retry differs from it (a
+//!   resumed stream's continuation request does);
+//! - `skip=N`: the first N requests that would see the fault do not
+//!   (`status=500,skip=1,times=1,scope=all,method=POST,path=/v1/messages/batches`
+//!   fails the second batch creation, and only it);
+//! - `method=M` and `path=P` (exact) limit the fault to matching requests.
+//!
+//! Example:
 //! `x-emulator-fault: status=429,retry-after=1,times=2; disconnect-after=5`.
 //! A status fault answers by itself: when it fires, the other faults of the
 //! header neither apply nor count. Stream faults count every event, pings
@@ -167,6 +183,8 @@
 //!                   [--replay FILE.sse] [--token-delay-ms N] [--fault SPEC]...
 //!                   [--pad-json] [--ping-every N] [--batch-pace-ms N]
 //!                   [--batch-expiry-secs N] [--max-body-bytes N] [--latency-ms N]
+//!                   [--requests-per-minute N] [--tokens-per-minute N]
+//!                   [--rate-limit-window-ms N]
 //! ```
 //!
 //! It prints exactly `listening on http://HOST:PORT` as its first line on
@@ -184,6 +202,7 @@ mod fault;
 mod generate;
 mod log;
 mod models;
+mod ratelimit;
 mod server;
 mod sse;
 mod stream;
@@ -323,6 +342,7 @@ pub(crate) struct Config {
     pub(crate) extra_models: Vec<String>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) body_timeout: Duration,
+    pub(crate) rate_limits: ratelimit::Limits,
 }
 
 impl Default for Config {
@@ -345,6 +365,7 @@ impl Default for Config {
             extra_models: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            rate_limits: ratelimit::Limits::default(),
         }
     }
 }
@@ -494,6 +515,40 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A limit on `POST /v1/messages` requests per
+    /// [`rate_limit_window`](EmulatorBuilder::rate_limit_window) (a minute by
+    /// default), as the API's requests-per-minute limit: a token bucket
+    /// that refills continuously. Over it, a 429 `rate_limit_error` with
+    /// `retry-after` (whole seconds, rounded up). The
+    /// `anthropic-ratelimit-requests-{limit,remaining,reset}` headers of
+    /// every response then report it (`reset`: when the bucket is full
+    /// again, RFC 3339 with milliseconds). Default is none.
+    pub fn requests_per_minute(mut self, n: u64) -> EmulatorBuilder {
+        self.config.rate_limits.requests = Some(n.max(1));
+        self
+    }
+
+    /// A limit on the tokens of `POST /v1/messages` requests per window,
+    /// as the API's tokens-per-minute limit: each request is charged its
+    /// estimated input tokens plus its `max_tokens` when it is admitted.
+    /// Reported in `anthropic-ratelimit-tokens-*`. Default is none.
+    pub fn tokens_per_minute(mut self, n: u64) -> EmulatorBuilder {
+        self.config.rate_limits.tokens = Some(n.max(1));
+        self
+    }
+
+    /// The window of [`requests_per_minute`](EmulatorBuilder::requests_per_minute)
+    /// and [`tokens_per_minute`](EmulatorBuilder::tokens_per_minute): a
+    /// shorter one runs the same limits on a faster clock (60 requests per
+    /// 2 s behaves like 60 per minute, 30 times faster), for tests. Default
+    /// is 60 s.
+    pub fn rate_limit_window(mut self, window: Duration) -> EmulatorBuilder {
+        if !window.is_zero() {
+            self.config.rate_limits.window = window;
+        }
+        self
+    }
+
     /// How long [`EmulatorHandle::shutdown`] waits for open connections
     /// (stalled streams, for example) before closing them. Default is 5 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> EmulatorBuilder {
@@ -556,6 +611,7 @@ impl EmulatorBuilder {
 
         let log = config.request_log.then(RequestLog::default);
         let state = Arc::new(server::State {
+            limiter: ratelimit::Limiter::new(config.rate_limits),
             config,
             models,
             faults: fault::FaultCounter::default(),

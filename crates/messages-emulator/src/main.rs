@@ -23,6 +23,9 @@ usage: messages-emulator [OPTIONS]
   --max-body-bytes N        largest request body (default 33554432)
   --latency-ms N            delay before every response head (default 0)
   --body-timeout-secs N     time a request body may take to arrive (default 60)
+  --requests-per-minute N   rate limit on POST /v1/messages (429 with retry-after)
+  --tokens-per-minute N     token rate limit on POST /v1/messages (input + max_tokens)
+  --rate-limit-window-ms N  the window of both limits (default 60000)
   --help                    this text
 
 Prints `listening on http://HOST:PORT` when ready, then serves until SIGINT/SIGTERM.";
@@ -122,6 +125,11 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
             "--latency-ms" => b = b.latency(Duration::from_millis(num(value()?)?)),
             "--body-timeout-secs" => {
                 b = b.request_body_timeout(Duration::from_secs(num(value()?)?));
+            }
+            "--requests-per-minute" => b = b.requests_per_minute(num(value()?)?),
+            "--tokens-per-minute" => b = b.tokens_per_minute(num(value()?)?),
+            "--rate-limit-window-ms" => {
+                b = b.rate_limit_window(Duration::from_millis(num(value()?)?));
             }
             other => return Err(format!("unknown option `{other}`")),
         }

@@ -33,6 +33,7 @@ pub(crate) struct State {
     pub(crate) config: Config,
     pub(crate) models: Arc<Vec<Model>>,
     pub(crate) faults: FaultCounter,
+    pub(crate) limiter: crate::ratelimit::Limiter,
     pub(crate) log: Option<RequestLog>,
     pub(crate) batches: Arc<BatchStore>,
     pub(crate) requests_served: AtomicU64,
@@ -171,19 +172,28 @@ fn finish(state: &State, reply: Reply, request_id: &str) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("request-id", v);
     }
-    let reset = rfc3339_secs(now_secs() + 1.0);
+    let now = now_secs();
+    let reset = rfc3339_secs(now + 1.0);
     let remaining = 4000 - (served % 4000);
-    let limits: [(&str, u64, u64); 4] = [
-        ("requests", 4000, remaining),
-        ("tokens", 2_000_000, 2_000_000),
-        ("input-tokens", 1_600_000, 1_600_000),
-        ("output-tokens", 400_000, 400_000),
+    let mut limits: [(&str, u64, u64, String); 4] = [
+        ("requests", 4000, remaining, reset.clone()),
+        ("tokens", 2_000_000, 2_000_000, reset.clone()),
+        ("input-tokens", 1_600_000, 1_600_000, reset.clone()),
+        ("output-tokens", 400_000, 400_000, reset),
     ];
-    for (name, limit, left) in limits {
+    // Configured limits replace the fixed figures.
+    let (requests, tokens) = state.limiter.snapshot();
+    for (slot, snap) in [(0, requests), (1, tokens)] {
+        if let Some(s) = snap {
+            let at = crate::util::rfc3339(now + s.reset_in);
+            limits[slot] = (limits[slot].0, s.limit, s.remaining, at);
+        }
+    }
+    for (name, limit, left, reset) in limits {
         for (suffix, value) in [
             ("limit", limit.to_string()),
             ("remaining", left.to_string()),
-            ("reset", reset.clone()),
+            ("reset", reset),
         ] {
             if let (Ok(n), Ok(v)) = (
                 http::HeaderName::from_bytes(
@@ -284,7 +294,9 @@ async fn serve(
         h.write(&body);
         h.write(b"\0");
         h.write(spec.source.as_bytes());
-        state.faults.activate(spec, h.finish())
+        state
+            .faults
+            .activate(spec, h.finish(), parts.method.as_str(), parts.uri.path())
     };
     if let Some(FaultKind::Status {
         code,
@@ -308,6 +320,16 @@ async fn serve(
         if let Some(b) = should_retry {
             reply.extra.push(("x-should-retry", b.to_string()));
         }
+        return Ok(reply);
+    }
+
+    if route == Route::Messages
+        && let Err((wait, what)) = state.limiter.admit(crate::ratelimit::charge(&body))
+    {
+        let message = format!("This request would exceed the rate limit for {what} per minute.");
+        let mut reply = Reply::failure(&Failure::new(429, "rate_limit_error", message), request_id);
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        reply.extra.push(("retry-after", secs.to_string()));
         return Ok(reply);
     }
 
@@ -338,7 +360,7 @@ async fn serve(
             let obj = validate::parse_object(&body)?;
             state
                 .batches
-                .create(&obj, &base_url)
+                .create(&obj, &base_url, faults.batch_expiry_ms)
                 .map(|v| Reply::json(&v))
         }
         Route::ListBatches => Ok(Reply::json(&page(

@@ -57,23 +57,69 @@ fn fault_grammar_rejects_bad_input_with_a_message() {
 fn times_limits_firing_per_request() {
     let spec = FaultSpec::parse("status=429,times=2").unwrap();
     let counter = FaultCounter::default();
-    assert!(counter.activate(&spec, 1).status.is_some());
-    assert!(counter.activate(&spec, 1).status.is_some());
-    assert!(counter.activate(&spec, 1).status.is_none());
+    assert!(
+        counter
+            .activate(&spec, 1, "POST", "/v1/messages")
+            .status
+            .is_some()
+    );
+    assert!(
+        counter
+            .activate(&spec, 1, "POST", "/v1/messages")
+            .status
+            .is_some()
+    );
+    assert!(
+        counter
+            .activate(&spec, 1, "POST", "/v1/messages")
+            .status
+            .is_none()
+    );
     // Another request has its own count.
-    assert!(counter.activate(&spec, 2).status.is_some());
+    assert!(
+        counter
+            .activate(&spec, 2, "POST", "/v1/messages")
+            .status
+            .is_some()
+    );
+}
+
+#[test]
+fn scope_all_skip_and_filters_count_matching_requests_overall() {
+    let spec = FaultSpec::parse(
+        "status=500,skip=1,times=1,scope=all,method=post,path=/v1/messages/batches",
+    )
+    .unwrap();
+    let counter = FaultCounter::default();
+    let fire = |key, method, path| counter.activate(&spec, key, method, path).status.is_some();
+    // Other methods and paths neither fire nor count.
+    assert!(!fire(1, "GET", "/v1/messages/batches"));
+    assert!(!fire(1, "POST", "/v1/messages"));
+    // The first matching request is skipped, the second fires, whatever
+    // its body; then no more.
+    assert!(!fire(1, "POST", "/v1/messages/batches"));
+    assert!(fire(2, "POST", "/v1/messages/batches"));
+    assert!(!fire(3, "POST", "/v1/messages/batches"));
+    assert!(!fire(2, "POST", "/v1/messages/batches"));
+    for (bad, needle) in [
+        ("status=500,scope=some", "scope"),
+        ("status=500,skip=x", "skip"),
+    ] {
+        let err = FaultSpec::parse(bad).unwrap_err();
+        assert!(err.to_string().contains(needle), "{bad}: {err}");
+    }
 }
 
 #[test]
 fn status_fault_does_not_consume_stream_faults() {
     let spec = FaultSpec::parse("status=500,times=1; disconnect-after=2,times=1").unwrap();
     let counter = FaultCounter::default();
-    let first = counter.activate(&spec, 7);
+    let first = counter.activate(&spec, 7, "POST", "/v1/messages");
     assert!(first.status.is_some() && first.disconnect_after.is_none());
-    let second = counter.activate(&spec, 7);
+    let second = counter.activate(&spec, 7, "POST", "/v1/messages");
     assert!(second.status.is_none());
     assert_eq!(second.disconnect_after, Some(2));
-    let third = counter.activate(&spec, 7);
+    let third = counter.activate(&spec, 7, "POST", "/v1/messages");
     assert!(third.status.is_none() && third.disconnect_after.is_none());
 }
 

@@ -336,7 +336,9 @@ impl Transport {
         let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts)
             .with_max_size(opts.max_body_size.unwrap_or(cfg.max_body_size));
         if !parts.status.is_success() {
-            return Err(api_error(parts.status, body, request_id, attempts).await);
+            return Err(api_error(parts.status, body, request_id, attempts)
+                .await
+                .with_headers(parts.headers));
         }
         Ok(Response::new(
             parts.status,

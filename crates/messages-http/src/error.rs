@@ -38,6 +38,9 @@ struct Inner {
     api: Option<ErrorResponse>,
     attempts: u32,
     detail: Option<String>,
+    /// The response headers of an API error (for `retry-after` and the
+    /// `anthropic-ratelimit-*` headers).
+    headers: Option<http::HeaderMap>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,7 @@ impl Error {
                 api: None,
                 attempts: 0,
                 detail: None,
+                headers: None,
             }),
         }
     }
@@ -140,6 +144,11 @@ impl Error {
         if id.is_some() {
             self.inner.request_id = id;
         }
+        self
+    }
+
+    pub(crate) fn with_headers(mut self, headers: http::HeaderMap) -> Error {
+        self.inner.headers = Some(headers);
         self
     }
 
@@ -284,6 +293,12 @@ impl Error {
     /// The whole error body, for API errors.
     pub fn error_response(&self) -> Option<&ErrorResponse> {
         self.inner.api.as_ref()
+    }
+
+    /// The response headers, for API errors: `retry-after`, the
+    /// `anthropic-ratelimit-*` headers, `x-should-retry`.
+    pub fn headers(&self) -> Option<&http::HeaderMap> {
+        self.inner.headers.as_ref()
     }
 
     /// How many attempts were made or started (1 + retries). 0 if nothing

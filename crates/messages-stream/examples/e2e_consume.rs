@@ -95,7 +95,9 @@ fn timed(f: impl FnOnce() -> Result<(), BoxError>) -> Result<(f64, f64), BoxErro
 }
 
 fn request() -> MessageRequest {
-    MessageRequest::new("claude-haiku-4-5", 1024).user("firehose")
+    // A reply of N deltas needs room for N tokens: the stream bounds its
+    // content by `max_tokens`.
+    MessageRequest::new("claude-haiku-4-5", 64_000).user("firehose")
 }
 
 /// In `text` mode the snapshot does not keep the text (`discard_text`), so

@@ -136,20 +136,29 @@ async fn an_oversized_reply_is_recorded_as_errored_and_the_checkpoint_stays_read
     assert_eq!(runner.write_output(&job, &checkpoint, &out).unwrap(), 3);
 }
 
-// Case 1: a checkpoint line over the limit (written by an older version, or
-// with a higher limit) names the custom_id and the way out.
+// Case 1: a checkpoint line over the limit (written with a higher limit)
+// names the custom_id and the way out.
 #[tokio::test]
 async fn an_overlong_checkpoint_line_says_how_to_read_it() {
     let dir = TempDir::new("overlong");
     let checkpoint = dir.path("run.checkpoint");
-    let line = format!(
-        r#"{{"custom_id":"big","result":{{"type":"succeeded","message":{}}}}}"#,
-        message_json(&"b".repeat(10_000))
-    );
-    std::fs::write(&checkpoint, format!("{line}\n")).unwrap();
+    let url = raw(|mut conn, _| async move {
+        let _ = conn.write_all(OK_HEAD.as_bytes()).await;
+        let _ = conn
+            .write_all(message_json(&"b".repeat(10_000)).as_bytes())
+            .await;
+        let _ = conn.shutdown().await;
+    })
+    .await;
     let mut job = messages_batch::BatchJob::new();
     job.add("big", request("big")).unwrap();
-    let url = raw(|_, _| async {}).await;
+    // A run with a higher limit keeps the ~10 KB line.
+    let first = LocalRunner::new(transport(&url))
+        .max_line_len(16_384)
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert_eq!(first.summary.succeeded, 1);
     let runner = LocalRunner::new(transport(&url)).max_line_len(4096);
     let e = runner.run(&job, &checkpoint).await.unwrap_err();
     assert!(e.is_checkpoint(), "{e:?}");

@@ -4,4 +4,7 @@ mod batches;
 mod hostile;
 mod results;
 mod runner;
+mod runner_limits;
+mod runner_safety;
+mod submit_safety;
 mod support;

@@ -214,6 +214,7 @@ async fn a_failure_without_an_api_answer_stops_the_run_and_keeps_results() {
     let dir = TempDir::new("refused");
     let checkpoint = dir.path("checkpoint.jsonl");
     let err = LocalRunner::new(transport)
+        .retries(0)
         .run(&job(3), &checkpoint)
         .await
         .unwrap_err();
@@ -227,10 +228,11 @@ async fn a_failure_without_an_api_answer_stops_the_run_and_keeps_results() {
 
 #[tokio::test]
 async fn retryable_errors_are_sent_again_by_the_next_run() {
-    // Every distinct request is answered 529 once, then succeeds; the
-    // transport does not retry, so the first run saves overloaded errors.
+    // Every distinct request is answered 500 once, then succeeds; the
+    // runner does not retry, so the first run saves API errors. (A 529 or
+    // 429 would be retried by the run itself, after a run-wide pause.)
     let emu = emulator()
-        .fault("status=529,times=1")
+        .fault("status=500,times=1")
         .start()
         .await
         .unwrap();
@@ -238,7 +240,7 @@ async fn retryable_errors_are_sent_again_by_the_next_run() {
     let dir = TempDir::new("retry-errored");
     let checkpoint = dir.path("checkpoint.jsonl");
     let mut job = job(6);
-    // The fault answers it 529 too; its retry gets a final not_found_error.
+    // The fault answers it 500 too; its retry gets a final not_found_error.
     job.add(
         "nf",
         MessageRequest::new("claude-nonexistent", 16).user("prompt for nf"),
@@ -246,15 +248,17 @@ async fn retryable_errors_are_sent_again_by_the_next_run() {
     .unwrap();
 
     let first = LocalRunner::new(transport())
+        .retries(0)
         .run(&job, &checkpoint)
         .await
         .unwrap();
     assert!(first.is_complete());
-    assert_eq!(first.summary.errored.get("overloaded_error"), Some(&7));
+    assert_eq!(first.summary.errored.get("api_error"), Some(&7));
 
     // With retries off, every result is final: nothing is sent.
     let logged = emu.request_log().len();
     let off = LocalRunner::new(transport())
+        .retries(0)
         .retry_errored(false)
         .run(&job, &checkpoint)
         .await
@@ -263,13 +267,14 @@ async fn retryable_errors_are_sent_again_by_the_next_run() {
     assert_eq!(emu.request_log().len(), logged);
 
     let second = LocalRunner::new(transport())
+        .retries(0)
         .run(&job, &checkpoint)
         .await
         .unwrap();
     assert_eq!((second.resumed, second.retried, second.sent), (0, 7, 7));
     assert!(second.is_complete());
     assert_eq!(second.summary.succeeded, 6);
-    assert_eq!(second.summary.errored.get("overloaded_error"), None);
+    assert_eq!(second.summary.errored.get("api_error"), None);
     assert_eq!(second.summary.errored.get("not_found_error"), Some(&1));
     let mut resent = sent_ids(&emu.request_log().entries()[logged..]);
     resent.sort();
@@ -288,6 +293,7 @@ async fn retryable_errors_are_sent_again_by_the_next_run() {
 
     // A third run has nothing left to do: not_found_error is final.
     let third = LocalRunner::new(transport())
+        .retries(0)
         .run(&job, &checkpoint)
         .await
         .unwrap();

@@ -23,7 +23,7 @@ async fn batch_submit_wait_results() {
     assert!(stderr(&out).contains("5/5 done"), "{}", stderr(&out));
 
     let mut cmd = msgs(Some(&url));
-    cmd.args(["batch", "status", id]);
+    cmd.args(["batch", "status", id, "--json"]);
     let out = output(cmd).await;
     let status: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(status["processing_status"], "ended");
@@ -44,7 +44,7 @@ async fn batch_submit_wait_results() {
 
     // Delete it: the answer names it, and it is gone from the list.
     let mut cmd = msgs(Some(&url));
-    cmd.args(["batch", "delete", id]);
+    cmd.args(["batch", "delete", id, "--json"]);
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     let deleted: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();

@@ -8,6 +8,8 @@ use messages_emulator::{Emulator, EmulatorHandle};
 mod batch;
 mod errors;
 mod hostile;
+mod human;
+mod money;
 mod queue;
 mod run;
 mod sse;

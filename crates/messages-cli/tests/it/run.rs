@@ -154,8 +154,11 @@ async fn a_second_sigint_abandons_the_requests_in_flight() {
         .expect("emulator starts");
     let run = RunJob::new("run-int2", 8);
     let child = run.spawn(&emu);
-    // The first two finish, the next two are in flight for 1.5 s.
+    // The first request runs alone (the runner's probe for run-wide
+    // errors), then two at a time: once some have finished, the next two
+    // are in flight for 1.5 s.
     wait_for_lines(&run.checkpoint, 2).await;
+    let saved = lines(&run.checkpoint);
     let interrupted = Instant::now();
     sigint(&child);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -170,7 +173,7 @@ async fn a_second_sigint_abandons_the_requests_in_flight() {
         "did not wait for the requests in flight: {:?}",
         interrupted.elapsed()
     );
-    assert_eq!(custom_ids(&run.checkpoint).len(), 2);
+    assert_eq!(custom_ids(&run.checkpoint).len(), saved);
 }
 
 #[tokio::test(flavor = "multi_thread")]

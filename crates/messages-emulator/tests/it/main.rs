@@ -3,8 +3,10 @@
 mod bad_input;
 mod batches;
 mod binary;
+mod fault_scope;
 mod faults;
 mod messages;
+mod ratelimit;
 mod slow_bodies;
 mod streams;
 mod support;
