@@ -239,7 +239,7 @@ impl LocalRunner {
             retry_errored: true,
             rerun_changed: false,
             run_wide_errors: DEFAULT_RUN_WIDE_ERRORS,
-            retries: messages_http::retry::DEFAULT_MAX_RETRIES,
+            retries: messages_http::DEFAULT_MAX_RETRIES,
             max_wait: DEFAULT_MAX_WAIT,
             stop_grace: Duration::ZERO,
             reporter: Reporter::default(),
@@ -532,9 +532,8 @@ impl LocalRunner {
                 }
                 Outcome::Throttled { wait, result } => {
                     in_a_row += 1;
-                    let wait = wait.unwrap_or_else(|| {
-                        messages_http::retry::backoff_delay(in_a_row - 1, jitter())
-                    });
+                    let wait = wait
+                        .unwrap_or_else(|| messages_http::backoff_delay(in_a_row - 1, jitter()));
                     if wait > self.max_wait || too_long.is_some() {
                         // Not recorded: the next run sends it again.
                         too_long.get_or_insert((result, wait));
@@ -665,12 +664,12 @@ impl LocalRunner {
                     return done(Outcome::Throttled { wait, result }, headers);
                 }
                 let retryable = match (status, &headers) {
-                    (Some(s), Some(h)) => messages_http::retry::should_retry_status(s, h),
+                    (Some(s), Some(h)) => messages_http::should_retry_status(s, h),
                     (Some(s), None) => matches!(s.as_u16(), 408 | 409) || s.as_u16() >= 500,
                     (None, _) => e.is_connect() || e.is_timeout() || e.is_request(),
                 };
                 if retryable && attempt < retries {
-                    let wait = messages_http::retry::backoff_delay(attempt, jitter());
+                    let wait = messages_http::backoff_delay(attempt, jitter());
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;

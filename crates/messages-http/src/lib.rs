@@ -62,12 +62,12 @@
 mod client;
 mod connect;
 pub mod error;
-pub mod limit;
+mod limit;
 mod pages;
 mod request;
 mod response;
-pub mod retry;
-pub mod timeout;
+mod retry;
+mod timeout;
 
 #[cfg(test)]
 mod tests;
@@ -82,6 +82,9 @@ pub use crate::error::{Error, Result};
 pub use crate::pages::{ListParams, Pages};
 pub use crate::request::{Request, RequestOptions, encode_segment};
 pub use crate::response::{Body, Response};
+/// The retry policy the transport applies (what the official SDKs do), for
+/// callers that retry on their own, such as `messages-batch`'s runner.
+pub use crate::retry::{DEFAULT_MAX_RETRIES, backoff_delay, retry_after, should_retry_status};
 
 /// The error type passed between middleware (tower's convention).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -361,7 +361,7 @@ async fn retry_layer_works_on_any_service() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use tower::{Layer, ServiceExt};
+    use tower::ServiceExt;
 
     let calls = Arc::new(AtomicU32::new(0));
     let c = calls.clone();
@@ -375,7 +375,7 @@ async fn retry_layer_works_on_any_service() {
             Ok::<_, crate::BoxError>(resp)
         }
     });
-    let retry = crate::retry::RetryLayer::new(2).layer(svc);
+    let retry = crate::retry::Retry::new(svc, 2);
     let start = tokio::time::Instant::now();
     let resp = retry
         .clone()

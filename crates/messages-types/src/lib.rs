@@ -76,6 +76,7 @@ pub use content::{
     WebSearchToolResultContent, WebSearchToolResultError,
 };
 #[doc(hidden)]
+#[cfg(feature = "bench-internals")]
 pub use decode::_benchable;
 pub use decode::{
     DecodeError, SIMD_JSON_MIN_LEN, decode_batch_result_line, decode_event, decode_event_generic,

@@ -9,7 +9,7 @@ use http::{Request, Response};
 use http_body::{Body as HttpBodyTrait, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::{BoxError, HttpBody};
 
@@ -17,28 +17,18 @@ use crate::{BoxError, HttpBody};
 /// is finished or dropped (unlike `tower::limit::ConcurrencyLimit`, which
 /// frees the slot when the headers arrive, so long streams would not count).
 #[derive(Clone)]
-pub struct ConcurrencyLimit<S> {
+pub(crate) struct ConcurrencyLimit<S> {
     inner: S,
     semaphore: Arc<Semaphore>,
 }
 
 impl<S> ConcurrencyLimit<S> {
     /// Wraps `inner` with a limit of `max` concurrent requests (at least 1).
-    pub fn new(inner: S, max: usize) -> Self {
+    pub(crate) fn new(inner: S, max: usize) -> Self {
         ConcurrencyLimit {
             inner,
             semaphore: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
         }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
     }
 }
 
@@ -117,40 +107,5 @@ impl HttpBodyTrait for PermitBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// Applies [`ConcurrencyLimit`]; the services it makes share one limit.
-#[derive(Clone)]
-pub struct ConcurrencyLimitLayer {
-    semaphore: Arc<Semaphore>,
-}
-
-impl ConcurrencyLimitLayer {
-    /// A layer allowing `max` concurrent requests (at least 1) across every
-    /// service it wraps.
-    pub fn new(max: usize) -> Self {
-        ConcurrencyLimitLayer {
-            semaphore: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
-        }
-    }
-}
-
-impl fmt::Debug for ConcurrencyLimitLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConcurrencyLimitLayer")
-            .field("available", &self.semaphore.available_permits())
-            .finish()
-    }
-}
-
-impl<S> Layer<S> for ConcurrencyLimitLayer {
-    type Service = ConcurrencyLimit<S>;
-
-    fn layer(&self, inner: S) -> ConcurrencyLimit<S> {
-        ConcurrencyLimit {
-            inner,
-            semaphore: self.semaphore.clone(),
-        }
     }
 }

@@ -7,8 +7,8 @@
 mod concurrency;
 mod rate;
 
-pub use self::concurrency::{ConcurrencyLimit, ConcurrencyLimitLayer};
-pub use self::rate::{RateLimit, RateLimitLayer};
+pub(crate) use self::concurrency::ConcurrencyLimit;
+pub(crate) use self::rate::RateLimit;
 
 /// The start offsets of `n` requests arriving at once under `num` per `per`.
 #[cfg(test)]

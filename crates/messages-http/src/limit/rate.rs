@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::BoxError;
 
@@ -16,7 +16,7 @@ use crate::BoxError;
 /// A request that must wait reserves its slot first, then sleeps; dropping it
 /// while it waits does not give the slot back.
 #[derive(Clone)]
-pub struct RateLimit<S> {
+pub(crate) struct RateLimit<S> {
     inner: S,
     state: Arc<Mutex<Gcra>>,
 }
@@ -53,21 +53,11 @@ impl Gcra {
 
 impl<S> RateLimit<S> {
     /// Wraps `inner`, letting `num` requests (at least 1) start per `per`.
-    pub fn new(inner: S, num: u64, per: Duration) -> Self {
+    pub(crate) fn new(inner: S, num: u64, per: Duration) -> Self {
         RateLimit {
             inner,
             state: Arc::new(Mutex::new(Gcra::new(num, per))),
         }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
     }
 }
 
@@ -105,38 +95,6 @@ where
             tokio::time::sleep_until(at).await;
             inner.oneshot(req).await
         })
-    }
-}
-
-/// Applies [`RateLimit`]; the services it makes share one bucket.
-#[derive(Clone)]
-pub struct RateLimitLayer {
-    state: Arc<Mutex<Gcra>>,
-}
-
-impl RateLimitLayer {
-    /// A layer letting `num` requests (at least 1) start per `per`.
-    pub fn new(num: u64, per: Duration) -> Self {
-        RateLimitLayer {
-            state: Arc::new(Mutex::new(Gcra::new(num, per))),
-        }
-    }
-}
-
-impl fmt::Debug for RateLimitLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitLayer").finish_non_exhaustive()
-    }
-}
-
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
-
-    fn layer(&self, inner: S) -> RateLimit<S> {
-        RateLimit {
-            inner,
-            state: self.state.clone(),
-        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::BoxError;
 /// `Display` shows the inner error; [`Attempted::attempts`] says how often it
 /// was tried.
 #[derive(Debug)]
-pub struct Attempted {
+pub(crate) struct Attempted {
     attempts: u32,
     source: BoxError,
 }
@@ -21,12 +21,12 @@ impl Attempted {
     }
 
     /// How many attempts were made (1 + retries).
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
 
     /// The error of the last attempt.
-    pub fn into_source(self) -> BoxError {
+    pub(crate) fn into_source(self) -> BoxError {
         self.source
     }
 }

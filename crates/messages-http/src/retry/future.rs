@@ -23,7 +23,7 @@ pin_project! {
     ///
     /// Dropping it cancels the attempt in flight (its connection is closed)
     /// or the wait before the next attempt.
-    pub struct ResponseFuture<S, B>
+    pub(crate) struct ResponseFuture<S, B>
     where
         S: Service<Request<Bytes>, Response = Response<B>, Error = BoxError>,
     {

@@ -18,9 +18,8 @@
 //! Requests carry their body as [`Bytes`], so every attempt
 //! sends the same bytes.
 
-pub mod error;
-pub mod future;
-mod layer;
+pub(crate) mod error;
+pub(crate) mod future;
 mod policy;
 
 use std::task::{Context, Poll};
@@ -29,7 +28,6 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::Service;
 
-pub use self::layer::RetryLayer;
 pub use self::policy::{backoff_delay, retry_after, should_retry_status};
 
 use crate::BoxError;
@@ -39,29 +37,29 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
 /// A request extension that overrides the number of retries of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MaxRetries(pub u32);
+pub(crate) struct MaxRetries(pub u32);
 
 /// A request extension that [`Retry`] updates with the number of attempts
 /// started, so a caller that gives up (a deadline) can still report it.
 /// Clones share the counter.
 #[derive(Debug, Clone, Default)]
-pub struct AttemptCounter(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
+pub(crate) struct AttemptCounter(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
 
 impl AttemptCounter {
     /// The attempts started so far.
-    pub fn get(&self) -> u32 {
+    pub(crate) fn get(&self) -> u32 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 /// A response extension set by [`Retry`]: the number of attempts made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attempts(pub u32);
+pub(crate) struct Attempts(pub u32);
 
 /// Retries requests whose responses or errors the retry contract marks
 /// retryable. See the [module docs](self).
 #[derive(Debug, Clone)]
-pub struct Retry<S> {
+pub(crate) struct Retry<S> {
     inner: S,
     max_retries: u32,
 }
@@ -69,23 +67,8 @@ pub struct Retry<S> {
 impl<S> Retry<S> {
     /// Wraps `inner`, retrying at most `max_retries` times per request unless
     /// the request carries a [`MaxRetries`] extension.
-    pub fn new(inner: S, max_retries: u32) -> Retry<S> {
+    pub(crate) fn new(inner: S, max_retries: u32) -> Retry<S> {
         Retry { inner, max_retries }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
     }
 }
 

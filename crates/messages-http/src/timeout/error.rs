@@ -6,11 +6,11 @@ use std::time::Duration;
 
 /// The response headers did not arrive within the per-attempt timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Elapsed(pub(crate) Duration);
+pub(crate) struct Elapsed(pub(crate) Duration);
 
 impl Elapsed {
     /// The timeout that elapsed.
-    pub fn duration(&self) -> Duration {
+    pub(crate) fn duration(&self) -> Duration {
         self.0
     }
 }

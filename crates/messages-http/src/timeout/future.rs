@@ -18,7 +18,7 @@ pin_project! {
     ///
     /// Dropping it drops the inner future (the attempt is abandoned).
     #[derive(Debug)]
-    pub struct ResponseFuture<F> {
+    pub(crate) struct ResponseFuture<F> {
         #[pin]
         inner: F,
         #[pin]

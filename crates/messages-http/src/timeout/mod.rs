@@ -4,9 +4,8 @@
 //! It does not cover the body: streams are guarded by the idle timeout of
 //! [`Body`](crate::Body), whole bodies by the overall deadline.
 
-pub mod error;
-pub mod future;
-mod layer;
+pub(crate) mod error;
+pub(crate) mod future;
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -14,17 +13,15 @@ use std::time::Duration;
 use http::Request;
 use tower::Service;
 
-pub use self::layer::TimeoutLayer;
-
 use crate::BoxError;
 
 /// A request extension that overrides the per-attempt timeout of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PerAttempt(pub Option<Duration>);
+pub(crate) struct PerAttempt(pub Option<Duration>);
 
 /// Fails an attempt with [`error::Elapsed`] if no response head arrives in time.
 #[derive(Debug, Clone)]
-pub struct Timeout<S> {
+pub(crate) struct Timeout<S> {
     inner: S,
     timeout: Option<Duration>,
 }
@@ -32,23 +29,8 @@ pub struct Timeout<S> {
 impl<S> Timeout<S> {
     /// Wraps `inner`; `None` means no per-attempt timeout unless the request
     /// carries a [`PerAttempt`] extension.
-    pub fn new(inner: S, timeout: Option<Duration>) -> Timeout<S> {
+    pub(crate) fn new(inner: S, timeout: Option<Duration>) -> Timeout<S> {
         Timeout { inner, timeout }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
     }
 }
 

@@ -152,8 +152,9 @@ mod simd {
     }
 }
 
-/// WARNING: Exported for internal benchmarks and tests, not fit for public
-/// consumption.
+/// The raw decoders, for the workspace's benchmarks and tests only (feature
+/// `bench-internals`, which is not part of the public API).
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod _benchable {
     use serde::de::DeserializeOwned;

@@ -5,6 +5,6 @@ mod fast_decode;
 mod golden;
 mod recorded;
 mod roundtrip;
-#[cfg(feature = "simd-json")]
+#[cfg(all(feature = "simd-json", feature = "bench-internals"))]
 mod simd;
 mod support;
