@@ -81,7 +81,9 @@ impl<'de> Deserialize<'de> for ChatMessage {
             (Some(Value::Array(parts)), _) => take(parts),
             (None | Some(Value::Null), Some(parts)) => take(parts),
             (None | Some(Value::Null), None) => {
-                return Err(serde::de::Error::custom("a message needs `content` or `parts`"));
+                return Err(serde::de::Error::custom(
+                    "a message needs `content` or `parts`",
+                ));
             }
             (Some(_), _) => {
                 return Err(serde::de::Error::custom(
@@ -180,7 +182,13 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.kind,
+            self.message
+        )
     }
 }
 

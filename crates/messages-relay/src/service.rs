@@ -100,7 +100,9 @@ struct Live {
 
 impl Live {
     fn cancel(&self) -> bool {
-        lock(&self.cancel).take().is_some_and(|tx| tx.send(()).is_ok())
+        lock(&self.cancel)
+            .take()
+            .is_some_and(|tx| tx.send(()).is_ok())
     }
 }
 
@@ -447,7 +449,10 @@ impl Relay {
             lock(&inner.chats).insert(chat, Arc::clone(&id));
         }
         inner.counters.streams.fetch_add(1, Ordering::Relaxed);
-        inner.counters.active_streams.fetch_add(1, Ordering::Relaxed);
+        inner
+            .counters
+            .active_streams
+            .fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("relay_stream", stream = %id, format = %format);
         tokio::spawn(produce(Arc::clone(inner), Arc::clone(&id), request, rx).instrument(span));
         let wants_json = accepts(&head.headers, "application/json")
@@ -456,7 +461,10 @@ impl Relay {
             // Nobody reads yet: the grace period starts now.
             inner.start_grace(&id, &live);
             let url = format!("{}/{}", inner.config.path, id);
-            let mut res = json(StatusCode::CREATED, &serde_json::json!({"id": &*id, "url": url}));
+            let mut res = json(
+                StatusCode::CREATED,
+                &serde_json::json!({"id": &*id, "url": url}),
+            );
             if let Ok(v) = HeaderValue::from_str(&url) {
                 res.headers_mut().insert(header::LOCATION, v);
             }
@@ -513,7 +521,9 @@ impl Relay {
             return no_content();
         }
         inner.counters.resumes.fetch_add(1, Ordering::Relaxed);
-        let live = lock(&inner.live).get_key_value(id).map(|(k, v)| (Arc::clone(k), Arc::clone(v)));
+        let live = lock(&inner.live)
+            .get_key_value(id)
+            .map(|(k, v)| (Arc::clone(k), Arc::clone(v)));
         match live {
             Some((key, live)) => {
                 let attachment = inner.attach(&key, &live);
@@ -764,7 +774,9 @@ fn requested_format(head: &Parts) -> Result<Option<Format>, String> {
         }
     }
     for accept in head.headers.get_all(header::ACCEPT) {
-        let Ok(accept) = accept.to_str() else { continue };
+        let Ok(accept) = accept.to_str() else {
+            continue;
+        };
         for param in accept.split([',', ';']) {
             if let Some(v) = param.trim().strip_prefix("format=") {
                 let v = v.trim_matches('"');
@@ -777,7 +789,9 @@ fn requested_format(head: &Parts) -> Result<Option<Format>, String> {
 
 fn last_event_id(head: &Parts) -> Result<u64, String> {
     if let Some(v) = head.headers.get("last-event-id") {
-        let s = v.to_str().map_err(|_| "Last-Event-ID: not text".to_owned())?;
+        let s = v
+            .to_str()
+            .map_err(|_| "Last-Event-ID: not text".to_owned())?;
         if s.trim().is_empty() {
             return Ok(0);
         }
@@ -836,8 +850,12 @@ fn not_found(message: &str) -> Response<RelayBody> {
 fn store_error(e: &StoreError) -> Response<RelayBody> {
     match e {
         StoreError::NotFound => not_found("no such stream (unknown, or expired)"),
-        other => Rejection::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", other.to_string())
-            .into_response(),
+        other => Rejection::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            other.to_string(),
+        )
+        .into_response(),
     }
 }
 

@@ -213,7 +213,9 @@ impl MemoryStore {
     fn slot(&self, stream: &str) -> Option<Arc<Slot>> {
         let mut streams = lock(&self.inner.streams);
         let slot = streams.get(stream)?;
-        let expired = lock(&slot.state).expires.is_some_and(|t| t <= Instant::now());
+        let expired = lock(&slot.state)
+            .expires
+            .is_some_and(|t| t <= Instant::now());
         if expired {
             streams.remove(stream);
             return None;
@@ -363,11 +365,17 @@ mod tests {
         assert_eq!(e, StoreError::Full);
         assert!(store.stream_bytes("s").unwrap() <= 200);
         // The terminal event is always taken.
-        store.append("s", Entry::new(id, Item::Stopped)).await.unwrap();
+        store
+            .append("s", Entry::new(id, Item::Stopped))
+            .await
+            .unwrap();
         store.finish("s", Duration::from_secs(300)).await.unwrap();
         tokio::time::advance(Duration::from_secs(299)).await;
         assert!(store.read("s", 0, 1).await.is_ok());
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(store.read("s", 0, 1).await.unwrap_err(), StoreError::NotFound);
+        assert_eq!(
+            store.read("s", 0, 1).await.unwrap_err(),
+            StoreError::NotFound
+        );
     }
 }
