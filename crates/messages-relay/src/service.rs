@@ -686,7 +686,7 @@ async fn produce(
 ) {
     let mut next = 1u64;
     let mut options = StreamOptions::new();
-    if let Some(policy) = inner.config.resume.clone() {
+    if let Some(policy) = inner.config.resume {
         options = options.resume(policy);
     }
     let opened = tokio::select! {

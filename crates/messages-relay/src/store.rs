@@ -225,7 +225,7 @@ impl MemoryStore {
 
     fn sweep(streams: &mut HashMap<Box<str>, Arc<Slot>>) {
         let now = Instant::now();
-        streams.retain(|_, slot| !lock(&slot.state).expires.is_some_and(|t| t <= now));
+        streams.retain(|_, slot| lock(&slot.state).expires.is_none_or(|t| t > now));
     }
 }
 
