@@ -71,6 +71,8 @@ pub(crate) enum Command {
     Sse(SseCommand),
     /// Runs the emulator until Ctrl-C.
     Emulator(EmulatorArgs),
+    /// Runs the browser relay with a demo chat page until Ctrl-C.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// What every prompt-taking command shares.
