@@ -47,6 +47,10 @@ pub(crate) struct ServeArgs {
     /// Seconds of silence before a heartbeat.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub(crate) heartbeat_secs: u64,
+    /// Tools offered to the model: a JSON file holding an array of tool
+    /// definitions (`name`, `description`, `input_schema`).
+    #[arg(long, value_name = "FILE.json")]
+    pub(crate) tools: Option<std::path::PathBuf>,
     /// Allow this origin (CORS) to call the relay from another site.
     #[arg(long, value_name = "ORIGIN")]
     pub(crate) allow_origin: Option<String>,
@@ -89,6 +93,16 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
     let mut policy = ChatPolicy::new(args.model).max_tokens(args.max_tokens);
     if let Some(system) = args.system {
         policy = policy.system(system);
+    }
+    if let Some(path) = &args.tools {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::input(format!("--tools: cannot read {}: {e}", path.display())))?;
+        let tools: Vec<messages::types::Tool> = serde_json::from_str(&text).map_err(|e| {
+            CliError::input(format!("--tools {}: not an array of tools: {e}", path.display()))
+        })?;
+        for tool in tools {
+            policy = policy.tool(tool);
+        }
     }
     let mut builder = Relay::builder(transport)
         .policy(policy)
