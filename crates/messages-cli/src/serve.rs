@@ -95,10 +95,14 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
         policy = policy.system(system);
     }
     if let Some(path) = &args.tools {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::input(format!("--tools: cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!("--tools: cannot read {}: {e}", path.display()))
+        })?;
         let tools: Vec<messages::types::Tool> = serde_json::from_str(&text).map_err(|e| {
-            CliError::input(format!("--tools {}: not an array of tools: {e}", path.display()))
+            CliError::input(format!(
+                "--tools {}: not an array of tools: {e}",
+                path.display()
+            ))
         })?;
         for tool in tools {
             policy = policy.tool(tool);
@@ -111,8 +115,9 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
         .keep(Duration::from_secs(args.keep_secs))
         .heartbeat(Duration::from_secs(args.heartbeat_secs.max(1)));
     if let Some(origin) = &args.allow_origin {
-        HeaderValue::from_str(origin)
-            .map_err(|_| CliError::input(format!("--allow-origin {origin:?}: not a header value")))?;
+        HeaderValue::from_str(origin).map_err(|_| {
+            CliError::input(format!("--allow-origin {origin:?}: not a header value"))
+        })?;
         builder = builder.allow_origin(origin);
     }
     let relay = builder.build();
