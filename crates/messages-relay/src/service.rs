@@ -91,6 +91,8 @@ pub(crate) struct Inner {
 
 /// The state of a running stream.
 struct Live {
+    /// The upstream task has ended (nothing left to cancel).
+    done: std::sync::atomic::AtomicBool,
     attached: AtomicUsize,
     /// Bumped on every attach and detach, so a grace timer can tell whether
     /// anyone came back while it slept.
@@ -440,6 +442,7 @@ impl Relay {
         }
         let (tx, rx) = oneshot::channel();
         let live = Arc::new(Live {
+            done: std::sync::atomic::AtomicBool::new(false),
             attached: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             cancel: Mutex::new(Some(tx)),
@@ -609,6 +612,9 @@ impl Inner {
     /// Cancels the stream's upstream request if nobody attaches within the
     /// grace period.
     fn start_grace(self: &Arc<Self>, id: &Arc<str>, live: &Arc<Live>) {
+        if live.done.load(Ordering::SeqCst) {
+            return;
+        }
         let generation = live.generation.load(Ordering::SeqCst);
         let grace = self.config.grace;
         let live = Arc::clone(live);
@@ -743,7 +749,9 @@ async fn produce(
     }
     let _ = inner.store.append(&id, Entry::new(next, last)).await;
     let _ = inner.store.finish(&id, inner.config.keep).await;
-    lock(&inner.live).remove(&id);
+    if let Some(live) = lock(&inner.live).remove(&id) {
+        live.done.store(true, Ordering::SeqCst);
+    }
     inner
         .counters
         .active_streams

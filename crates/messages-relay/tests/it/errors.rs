@@ -90,3 +90,36 @@ async fn the_relay_resume_policy_heals_a_broken_upstream() {
     let texts = events.len() - 1;
     assert!(texts > 5, "{texts}");
 }
+
+#[tokio::test]
+async fn an_upstream_stall_is_a_timeout_error() {
+    let emu = messages_emulator::Emulator::builder()
+        .token_delay(std::time::Duration::ZERO)
+        .fault("stall-after=4")
+        .start()
+        .await
+        .unwrap();
+    let transport = messages_http::Transport::builder()
+        .api_key("k")
+        .base_url(emu.base_url())
+        .idle_timeout(Some(std::time::Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let relay = messages_relay::Relay::builder(transport)
+        .policy(policy())
+        .format(messages_relay::Format::UiMessageStream)
+        .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(messages_relay::serve(listener, relay));
+    let events = Events::new(send(addr, "POST", "/chat", &[], chat_body("Stall")).await)
+        .rest()
+        .await;
+    let n = events.len();
+    let error = json(&events[n - 2]);
+    let text = error["errorText"].as_str().unwrap();
+    assert!(text.starts_with("timeout_error: "), "{text}");
+    assert!(text.contains("request id req_"), "{text}");
+    assert_eq!(events[n - 1].data(), "[DONE]");
+    server.abort();
+}
