@@ -9,9 +9,10 @@
 //! `URL` is a relay's `POST /chat?format=simple` (or a baseline's `/chat`,
 //! which speak the same `data: {"text"}` shape), or with `--emulator` the
 //! emulator's `/v1/messages` (read directly, the reference). For every text
-//! event after a stream's first, the lateness is its arrival time minus the
-//! first event's, minus the tokens between them times the pace (the
-//! emulator's schedule: one word is one token). `--pid` samples that
+//! event, the lateness is its arrival time after the request was sent minus
+//! the tokens received so far times the pace (the emulator's schedule,
+//! counting one word as one token). What a relay adds is its lateness minus
+//! the direct reference's at the same N. `--pid` samples that
 //! process's RSS and CPU time from /proc. Prints one line of `key=value`.
 
 use std::time::{Duration, Instant};
@@ -100,7 +101,8 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     } else {
         serde_json::json!({"messages": [{"role": "user", "content": prompt}]})
     };
-    let req = http::Request::post(url.clone())
+    let path = url.path_and_query().map_or("/", |p| p.as_str());
+    let req = http::Request::post(path)
         .header("host", "bench")
         .header("content-type", "application/json")
         .header("accept", "text/event-stream")
@@ -118,7 +120,6 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     let mut parser = Parser::new();
     let mut in_word = false;
     let mut tokens = 0u64;
-    let mut first: Option<(Instant, u64)> = None;
     loop {
         while let Ok(Some(e)) = parser.next_event() {
             let now = Instant::now();
@@ -137,17 +138,14 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
             let Some(text) = text else { continue };
             out.events += 1;
             tokens += words(text, &mut in_word);
-            match first {
-                None => {
-                    first = Some((now, tokens));
-                    out.first = Some(now - start);
-                }
-                Some((t0, k0)) => {
-                    let ideal = pace.saturating_mul((tokens - k0) as u32);
-                    let late = (now - t0).as_micros() as i64 - ideal.as_micros() as i64;
-                    out.lateness_us.push(late);
-                }
+            if out.first.is_none() {
+                out.first = Some(now - start);
             }
+            // Lateness against the emulator's schedule from the request:
+            // token k leaves the emulator k paces after the stream starts.
+            let ideal = pace.saturating_mul(tokens as u32);
+            let late = (now - start).as_micros() as i64 - ideal.as_micros() as i64;
+            out.lateness_us.push(late);
         }
         match body.frame().await {
             Some(Ok(f)) => {

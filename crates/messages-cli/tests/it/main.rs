@@ -8,6 +8,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 mod batch;
 mod errors;
 mod run;
+mod serve;
 mod sse;
 mod stream;
 
