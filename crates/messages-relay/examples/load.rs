@@ -132,7 +132,9 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
             } else {
                 v.get("text").and_then(|t| t.as_str())
             };
-            if v.get("done").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("message_stop") {
+            if v.get("done").is_some()
+                || v.get("type").and_then(|t| t.as_str()) == Some("message_stop")
+            {
                 out.ok = true;
             }
             let Some(text) = text else { continue };

@@ -32,13 +32,23 @@ fn exchange(addr: &str, head: &str, body: &str) -> String {
 #[test]
 fn serves_the_demo_page_and_streams_chats() {
     let mut cmd = msgs(None);
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--token-delay-ms", "0", "--max-tokens", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--token-delay-ms",
+        "0",
+        "--max-tokens",
+        "20",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut server = Server(cmd.spawn().expect("msgs serve starts"));
     let stdout = server.0.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a first line");
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
