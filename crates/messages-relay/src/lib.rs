@@ -53,8 +53,9 @@
 //!
 //! # Memory
 //!
-//! Per stream: the buffered events (the upstream body's bytes, shared with
-//! the network chunks they arrived in, plus about 100 bytes per event),
+//! Per stream: the buffered events (each event's data copied once out of the
+//! network buffer it arrived in, so about the upstream body's size, plus
+//! about 100 bytes per event),
 //! bounded by [`MemoryStore::with_max_bytes`] (4 MiB by default: past it the
 //! reply is cut with an error event, never silently). Per connection: one
 //! batch of at most [`RelayBuilder::batch`] events while it is written.

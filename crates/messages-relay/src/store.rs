@@ -20,7 +20,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One buffered event of a stream: its SSE id and what it says.
 ///
 /// Ids start at 1 and grow by one per event of a stream. An entry is cheap to
-/// clone: its text and raw data are shared slices of the network chunks.
+/// clone: its text is a shared slice of its raw data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     id: u64,
@@ -120,8 +120,8 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
 
 /// The in-memory [`BufferStore`]: a map from stream id to its events.
 ///
-/// Memory per stream: the events' raw data (shared slices of the network
-/// chunks, so about the size of the upstream body) plus about 100 bytes per
+/// Memory per stream: the events' raw data (about the size of the upstream
+/// body) plus about 100 bytes per
 /// event, capped by [`max_bytes`](MemoryStore::max_bytes). Ended streams are
 /// dropped once their retention has passed (checked whenever a stream is
 /// created, so an idle relay keeps its last streams until the next one).

@@ -2,8 +2,10 @@
 //! frames of each browser [`Format`]. Pure functions, no I/O.
 //!
 //! An upstream event is mapped once, when it arrives, into an [`Item`] that
-//! holds what every format needs (zero-copy slices of the network chunk: the
-//! raw `data` and, for deltas, the text). Items are what the buffer keeps;
+//! holds what every format needs: the raw `data`, copied once out of the
+//! network buffer (a slice would keep the whole buffer alive as long as the
+//! stream is kept), and for deltas the text, a slice of that copy. Items are
+//! what the buffer keeps;
 //! each connection encodes them in its own format as it writes them. No
 //! format parses JSON: the `anthropic` format writes the raw data as it
 //! arrived, the others serialize the few typed fields they need.
@@ -225,8 +227,11 @@ pub(crate) fn map_event(
     raw: Option<&Bytes>,
     snapshot: Option<&Message>,
 ) -> Item {
+    // The raw data is copied once, out of the network buffer it is a slice
+    // of: a buffered slice would keep that whole buffer (often 8 KiB or more
+    // for a 150-byte event) alive for as long as the stream is kept.
     let raw_bytes = || match raw {
-        Some(b) => b.clone(),
+        Some(b) => Bytes::copy_from_slice(b),
         None => Bytes::from(serde_json::to_vec(event).unwrap_or_default()),
     };
     let block = |index: u32| {
@@ -245,23 +250,32 @@ pub(crate) fn map_event(
             raw: raw_bytes(),
         },
         StreamEvent::ContentBlockDelta(d) => match &d.delta {
-            ContentBlockDelta::Text(t) => Item::Text {
-                index: d.index,
-                text: t.text.clone(),
-                raw: raw.cloned(),
-            },
-            ContentBlockDelta::Thinking(t) => Item::Thinking {
-                index: d.index,
-                text: t.thinking.clone(),
-                raw: raw_bytes(),
-            },
-            ContentBlockDelta::InputJson(j) => match block(d.index) {
-                BlockKind::Tool { id, .. } => Item::ToolInput {
+            ContentBlockDelta::Text(t) => {
+                let (raw, text) = compact(raw, &t.text);
+                Item::Text {
                     index: d.index,
-                    id,
-                    json: j.partial_json.clone(),
-                    raw: raw_bytes(),
-                },
+                    text,
+                    raw,
+                }
+            }
+            ContentBlockDelta::Thinking(t) => {
+                let (raw, text) = compact(raw, &t.thinking);
+                Item::Thinking {
+                    index: d.index,
+                    text,
+                    raw: raw.unwrap_or_else(raw_bytes),
+                }
+            }
+            ContentBlockDelta::InputJson(j) => match block(d.index) {
+                BlockKind::Tool { id, .. } => {
+                    let (raw, json) = compact(raw, &j.partial_json);
+                    Item::ToolInput {
+                        index: d.index,
+                        id,
+                        json,
+                        raw: raw.unwrap_or_else(raw_bytes),
+                    }
+                }
                 _ => other(event, raw_bytes()),
             },
             _ => other(event, raw_bytes()),
@@ -291,6 +305,28 @@ pub(crate) fn map_event(
         }),
         _ => other(event, raw_bytes()),
     }
+}
+
+/// Copies a delta event's raw data once, and points its text into the copy
+/// when the text was a slice of the raw data (a delta without JSON
+/// escapes, decoded without copying); an escaped text is already its own
+/// small allocation and is copied only if it still points into a network
+/// buffer. Nothing of the network buffer is kept.
+fn compact(raw: Option<&Bytes>, text: &Text) -> (Option<Bytes>, Text) {
+    let Some(raw) = raw else {
+        return (None, Text::from(text.as_str()));
+    };
+    let copy = Bytes::copy_from_slice(raw);
+    let start = raw.as_ptr() as usize;
+    let at = (text.as_bytes().as_ptr() as usize).wrapping_sub(start);
+    let text = match raw.get(at..at + text.len()) {
+        Some(inside) if inside.as_ptr() == text.as_bytes().as_ptr() => {
+            Text::from_utf8(copy.slice(at..at + text.len()))
+                .unwrap_or_else(|_| Text::from(text.as_str()))
+        }
+        _ => Text::from(text.as_str()),
+    };
+    (Some(copy), text)
 }
 
 fn other(event: &StreamEvent, raw: Bytes) -> Item {

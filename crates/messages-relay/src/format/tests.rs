@@ -215,3 +215,37 @@ fn format_names_round_trip() {
             .contains("xml")
     );
 }
+
+#[test]
+fn buffered_items_do_not_pin_the_network_buffer() {
+    // A big network buffer with one delta event in it.
+    let data =
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
+    let mut chunk = vec![b' '; 8192];
+    chunk[100..100 + data.len()].copy_from_slice(data.as_bytes());
+    let chunk = Bytes::from(chunk);
+    let raw = chunk.slice(100..100 + data.len());
+    let event = decode_event("content_block_delta", &raw).unwrap();
+    let item = map_event(&event, Some(&raw), None);
+    let Item::Text {
+        text,
+        raw: Some(kept),
+        ..
+    } = &item
+    else {
+        panic!("{item:?}")
+    };
+    assert_eq!(text.as_str(), "Hi");
+    assert_eq!(&kept[..], data.as_bytes());
+    let inside = |p: *const u8| {
+        let p = p as usize;
+        let start = chunk.as_ptr() as usize;
+        p >= start && p < start + chunk.len()
+    };
+    assert!(!inside(kept.as_ptr()), "the raw data was copied out");
+    assert!(!inside(text.as_bytes().as_ptr()), "the text was copied out");
+    // The text points into the copied raw data: one copy, not two.
+    let k = kept.as_ptr() as usize;
+    let t = text.as_bytes().as_ptr() as usize;
+    assert!(t >= k && t < k + kept.len());
+}
