@@ -45,6 +45,12 @@ use crate::store::{BoxFuture, BufferStore, Entry, MemoryStore, StoreError};
 /// request asks for another with the `format` query parameter or an
 /// `Accept: text/event-stream; format=NAME` parameter.
 ///
+/// Stream ids are 128-bit random capabilities: whoever has one can read and
+/// stop that stream (after the policy's [`authorize`](Policy::authorize)).
+/// A conversation id comes from the page; resuming by it finds only running
+/// streams, so pages should use unguessable ids (the AI SDK's are), or the
+/// policy should refuse requests for conversations the caller does not own.
+///
 /// Cloning is cheap (an `Arc`); every clone serves the same streams.
 /// Mount it in hyper with `hyper_util::service::TowerToHyperService`, or in
 /// axum with `Router::route_service` (see the crate examples).
@@ -448,8 +454,8 @@ impl Relay {
             cancel: Mutex::new(Some(tx)),
         });
         lock(&inner.live).insert(Arc::clone(&id), Arc::clone(&live));
-        if let Some(chat) = chat_id {
-            lock(&inner.chats).insert(chat, Arc::clone(&id));
+        if let Some(chat) = &chat_id {
+            lock(&inner.chats).insert(chat.clone(), Arc::clone(&id));
         }
         inner.counters.streams.fetch_add(1, Ordering::Relaxed);
         inner
@@ -457,7 +463,8 @@ impl Relay {
             .active_streams
             .fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("relay_stream", stream = %id, format = %format);
-        tokio::spawn(produce(Arc::clone(inner), Arc::clone(&id), request, rx).instrument(span));
+        let task = produce(Arc::clone(inner), Arc::clone(&id), chat_id, request, rx);
+        tokio::spawn(task.instrument(span));
         let wants_json = accepts(&head.headers, "application/json")
             && !accepts(&head.headers, "text/event-stream");
         if wants_json {
@@ -687,6 +694,7 @@ impl Inner {
 async fn produce(
     inner: Arc<Inner>,
     id: Arc<str>,
+    chat: Option<String>,
     request: MessageRequest,
     mut cancel: oneshot::Receiver<()>,
 ) {
@@ -751,6 +759,13 @@ async fn produce(
     let _ = inner.store.finish(&id, inner.config.keep).await;
     if let Some(live) = lock(&inner.live).remove(&id) {
         live.done.store(true, Ordering::SeqCst);
+    }
+    // Only running streams are resumed by conversation id.
+    if let Some(chat) = chat {
+        let mut chats = lock(&inner.chats);
+        if chats.get(&chat).is_some_and(|s| *s == id) {
+            chats.remove(&chat);
+        }
     }
     inner
         .counters
