@@ -1,10 +1,11 @@
 //! Project automation, in the [cargo-xtask](https://github.com/matklad/cargo-xtask) style.
 //!
 //! ```text
-//! cargo xtask ci                 fmt, clippy, tests, SDK interop, docs, feature checks, fuzz smoke run
+//! cargo xtask ci                 fmt, clippy, tests, SDK interop, browser checks, docs, feature checks, fuzz smoke run
 //! cargo xtask fuzz [SECS] [T..]  run fuzz targets (default: all, 600 s each)
 //! cargo xtask bench [ARGS..]     criterion benchmarks (benches/)
 //! cargo xtask interop            official Python and TypeScript SDKs against messages-emulator
+//! cargo xtask browser            the relay against the AI SDK's reader, EventSource and the demo page in Chromium
 //! cargo xtask bench-e2e [N]      end-to-end streaming: this client vs the official SDKs (slow)
 //! ```
 //!
@@ -12,6 +13,7 @@
 
 mod bench_batch;
 mod bench_e2e;
+mod browser;
 mod interop;
 mod redis;
 
@@ -29,11 +31,12 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz_cmd(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("interop") => interop::interop(),
+        Some("browser") => browser::browser(),
         Some("bench-batch") => bench_batch::bench_batch(&args[1..]),
         Some("bench-e2e") => bench_e2e::bench_e2e(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop | bench-e2e [N]>"
+                "usage: cargo xtask <ci | fuzz [SECONDS] [TARGET..] | bench [ARGS..] | interop | browser | bench-e2e [N]>"
             );
             return ExitCode::from(2);
         }
@@ -97,6 +100,7 @@ fn ci() -> Result {
     redis::ensure_redis()?;
     cargo(&["test", "--workspace", "--all-features"])?;
     interop::interop()?;
+    browser::browser()?;
     run(
         &project_root(),
         "cargo",

@@ -93,6 +93,8 @@ pub(crate) enum Command {
     Queue(crate::queue::QueueCommand),
     /// Takes jobs from the queue and runs them until Ctrl-C.
     Worker(crate::queue::WorkerArgs),
+    /// Runs the browser relay with a demo chat page until Ctrl-C.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// What every prompt-taking command shares.

@@ -4,7 +4,8 @@
 //! JSONL file, watch it with a progress bar, fetch its results, or run the
 //! same file through the local concurrent runner with checkpoint/resume.
 //! `msgs sse parse` turns any SSE stream into JSONL events (a debugging
-//! aid) and `msgs emulator` runs the local emulator.
+//! aid), `msgs emulator` runs the local emulator and `msgs serve` the
+//! browser relay with a demo chat page.
 //!
 //! # Where requests go
 //!
@@ -46,6 +47,7 @@ mod output;
 mod progress;
 mod queue;
 mod run;
+mod serve;
 mod simple;
 mod sse;
 
@@ -97,6 +99,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Batch(cmd) => batch::run(&global, cmd).await,
         Command::Run(args) => run::run(&global, args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Serve(args) => serve::run(&global, args).await,
         Command::Sse(cli::SseCommand::Parse(args)) => sse::parse(&args),
         Command::Queue(cmd) => queue::run(cmd).await,
         Command::Worker(args) => queue::worker(&global, args).await,

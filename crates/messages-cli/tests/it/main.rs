@@ -12,6 +12,7 @@ mod human;
 mod money;
 mod queue;
 mod run;
+mod serve;
 mod sse;
 mod stream;
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The relay load benchmark: N concurrent browser-like SSE clients through
+# `msgs serve` (format simple), a FastAPI relay and a Node relay, all in front
+# of one release emulator pacing 20 ms per token, 500 tokens per reply; and
+# the same clients reading the emulator directly, the reference for the
+# lateness the relays add.
+#
+#   benches/relay/run.sh 100 1000        # N values to try
+#
+# Pinned packages are installed under target/relay-bench/ when missing.
+# Results: one `key=value` line per (target, N) from the `load` example.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+T=$ROOT/target/relay-bench
+mkdir -p "$T/node"
+if [ ! -x "$T/venv/bin/uvicorn" ]; then
+  python3 -m venv "$T/venv"
+  "$T/venv/bin/pip" install -q fastapi==0.165.0 uvicorn==0.54.0 anthropic==2.11.0
+fi
+if [ ! -d "$T/node/node_modules/@anthropic-ai/sdk" ]; then
+  echo '{"name":"relay-bench-node","private":true,"dependencies":{"@anthropic-ai/sdk":"1.11.0"}}' > "$T/node/package.json"
+  (cd "$T/node" && npm install --no-audit --no-fund)
+fi
+cp benches/relay/node_relay.mjs "$T/node/"
+cargo build --release -p messages-emulator --bin messages-emulator -p messages-cli --bin msgs
+cargo build --release -p messages-relay --example load
+LOAD=$ROOT/target/release/examples/load
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start NAME LOGFILE CMD...: runs CMD in the background; sets URL from its
+# first "http://127.0.0.1:PORT" line and PID.
+start() {
+  local log=$1; shift
+  "$@" > "$log" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 100); do
+    URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
+    [ -n "$URL" ] && return 0
+    sleep 0.1
+  done
+  echo "no address in $log" >&2; cat "$log" >&2; exit 1
+}
+
+start "$T/emulator.log" target/release/messages-emulator --addr 127.0.0.1:0 --token-delay-ms 20
+EMU=$URL
+export ANTHROPIC_BASE_URL=$EMU ANTHROPIC_API_KEY=bench RELAY_MAX_TOKENS=500
+start "$T/relay.log" target/release/msgs serve --addr 127.0.0.1:0 --format simple --max-tokens 500 --model claude-haiku-4-5
+RELAY=$URL RELAY_PID=$PID
+FASTAPI_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start "$T/fastapi.log" "$T/venv/bin/uvicorn" --app-dir benches/relay fastapi_relay:app --host 127.0.0.1 --port "$FASTAPI_PORT" --no-access-log
+FASTAPI=$URL FASTAPI_PID=$PID
+start "$T/node.log" node "$T/node/node_relay.mjs"
+NODE=$URL NODE_PID=$PID
+
+for N in "${@:-100}"; do
+  echo "emulator-direct $($LOAD "$EMU/v1/messages" "$N" --emulator)"
+  echo "relay          $($LOAD "$RELAY/chat?format=simple" "$N" --pid "$RELAY_PID")"
+  echo "fastapi        $($LOAD "$FASTAPI/chat" "$N" --pid "$FASTAPI_PID")"
+  echo "node           $($LOAD "$NODE/chat" "$N" --pid "$NODE_PID")"
+done

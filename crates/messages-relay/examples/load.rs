@@ -1,0 +1,264 @@
+//! Load generator for the relay benchmark (`benches/relay/run.sh`): N
+//! concurrent browser-like SSE clients, each posting one chat and reading
+//! the reply to the end.
+//!
+//! ```text
+//! cargo run --release -p messages-relay --example load -- URL N [--emulator] [--pid PID] [--pace-ms 20]
+//! ```
+//!
+//! `URL` is a relay's `POST /chat?format=simple` (or a baseline's `/chat`,
+//! which speak the same `data: {"text"}` shape), or with `--emulator` the
+//! emulator's `/v1/messages` (read directly, the reference). For every text
+//! event, the lateness is its arrival time after the request was sent minus
+//! the tokens received so far times the pace (the emulator's schedule,
+//! counting one word as one token). What a relay adds is its lateness minus
+//! the direct reference's at the same N. `--pid` samples that
+//! process's RSS and CPU time from /proc. Prints one line of `key=value`.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use sse_core::Parser;
+
+struct Args {
+    url: http::Uri,
+    n: usize,
+    emulator: bool,
+    pid: Option<u32>,
+    pace: Duration,
+}
+
+fn args() -> Args {
+    let mut it = std::env::args().skip(1);
+    let url = it.next().expect("URL").parse().expect("a URL");
+    let n = it.next().expect("N").parse().expect("N is a number");
+    let mut a = Args {
+        url,
+        n,
+        emulator: false,
+        pid: None,
+        pace: Duration::from_millis(20),
+    };
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--emulator" => a.emulator = true,
+            "--pid" => a.pid = it.next().and_then(|p| p.parse().ok()),
+            "--pace-ms" => {
+                a.pace = Duration::from_millis(it.next().and_then(|p| p.parse().ok()).unwrap_or(20))
+            }
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+/// One stream's outcome.
+#[derive(Default)]
+struct Outcome {
+    ok: bool,
+    first: Option<Duration>,
+    events: u64,
+    lateness_us: Vec<i64>,
+}
+
+/// Counts word starts in `text`, carrying whether the previous text ended
+/// inside a word.
+fn words(text: &str, in_word: &mut bool) -> u64 {
+    let mut n = 0;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            *in_word = false;
+        } else if !*in_word {
+            *in_word = true;
+            n += 1;
+        }
+    }
+    n
+}
+
+async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
+    let mut out = Outcome::default();
+    let start = Instant::now();
+    let addr = format!(
+        "{}:{}",
+        url.host().unwrap_or("127.0.0.1"),
+        url.port_u16().unwrap_or(80)
+    );
+    let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
+        return out;
+    };
+    let Ok((mut send, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await
+    else {
+        return out;
+    };
+    tokio::spawn(conn);
+    let prompt = "Tell me a long story about relays and browsers";
+    let body = if emulator {
+        serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 500, "stream": true,
+            "messages": [{"role": "user", "content": prompt}]})
+    } else {
+        serde_json::json!({"messages": [{"role": "user", "content": prompt}]})
+    };
+    let path = url.path_and_query().map_or("/", |p| p.as_str());
+    let req = http::Request::post(path)
+        .header("host", "bench")
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .header("x-api-key", "bench")
+        .header("anthropic-version", "2023-06-01")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a request");
+    let Ok(res) = send.send_request(req).await else {
+        return out;
+    };
+    if !res.status().is_success() {
+        return out;
+    }
+    let mut body = res.into_body();
+    let mut parser = Parser::new();
+    let mut in_word = false;
+    let mut tokens = 0u64;
+    loop {
+        while let Ok(Some(e)) = parser.next_event() {
+            let now = Instant::now();
+            let v: serde_json::Value = match serde_json::from_str(e.data()) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            let text = if emulator {
+                v.pointer("/delta/text").and_then(|t| t.as_str())
+            } else {
+                v.get("text").and_then(|t| t.as_str())
+            };
+            if v.get("done").is_some()
+                || v.get("type").and_then(|t| t.as_str()) == Some("message_stop")
+            {
+                out.ok = true;
+            }
+            let Some(text) = text else { continue };
+            out.events += 1;
+            tokens += words(text, &mut in_word);
+            if out.first.is_none() {
+                out.first = Some(now - start);
+            }
+            // Lateness against the emulator's schedule from the request:
+            // token k leaves the emulator k paces after the stream starts.
+            let ideal = pace.saturating_mul(tokens as u32);
+            let late = (now - start).as_micros() as i64 - ideal.as_micros() as i64;
+            out.lateness_us.push(late);
+        }
+        match body.frame().await {
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    parser.push(d);
+                }
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// (RSS in KiB, CPU time in clock ticks) of `pid`.
+fn proc_stats(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ")".
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let cpu = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    (rss, cpu)
+}
+
+fn pct(v: &[i64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i] as f64 / 1000.0
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let a = args();
+    let (rss0, cpu0) = a.pid.map_or((0, 0), proc_stats);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..a.n {
+        tasks.spawn(one(a.url.clone(), a.emulator, a.pace));
+        // Ramp up: 200 connections per 20 ms.
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let sampler = a.pid.map(|pid| {
+        tokio::spawn(async move {
+            let mut peak = 0;
+            loop {
+                peak = peak.max(proc_stats(pid).0);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if peak == u64::MAX {
+                    return peak;
+                }
+            }
+        })
+    });
+    let mut ok = 0;
+    let mut events = 0;
+    let mut lateness = Vec::new();
+    let mut firsts = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let o = r.expect("a stream task");
+        ok += usize::from(o.ok);
+        events += o.events;
+        lateness.extend(o.lateness_us);
+        if let Some(f) = o.first {
+            firsts.push(f.as_micros() as i64);
+        }
+    }
+    let elapsed = started.elapsed();
+    let (peak, cpu) = match (a.pid, sampler) {
+        (Some(pid), Some(s)) => {
+            let (rss_now, cpu1) = proc_stats(pid);
+            s.abort();
+            let peak = s.await.unwrap_or(rss_now).max(rss_now);
+            (peak, cpu1 - cpu0)
+        }
+        _ => (0, 0),
+    };
+    lateness.sort_unstable();
+    firsts.sort_unstable();
+    let ticks = 100.0; // USER_HZ
+    let cpu_ms_per_1k = if events > 0 {
+        cpu as f64 / ticks * 1000.0 / (events as f64 / 1000.0)
+    } else {
+        f64::NAN
+    };
+    println!(
+        "n={} ok={} events={} secs={:.1} late_p50_ms={:.1} late_p99_ms={:.1} ttft_p50_ms={:.1} ttft_p99_ms={:.1} rss0_kib={} peak_rss_kib={} rss_per_stream_kib={:.1} cpu_ms_per_1k_events={:.1}",
+        a.n,
+        ok,
+        events,
+        elapsed.as_secs_f64(),
+        pct(&lateness, 0.5),
+        pct(&lateness, 0.99),
+        pct(&firsts, 0.5),
+        pct(&firsts, 0.99),
+        rss0,
+        peak,
+        (peak.saturating_sub(rss0)) as f64 / a.n as f64,
+        cpu_ms_per_1k,
+    );
+}
