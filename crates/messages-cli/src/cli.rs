@@ -22,6 +22,8 @@ Exit codes:
   3    a stream or input ended early (truncated)
   4    a job finished, but some requests errored, expired or were canceled
        (run, batch submit --wait, batch results); the results are written
+  74   the output could not be written: disk full, a failed rename (EX_IOERR);
+       a closed stdout (`| head`) ends quietly instead
   130  interrupted (Ctrl-C); `msgs run` resumes from its checkpoint";
 
 /// `msgs`.

@@ -91,9 +91,31 @@ impl Error {
         self.api_error().is_some()
     }
 
-    /// The API answered 429 or a `rate_limit_error`.
+    /// The API answered 429 or a `rate_limit_error`, or the runner stopped
+    /// because the API asked it to wait longer than its maximum wait.
     pub fn is_rate_limited(&self) -> bool {
+        #[cfg(feature = "batch")]
+        if self
+            .batch()
+            .is_some_and(messages_batch::Error::is_rate_limited)
+        {
+            return true;
+        }
         self.error_type() == Some(&ErrorType::RateLimit)
+    }
+
+    /// A 200 reply that is not an event stream (a proxy's page, a
+    /// compressed body); the message names its content type and quotes it.
+    pub fn is_not_event_stream(&self) -> bool {
+        self.stream()
+            .is_some_and(messages_stream::Error::is_not_event_stream)
+    }
+
+    /// A stream broke where resumption cannot continue it (see
+    /// [`ResumePolicy`](crate::ResumePolicy)); [`partial`](Error::partial) has
+    /// what arrived.
+    pub fn is_resume(&self) -> bool {
+        self.stream().is_some_and(messages_stream::Error::is_resume)
     }
 
     /// The error is worth retrying later: rate limits, overload, the API's
@@ -224,6 +246,16 @@ impl Error {
             Layer::Stream(e) => e.into_partial(),
             _ => None,
         }
+    }
+
+    /// The batches a partly failed job submit created before it failed,
+    /// with the requests each holds: they exist and are billed, so do not
+    /// submit those requests again (see
+    /// [`BatchJob::without`](messages_batch::BatchJob::without)).
+    #[cfg(feature = "batch")]
+    pub fn created_batches(&self) -> &[messages_batch::CreatedBatch] {
+        self.batch()
+            .map_or(&[], messages_batch::Error::created_batches)
     }
 
     /// The batch a batch operation was about.

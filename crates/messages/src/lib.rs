@@ -15,8 +15,13 @@
 //!   merges their results; [`runner`](Client::runner): the same job through
 //!   the crash-safe local runner ([`LocalRunner`](batch::LocalRunner)).
 //!
-//! Every call has a `_with` form (or an `options` setter) that takes
-//! [`RequestOptions`] for that call: headers, betas, timeout, retries.
+//! Every call has a form with options for that call: headers, betas,
+//! timeout, retries. [`create_with`](Client::create_with) and
+//! [`count_tokens_with`](Client::count_tokens_with) take [`RequestOptions`];
+//! [`stream_with`](Client::stream_with) takes [`StreamOptions`], which hold
+//! them ([`StreamOptions::request_options`]) next to the stream's own
+//! (resumption, limits) and replace the client's default stream options;
+//! [`Models::options`] sets them for the models calls.
 //!
 //! The layers are separate crates, re-exported here, for those who need only
 //! one: [`sse`] (the SSE parser), [`types`] (wire types), [`http`] (the
@@ -159,6 +164,9 @@ pub use sse_core as sse;
 #[cfg(feature = "batch")]
 pub use messages_batch::Batches;
 pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
+/// Header names and values, for [`RequestOptions::header`] (from the `http`
+/// crate, 1.x).
+pub use ::http::{HeaderName, HeaderValue};
 pub use messages_stream::{MessageStream, ResumePolicy, StreamOptions, Update};
 pub use messages_types::{
     ContentBlock, CountTokensRequest, CountTokensResponse, InputMessage, Message, MessageRequest,
