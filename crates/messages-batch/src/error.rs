@@ -158,7 +158,7 @@ impl Error {
         self
     }
 
-    /// The HTTP transport failed; [`Error::http_error`] has the details (status,
+    /// The HTTP transport failed; [`Error::http`] has the details (status,
     /// API error body, request id).
     pub fn is_http(&self) -> bool {
         self.inner.kind == Kind::Http

@@ -13,6 +13,7 @@ use futures_core::Stream;
 use messages_types::{BatchRequest, BatchResult, BatchResultLine, MessageBatch, MessageRequest};
 
 use crate::api::{Batches, ResultsStream};
+use crate::decoder::ResultsReader;
 use crate::error::{CreatedBatch, Error, Kind, Result};
 use crate::summary::Summary;
 use crate::wait::{Progress, WaitOptions};
@@ -190,15 +191,15 @@ impl BatchJob {
     /// fails. Requests before the bad line stay added.
     pub fn read_jsonl(&mut self, reader: impl BufRead) -> Result<usize> {
         let mut added = 0;
-        for (i, line) in reader.split(b'\n').enumerate() {
-            let n = i as u64 + 1;
-            let line = line.map_err(|e| {
-                Error::new(Kind::Io, format!("reading input line {n} failed")).with_source(e)
-            })?;
-            let trimmed = line.trim_ascii();
-            if trimmed.is_empty() {
-                continue;
-            }
+        // The one JSONL splitter (LF, CRLF or a lone CR; blank lines and a
+        // BOM skipped), as for results and checkpoints.
+        let mut lines = ResultsReader::new(reader);
+        while let Some(line) = lines
+            .next_raw()
+            .map_err(|e| input_line_error(e, lines.decoder().line_number() + 1))?
+        {
+            let n = line.number();
+            let trimmed = line.bytes().trim_ascii();
             let req: BatchRequest =
                 messages_types::decode_json("batch request", trimmed).map_err(|e| {
                     let mut err = Error::invalid(format!("input line {n} is not a batch request"))
@@ -221,6 +222,12 @@ impl BatchJob {
     }
 
     /// A job read from JSONL (see [`BatchJob::read_jsonl`]).
+    ///
+    /// ```
+    /// let file = b"{\"custom_id\":\"a\",\"params\":{\"model\":\"m\",\"max_tokens\":8,\"messages\":[]}}\r\n\r\n";
+    /// let job = messages_batch::BatchJob::from_jsonl(&file[..]).unwrap();
+    /// assert_eq!(job.len(), 1);
+    /// ```
     ///
     /// # Errors
     ///
@@ -771,4 +778,15 @@ impl Stream for JobResults {
             return Poll::Ready(None);
         }
     }
+}
+
+/// A failure of the job file's line splitter, as an input error naming line
+/// `n` (an over-long line) or an I/O error.
+fn input_line_error(e: Error, n: u64) -> Error {
+    if e.is_io() {
+        return Error::new(Kind::Io, format!("reading input line {n} failed")).with_source(e);
+    }
+    Error::invalid(format!("input line {n} cannot be read as a request"))
+        .with_line(n)
+        .with_source(e)
 }

@@ -73,13 +73,17 @@ pub(crate) fn read_job(input: &JobInput) -> Result<BatchJob, CliError> {
         return non_empty(job, input);
     };
     let mut job = BatchJob::new();
-    for (i, line) in reader.lines().enumerate() {
-        let n = i + 1;
-        let line = line.map_err(|e| CliError::input(format!("{name}: line {n}: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let req = template.clone().user(line);
+    // The same line splitter as job files and results (LF, CRLF, lone CR).
+    let mut lines = messages::batch::ResultsReader::new(reader);
+    while let Some(line) = lines
+        .next_raw()
+        .map_err(|e| CliError::from(e).prefixed(&format!("{name}: ")))?
+    {
+        let n = line.number();
+        let Ok(text) = std::str::from_utf8(line.bytes()) else {
+            return Err(CliError::input(format!("{name}: line {n} is not UTF-8")));
+        };
+        let req = template.clone().user(text.to_owned());
         job.add(format!("line-{n}"), req)
             .map_err(|e| CliError::from(e).prefixed(&format!("{name}: line {n}: ")))?;
     }

@@ -5,7 +5,7 @@
 //!
 //! - auth (`x-api-key` and/or `Authorization: Bearer`), `anthropic-version`,
 //!   comma-joined `anthropic-beta`, a user agent and default headers;
-//! - the official SDKs' retry contract ([`retry`]): `x-should-retry`, 408,
+//! - the official SDKs' retry contract ([`should_retry_status`], [`backoff_delay`]): `x-should-retry`, 408,
 //!   409, 429, >= 500, connection errors and timeouts, `retry-after-ms` /
 //!   `retry-after`, exponential backoff with jitter, 2 retries by default;
 //! - timeouts: connect (5 s), per attempt to the headers (60 s for streaming
@@ -17,7 +17,7 @@
 //!   cannot exhaust memory;
 //! - one opaque [`Error`] that sorts API errors (typed with
 //!   `messages_types::error`), timeouts and connection failures;
-//! - optional concurrency and rate limits ([`limit`]) and user tower layers.
+//! - optional concurrency and rate limits ([`TransportBuilder::concurrency_limit`], [`TransportBuilder::rate_limit`]) and user tower layers.
 //!
 //! It knows HTTP only: no SSE, no message content. The facades build on
 //! [`Transport::send`] and read the [`Body`] as a stream of `Bytes`.

@@ -211,13 +211,17 @@ enum Deadline {
 pub fn read_jobs(reader: impl BufRead) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
     let mut seen = std::collections::HashMap::new();
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let n = i as u64 + 1;
-        let line = line.map_err(|e| Error::io(format!("reading job line {n}"), e))?;
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
+    // The one JSONL splitter of the workspace (LF, CRLF or a lone CR; blank
+    // lines and a BOM skipped), as for `msgs run` job files.
+    let mut lines = messages_batch::ResultsReader::new(reader);
+    loop {
+        let next = lines.next_raw().map_err(|e| {
+            let n = lines.decoder().line_number() + 1;
+            Error::input(format!("line {n}: {e}")).with_line(n)
+        });
+        let Some(raw) = next? else { break };
+        let n = raw.number();
+        let line = raw.bytes().trim_ascii();
         let bad = |msg: String| Error::input(format!("line {n}: {msg}")).with_line(n);
         let parsed: JobLine =
             serde_json::from_slice(line).map_err(|e| bad(format!("not a job: {e}")))?;

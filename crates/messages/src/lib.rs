@@ -161,12 +161,12 @@ pub use messages_types as types;
 /// The SSE parser and encoder (crate `sse-core`).
 pub use sse_core as sse;
 
-#[cfg(feature = "batch")]
-pub use messages_batch::Batches;
-pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
 /// Header names and values, for [`RequestOptions::header`] (from the `http`
 /// crate, 1.x).
 pub use ::http::{HeaderName, HeaderValue};
+#[cfg(feature = "batch")]
+pub use messages_batch::Batches;
+pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
 pub use messages_stream::{MessageStream, ResumePolicy, StreamOptions, Update};
 pub use messages_types::{
     ContentBlock, CountTokensRequest, CountTokensResponse, InputMessage, Message, MessageRequest,
