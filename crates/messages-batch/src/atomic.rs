@@ -10,16 +10,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// the target by [`commit`](TempFile::commit). Dropped without a commit (an
 /// error, a panic, a cancelled task), it is removed: no `.tmp` file is left
 /// behind, and two writers of the same target never share one.
+///
+/// The runner's [`write_output`](crate::write_output) writes through one,
+/// and so do the `msgs` CLI's `-o` outputs.
+///
+/// ```
+/// use std::io::Write;
+///
+/// let dir = std::env::temp_dir().join(format!("tempfile-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let target = dir.join("out.jsonl");
+/// let mut tmp = messages_batch::TempFile::create(&target).unwrap();
+/// tmp.file().write_all(b"{}\n").unwrap();
+/// assert!(!target.exists()); // nothing visible before the commit
+/// tmp.commit().unwrap();
+/// assert_eq!(std::fs::read(&target).unwrap(), b"{}\n");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Debug)]
-pub(crate) struct TempFile {
+pub struct TempFile {
     path: PathBuf,
     target: PathBuf,
-    file: Option<File>,
+    file: File,
 }
 
 impl TempFile {
     /// Creates the temporary file for `target`.
-    pub(crate) fn create(target: &Path) -> io::Result<TempFile> {
+    ///
+    /// # Errors
+    ///
+    /// The target has no file name, or the file cannot be created in its
+    /// directory.
+    pub fn create(target: &Path) -> io::Result<TempFile> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -41,7 +63,7 @@ impl TempFile {
                     return Ok(TempFile {
                         path,
                         target: target.to_owned(),
-                        file: Some(file),
+                        file,
                     });
                 }
                 // Left by a killed run with the same pid: try the next name.
@@ -52,21 +74,32 @@ impl TempFile {
     }
 
     /// The temporary file's path.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The open file.
-    pub(crate) fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("open until commit")
+    /// The open file, to write to.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// A second handle to the open file, for a writer that must own one.
+    ///
+    /// # Errors
+    ///
+    /// The handle cannot be duplicated.
+    pub fn try_clone_file(&self) -> io::Result<File> {
+        self.file.try_clone()
     }
 
     /// Flushes the file to disk and renames it onto the target, atomically:
     /// readers see the old target or the whole new one.
-    pub(crate) fn commit(mut self) -> io::Result<()> {
-        let file = self.file.take().expect("open until commit");
-        file.sync_all()?;
-        drop(file);
+    ///
+    /// # Errors
+    ///
+    /// Syncing or renaming failed; the temporary file is then removed.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.file.sync_all()?;
         std::fs::rename(&self.path, &self.target)?;
         self.path = PathBuf::new();
         Ok(())
@@ -76,7 +109,6 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.path.as_os_str().is_empty() {
-            self.file = None;
             let _ = std::fs::remove_file(&self.path);
         }
     }

@@ -82,6 +82,7 @@ mod wait;
 mod tests;
 
 pub use crate::api::{BatchList, Batches, ResultsStream};
+pub use crate::atomic::TempFile;
 pub use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder, ResultsReader};
 pub use crate::error::{CreatedBatch, Error, Result};
 pub use crate::hybrid::{BackgroundQueue, Urgency};

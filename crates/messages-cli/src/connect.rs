@@ -26,6 +26,21 @@ pub(crate) fn parse_header(h: &str) -> Result<(&str, &str), CliError> {
     }
 }
 
+/// Starts the embedded emulator and says so in one line on stderr.
+pub(crate) async fn embedded_emulator(
+    builder: messages_emulator::EmulatorBuilder,
+) -> Result<messages_emulator::EmulatorHandle, CliError> {
+    let handle = builder
+        .start()
+        .await
+        .map_err(|e| CliError::other(format!("cannot start the embedded emulator: {e}")))?;
+    eprintln!(
+        "msgs: no ANTHROPIC_API_KEY set: using the embedded emulator at {} (synthetic replies)",
+        handle.base_url()
+    );
+    Ok(handle)
+}
+
 /// Builds the client. With no credentials and no base URL in the
 /// environment or flags, starts the embedded emulator and says so on stderr.
 pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
@@ -41,15 +56,7 @@ pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
     let mut embedded = None;
     let mut builder = Client::builder().transport(|t| t.from_env());
     if !has_key && base_url.is_none() {
-        let handle = Emulator::builder()
-            .request_log(false)
-            .start()
-            .await
-            .map_err(|e| CliError::other(format!("cannot start the embedded emulator: {e}")))?;
-        eprintln!(
-            "msgs: no ANTHROPIC_API_KEY set: using the embedded emulator at {} (synthetic replies)",
-            handle.base_url()
-        );
+        let handle = embedded_emulator(Emulator::builder().request_log(false)).await?;
         builder = builder
             .api_key("embedded-emulator")
             .base_url(handle.base_url());

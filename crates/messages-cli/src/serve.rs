@@ -71,15 +71,8 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
         && !set("ANTHROPIC_AUTH_TOKEN")
         && !set("ANTHROPIC_BASE_URL");
     let (transport, emulator, _conn) = if use_emulator {
-        let handle = Emulator::builder()
-            .token_delay(Duration::from_millis(args.token_delay_ms))
-            .start()
-            .await
-            .map_err(|e| CliError::other(format!("cannot start the embedded emulator: {e}")))?;
-        eprintln!(
-            "msgs: no ANTHROPIC_API_KEY set: using the embedded emulator at {} (synthetic replies)",
-            handle.base_url()
-        );
+        let builder = Emulator::builder().token_delay(Duration::from_millis(args.token_delay_ms));
+        let handle = connect::embedded_emulator(builder).await?;
         let transport = Transport::builder()
             .api_key("embedded-emulator")
             .base_url(handle.base_url())
