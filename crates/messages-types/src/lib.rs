@@ -54,6 +54,7 @@
 mod macros;
 
 pub mod batch;
+pub mod catalog;
 pub mod content;
 mod decode;
 pub mod error;
@@ -63,15 +64,18 @@ pub mod request;
 pub mod stream;
 mod text;
 pub mod tools;
+pub mod version;
 
 pub use batch::{
     BatchCreateParams, BatchRequest, BatchResult, BatchResultLine, DeletedMessageBatch,
     MessageBatch, ProcessingStatus, RequestCounts,
 };
+pub use catalog::{ModelCatalog, ModelSpec};
 pub use content::{
-    BlocksOrText, CacheControl, Citation, CitationsConfig, ContentBlock, DocumentBlock,
-    DocumentCitation, DocumentContent, DocumentSource, ImageBlock, ImageSource, MessageContent,
-    RedactedThinkingBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
+    BlocksOrText, CacheControl, Citation, CitationsConfig, CompactionBlock, ContainerUploadBlock,
+    ContentBlock, DocumentBlock, DocumentCitation, DocumentContent, DocumentSource, FallbackBlock,
+    FallbackInfo, ImageBlock, ImageSource, McpToolUseBlock, MessageContent, RedactedThinkingBlock,
+    ServerToolResultBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
     ToolResultContent, ToolUseBlock, WebSearchCitation, WebSearchResult, WebSearchToolResultBlock,
     WebSearchToolResultContent, WebSearchToolResultError,
 };
@@ -82,11 +86,16 @@ pub use decode::{
     decode_json, decode_message,
 };
 pub use error::{ApiError, ErrorResponse, ErrorType};
-pub use message::{CacheCreation, Message, Role, ServerToolUsage, StopReason, Usage};
+pub use message::{
+    CacheCreation, Container, Message, OutputTokensDetails, Role, ServerToolUsage, StopDetails,
+    StopReason, Usage,
+};
 pub use models::{CountTokensRequest, CountTokensResponse, ModelInfo, Page};
-pub use request::{InputMessage, MessageRequest, Metadata, System};
+pub use request::{
+    InputMessage, McpServer, MessageRequest, Metadata, OutputConfig, OutputFormat, System,
+};
 pub use stream::{
-    CitationsDelta, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStartEvent,
+    CitationsDelta, CompactionDelta, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStartEvent,
     ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent, MessageStartEvent,
     MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta, ThinkingDelta,
 };
@@ -95,6 +104,7 @@ pub use tools::{
     BuiltinTool, CustomTool, ThinkingConfig, Tool, ToolChoice, UserLocation, WebFetchTool,
     WebSearchTool,
 };
+pub use version::{ApiVersion, VersionError};
 
 #[cfg(test)]
 mod tests;
