@@ -8,3 +8,4 @@ mod roundtrip;
 #[cfg(feature = "simd-json")]
 mod simd;
 mod support;
+mod version;
