@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::util::{Rng, base62};
-use crate::validate::{MessageParams, ToolChoice, ToolDef};
+use crate::validate::{MessageParams, Thinking, ToolChoice, ToolDef};
 
 /// Words the generated text is made of, besides the prompt's own words.
 const VOCABULARY: &[&str] = &[
@@ -88,9 +88,12 @@ const VOCABULARY: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) enum Block {
     Thinking {
-        /// (text, tokens) per `thinking_delta`.
+        /// (text, tokens) per `thinking_delta`; empty when the thinking is
+        /// omitted (`display: "omitted"`).
         chunks: Vec<(String, u64)>,
         signature: String,
+        /// Thinking tokens spent but not shown (omitted display).
+        hidden: u64,
     },
     Text {
         /// (text, tokens) per `text_delta`.
@@ -108,16 +111,21 @@ pub(crate) enum Block {
 impl Block {
     fn tokens(&self) -> u64 {
         match self {
-            Block::Thinking { chunks, .. }
-            | Block::Text { chunks }
-            | Block::ToolUse { chunks, .. } => chunks.iter().map(|c| c.1).sum(),
+            Block::Thinking { chunks, hidden, .. } => {
+                chunks.iter().map(|c| c.1).sum::<u64>() + hidden
+            }
+            Block::Text { chunks } | Block::ToolUse { chunks, .. } => {
+                chunks.iter().map(|c| c.1).sum()
+            }
         }
     }
 
     /// The block as the non-streamed message holds it.
     pub(crate) fn full_json(&self) -> Value {
         match self {
-            Block::Thinking { chunks, signature } => json!({
+            Block::Thinking {
+                chunks, signature, ..
+            } => json!({
                 "type": "thinking",
                 "thinking": join(chunks),
                 "signature": signature,
@@ -143,7 +151,9 @@ impl Block {
     /// The deltas, each with the tokens it stands for (for pacing).
     pub(crate) fn deltas(&self) -> Vec<(Value, u64)> {
         match self {
-            Block::Thinking { chunks, signature } => {
+            Block::Thinking {
+                chunks, signature, ..
+            } => {
                 let mut out: Vec<(Value, u64)> = chunks
                     .iter()
                     .map(|(t, n)| (json!({"type": "thinking_delta", "thinking": t}), *n))
@@ -185,14 +195,29 @@ pub(crate) struct Generation {
 impl Generation {
     /// The usage object of the final message.
     pub(crate) fn usage(&self, output_tokens: u64) -> Value {
-        json!({
+        let mut usage = json!({
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
             "output_tokens": output_tokens,
             "service_tier": "standard",
-        })
+        });
+        self.add_thinking_tokens(&mut usage);
+        usage
+    }
+
+    /// Adds `output_tokens_details.thinking_tokens` when the reply thought.
+    fn add_thinking_tokens(&self, usage: &mut Value) {
+        let thinking: u64 = self
+            .blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Thinking { .. }))
+            .map(Block::tokens)
+            .sum();
+        if thinking > 0 {
+            usage["output_tokens_details"] = json!({"thinking_tokens": thinking});
+        }
     }
 
     /// The message a non-streaming request returns.
@@ -225,7 +250,7 @@ impl Generation {
 
     /// The `message_delta` event's data.
     pub(crate) fn message_delta_json(&self) -> Value {
-        json!({
+        let mut event = json!({
             "type": "message_delta",
             "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
             "usage": {
@@ -234,7 +259,9 @@ impl Generation {
                 "cache_read_input_tokens": 0,
                 "output_tokens": self.output_tokens,
             },
-        })
+        });
+        self.add_thinking_tokens(&mut event["usage"]);
+        event
     }
 }
 
@@ -254,6 +281,15 @@ impl Generation {
     }
 }
 
+/// The largest char boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// The message id for a request seed: the same request gets the same id.
 fn message_id(seed: u64) -> String {
     format!("msg_{}", base62(&mut Rng::new(seed ^ 0x5eed), 24))
@@ -271,15 +307,64 @@ pub(crate) fn generate(params: &MessageParams) -> Generation {
     let mut stop_reason = "end_turn";
     let mut stop_sequence = None;
 
-    if let Some(thinking_budget) = params.thinking_budget {
-        let n = rng.range(16, 48).min(thinking_budget).min(budget);
+    if let Some(thinking) = params.thinking {
+        // Adaptive thinking: the model decides; here it thinks briefly,
+        // within half the output budget.
+        let (cap, omitted) = match thinking {
+            Thinking::Budget(b) => (b, false),
+            Thinking::Adaptive { omitted } => ((budget / 2).max(1), omitted),
+        };
+        let n = rng.range(16, 48).min(cap).min(budget);
         let tokens = sentence_tokens(&mut rng, &vocab, n as usize);
         budget -= n;
         let signature = base62(&mut rng, 88);
-        blocks.push(Block::Thinking {
-            chunks: chunk_tokens(&mut rng, &tokens),
-            signature,
+        let chunks = chunk_tokens(&mut rng, &tokens);
+        blocks.push(if omitted {
+            Block::Thinking {
+                chunks: Vec::new(),
+                signature,
+                hidden: n,
+            }
+        } else {
+            Block::Thinking {
+                chunks,
+                signature,
+                hidden: 0,
+            }
         });
+    }
+
+    if let Some(schema) = &params.output_schema
+        && !matches!(params.tool_choice, ToolChoice::Any | ToolChoice::Tool(_))
+    {
+        // Structured output: the text is JSON valid for the schema, cut by
+        // `max_tokens` like any text.
+        let value = gen_value(schema, &mut rng, &vocab, 0);
+        let text = serde_json::to_string(&value).unwrap_or_else(|_| "{}".to_owned());
+        let needed = (text.len() as u64).div_ceil(4).max(1);
+        let (text, tokens) = if needed <= budget {
+            (text, needed)
+        } else {
+            stop_reason = "max_tokens";
+            let keep = floor_char_boundary(&text, (budget * 4) as usize);
+            (text[..keep].to_owned(), budget)
+        };
+        blocks.push(Block::Text {
+            chunks: chunk_json(&mut rng, &text, tokens)
+                .into_iter()
+                .filter(|(t, _)| !t.is_empty())
+                .collect(),
+        });
+        let output_tokens = blocks.iter().map(Block::tokens).sum::<u64>().max(1);
+        return Generation {
+            id,
+            model: params.model.clone(),
+            blocks,
+            stop_reason,
+            stop_sequence: None,
+            input_tokens: params.input_tokens,
+            output_tokens,
+        };
     }
 
     let tool = pick_tool(params, &mut rng);

@@ -238,6 +238,7 @@ struct Inner {
 enum Kind {
     Fault,
     Io,
+    Models,
 }
 
 impl Error {
@@ -249,6 +250,21 @@ impl Error {
                 source: None,
             }),
         }
+    }
+
+    pub(crate) fn models(message: String) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind: Kind::Models,
+                message,
+                source: None,
+            }),
+        }
+    }
+
+    /// Whether a models file did not parse.
+    pub fn is_models_file(&self) -> bool {
+        self.inner.kind == Kind::Models
     }
 
     pub(crate) fn io(message: String, source: io::Error) -> Error {
@@ -317,6 +333,8 @@ pub(crate) struct Config {
     pub(crate) max_batch_bytes: usize,
     pub(crate) request_log: bool,
     pub(crate) extra_models: Vec<String>,
+    pub(crate) model_specs: Vec<messages_types::ModelSpec>,
+    pub(crate) today: Option<String>,
     pub(crate) shutdown_grace: Duration,
 }
 
@@ -338,6 +356,8 @@ impl Default for Config {
             max_batch_bytes: 256 * 1000 * 1000,
             request_log: true,
             extra_models: Vec::new(),
+            model_specs: Vec::new(),
+            today: None,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -472,9 +492,33 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Accept one more model id (listed after the built-in ones).
+    /// Accept one more model id (listed after the built-in ones), with
+    /// current limits (128k output, 1M context) and adaptive thinking.
     pub fn model(mut self, id: impl Into<String>) -> EmulatorBuilder {
         self.config.extra_models.push(id.into());
+        self
+    }
+
+    /// Adds the models of a models file, in the format of `messages-types`'
+    /// `data/models.json` (`{"models": [...]}`) or a bare array of models.
+    /// A model whose id is already known replaces it. An invalid file is
+    /// an error of [`start`](EmulatorBuilder::start).
+    pub fn models_json(mut self, json: &str) -> EmulatorBuilder {
+        match messages_types::ModelCatalog::from_json(json) {
+            Ok(c) => self.config.model_specs.extend(c.models),
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(Error::models(format!("models file: {e}")));
+                }
+            }
+        }
+        self
+    }
+
+    /// The date (`YYYY-MM-DD`, UTC) against which model retirement dates
+    /// are checked. Default is today's date from the system clock.
+    pub fn today(mut self, date: impl Into<String>) -> EmulatorBuilder {
+        self.config.today = Some(date.into());
         self
     }
 
@@ -515,13 +559,16 @@ impl EmulatorBuilder {
         config.addr = local_addr;
 
         let mut table = models::builtin();
-        for id in &config.extra_models {
-            table.push(models::Model {
-                id: id.clone(),
-                display_name: id.clone(),
-                created_at: "2025-01-01T00:00:00Z".to_owned(),
-                aliases: Vec::new(),
-            });
+        models::extend(
+            &mut table,
+            config.model_specs.iter().cloned().map(models::Model::from),
+        );
+        models::extend(
+            &mut table,
+            config.extra_models.iter().map(|id| models::Model::named(id)),
+        );
+        if config.today.is_none() {
+            config.today = Some(messages_types::catalog::today_utc());
         }
         let models = Arc::new(table);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
