@@ -74,9 +74,11 @@ pub struct Message {
     pub stop_sequence: Option<String>,
     /// Token usage.
     pub usage: Usage,
-    /// Structured details of why the model stopped (on `refusal`).
+    /// Structured details of why the model stopped (on `refusal`), as the
+    /// API sent them (any shape is kept); [`Message::stop_details`] reads
+    /// them as [`StopDetails`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_details: Option<StopDetails>,
+    pub stop_details: Option<Value>,
     /// The container the code execution tool used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
@@ -104,6 +106,12 @@ impl Message {
             context_management: None,
             extra: Map::new(),
         }
+    }
+
+    /// The `stop_details` as [`StopDetails`]; `None` when absent, `null` or
+    /// of a shape this version does not know.
+    pub fn stop_details(&self) -> Option<StopDetails> {
+        StopDetails::from_value(self.stop_details.as_ref()?)
     }
 
     /// All `text` blocks joined. This operation allocates.
@@ -232,7 +240,8 @@ pub struct OutputTokensDetails {
 }
 
 /// Structured details of why the model stopped: on a `refusal`,
-/// `{"type":"refusal","category":"cyber","explanation":"..."}`.
+/// `{"type":"refusal","category":"cyber","explanation":"..."}`. Read from
+/// the raw `stop_details` with [`Message::stop_details`].
 ///
 /// `category` and `explanation` may be `null`; the category names are an
 /// open set (`cyber`, `bio`, ... in the official SDKs today).
@@ -252,6 +261,13 @@ pub struct StopDetails {
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl StopDetails {
+    /// Reads `value`; `None` when it is not a stop details object.
+    pub fn from_value(value: &Value) -> Option<StopDetails> {
+        StopDetails::deserialize(value).ok()
+    }
 }
 
 /// The container the code execution tool ran in.

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::content::{Citation, ContentBlock};
 use crate::error::ErrorResponse;
-use crate::message::{Container, Message, StopDetails, StopReason, Usage};
+use crate::message::{Container, Message, StopReason, Usage};
+#[cfg(doc)]
+use crate::message::StopDetails;
 use crate::text::Text;
 
 /// One event of a Messages stream.
@@ -208,9 +210,10 @@ pub struct MessageDelta {
     /// The stop sequence that was generated.
     #[serde(default)]
     pub stop_sequence: Option<String>,
-    /// Structured details of why the model stopped (on `refusal`).
+    /// Structured details of why the model stopped (on `refusal`), as the
+    /// API sent them; read them with [`StopDetails::from_value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_details: Option<StopDetails>,
+    pub stop_details: Option<Value>,
     /// The container the code execution tool used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,

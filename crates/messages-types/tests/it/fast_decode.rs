@@ -163,11 +163,7 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
                     delta: MessageDelta {
                         stop_reason,
                         stop_sequence,
-                        stop_details: category.map(|c| messages_types::StopDetails {
-                            kind: "refusal".to_owned(),
-                            category: Some(c),
-                            ..Default::default()
-                        }),
+                        stop_details: category.map(|c| json!({"type": "refusal", "category": c, "explanation": null})),
                         container: None,
                         extra,
                     },

@@ -246,6 +246,9 @@ fn a_message_with_new_blocks_and_fields_keeps_them() {
     assert!(matches!(m.content[4], ContentBlock::Unknown(_)));
     assert_eq!(m.container.as_ref().map(|c| c.id.as_str()), Some("c"));
     assert_eq!(m.usage.inference_geo.as_deref(), Some("global"));
+    let details = m.stop_details().expect("typed stop details");
+    assert_eq!(details.kind, "refusal");
+    assert_eq!(details.category, None);
     assert_eq!(
         m.usage
             .server_tool_use
