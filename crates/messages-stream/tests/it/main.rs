@@ -3,5 +3,6 @@
 
 mod accumulate;
 mod emulator;
+mod fixtures;
 mod recorded;
 mod support;
