@@ -70,7 +70,7 @@ impl ApiVersion {
     pub const ALL: [ApiVersion; 2] = [ApiVersion::V2023_06_01, ApiVersion::V2026_10_21];
 
     /// The header value.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ApiVersion::V2023_06_01 => "2023-06-01",
             ApiVersion::V2026_10_21 => "2026-10-21",

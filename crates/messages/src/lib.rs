@@ -23,7 +23,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::from_env()?; // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
-//! let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Write a haiku about Rust");
+//! let request = MessageRequest::new("claude-sonnet-4-6", 1024).user("Write a haiku about Rust");
 //!
 //! let mut stream = client.stream(&request).await?;
 //! let mut text = stream.text_deltas();

@@ -30,7 +30,7 @@ fn client(emu: &EmulatorHandle) -> Client {
 async fn create_and_stream_give_the_same_message() {
     let emu = emulator().await;
     let client = client(&emu);
-    let req = MessageRequest::new("claude-sonnet-4-5", 120).user("Same answer both ways");
+    let req = MessageRequest::new("claude-sonnet-4-6", 120).user("Same answer both ways");
     let created = client.create(&req).await.expect("create");
     let streamed = client
         .stream(&req)
@@ -47,7 +47,7 @@ async fn create_and_stream_give_the_same_message() {
 async fn count_tokens_matches_the_usage_of_the_message() {
     let emu = emulator().await;
     let client = client(&emu);
-    let req = MessageRequest::new("claude-sonnet-4-5", 50).user("How many tokens is this prompt?");
+    let req = MessageRequest::new("claude-sonnet-4-6", 50).user("How many tokens is this prompt?");
     let count = client
         .count_tokens(&CountTokensRequest::from(&req))
         .await
@@ -122,7 +122,7 @@ async fn the_client_is_cheap_to_share_across_tasks() {
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
-                let req = MessageRequest::new("claude-sonnet-4-5", 40).user(format!("task {i}"));
+                let req = MessageRequest::new("claude-sonnet-4-6", 40).user(format!("task {i}"));
                 client.stream(&req).await?.final_text().await
             })
         })
@@ -142,7 +142,7 @@ async fn builder_resume_applies_to_every_stream() {
         .resume(ResumePolicy::new(1))
         .build()
         .expect("client");
-    let req = MessageRequest::new("claude-sonnet-4-5", 300).user("fail every time");
+    let req = MessageRequest::new("claude-sonnet-4-6", 300).user("fail every time");
     let err = client
         .stream(&req)
         .await
@@ -176,7 +176,7 @@ async fn batches_are_reachable_from_the_client() {
     let params = BatchCreateParams {
         requests: vec![BatchRequest::new(
             "one",
-            MessageRequest::new("claude-sonnet-4-5", 20).user("hi"),
+            MessageRequest::new("claude-sonnet-4-6", 20).user("hi"),
         )],
     };
     let created = client.batches().create(&params).await.expect("create");
