@@ -188,3 +188,38 @@ async fn batches_are_reachable_from_the_client() {
         "the client's batches see the batch it created"
     );
 }
+
+#[tokio::test]
+async fn fields_the_api_version_rejects_are_refused_before_sending() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let req = MessageRequest::new("claude-opus-4-6", 20)
+        .user("hi")
+        .temperature(1.0);
+    let err = client.create(&req).await.unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("temperature") && text.contains("2026-10-21"), "{text}");
+    let err = client.stream(&req).await.unwrap_err();
+    assert!(err.to_string().contains("temperature"), "{err}");
+    let retired = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let err = client.create(&retired).await.unwrap_err();
+    assert!(err.to_string().contains("retired on 2026-11-30"), "{err}");
+    assert_eq!(emu.request_log().count("POST", "/v1/messages"), 0);
+
+    // Under 2023-06-01 the sampling parameters are sent, and accepted.
+    let old = Client::builder()
+        .api_key("test-key")
+        .base_url(emu.base_url())
+        .transport(|t| t.anthropic_version("2023-06-01"))
+        .build()
+        .expect("client");
+    let m = old.create(&req).await.expect("accepted under 2023-06-01");
+    assert_eq!(m.model, "claude-opus-4-6");
+    // Adaptive thinking works under the default version.
+    let m = client
+        .create(&MessageRequest::new("claude-opus-4-6", 200).user("why").adaptive_thinking())
+        .await
+        .expect("adaptive");
+    assert!(matches!(m.content[0], messages::types::ContentBlock::Thinking(_)));
+}
