@@ -62,15 +62,29 @@
 //!   `request_too_large`;
 //! - an unknown path or method: 404 `not_found_error`.
 //!
-//! Known models: `claude-opus-4-5-20251101` (`claude-opus-4-5`),
-//! `claude-haiku-4-5-20251001` (`claude-haiku-4-5`),
-//! `claude-sonnet-4-5-20250929` (`claude-sonnet-4-5`),
-//! `claude-opus-4-1-20250805` (`claude-opus-4-1`),
-//! `claude-opus-4-20250514` (`claude-opus-4-0`),
-//! `claude-sonnet-4-20250514` (`claude-sonnet-4-0`),
-//! `claude-3-7-sonnet-20250219` (`claude-3-7-sonnet-latest`),
-//! `claude-3-5-haiku-20241022` (`claude-3-5-haiku-latest`),
-//! `claude-3-haiku-20240307`; more with [`EmulatorBuilder::model`].
+//! - a request field the request's `anthropic-version` rejects: 400
+//!   `invalid_request_error`. Under `2026-10-21`: `temperature`, `top_p`
+//!   and `top_k` (`temperature: Extra inputs are not permitted`, the text
+//!   measured against the API), a `document` block in an assistant turn and
+//!   non-empty `citations` on a user text block (these two texts are the
+//!   emulator's own; the real ones were not available). No header means
+//!   `2023-06-01`; an unknown version is a 400 naming the header. Batch
+//!   requests are checked without version rules;
+//! - with both `x-api-key` and `Authorization: Bearer`, only `x-api-key`
+//!   is checked, as the API does.
+//!
+//! # Models
+//!
+//! The model table is data: `messages-types`' `data/models.json` (ids,
+//! aliases, context windows, the largest `max_tokens` of each model,
+//! adaptive thinking support, deprecation and retirement dates), the same
+//! table the client uses. `GET /v1/models` lists it newest first with
+//! `max_input_tokens` and `max_tokens`. A model retired on the emulator's
+//! date ([`EmulatorBuilder::today`], default the system clock) is a 404
+//! `not_found_error` whose message gives the retirement date. Add models
+//! with [`EmulatorBuilder::model`] (`--model ID`, repeatable; current limits
+//! and adaptive thinking) or a models file ([`EmulatorBuilder::models_json`],
+//! `--models FILE`) in the same format; a new model never needs a release.
 //!
 //! # Generation
 //!
@@ -91,7 +105,13 @@
 //!   `required`, `enum`, `const`, `anyOf`/`oneOf`/`allOf`, numeric bounds,
 //!   lengths; `pattern` is not honoured). `stop_reason` is `tool_use`.
 //! - With `thinking` enabled, a `thinking` block (thinking and signature
-//!   deltas) comes first.
+//!   deltas) comes first. `{"type": "adaptive"}` (models that support it)
+//!   thinks too, within half of `max_tokens`; with `display: "omitted"` the
+//!   block has an empty `thinking` and only a signature delta, its tokens
+//!   still counted. `usage.output_tokens_details.thinking_tokens` counts them.
+//! - `output_config`: `effort` is validated; a `json_schema` `format` makes
+//!   the text JSON valid for the schema (the same schema subset as tool
+//!   inputs), cut by `max_tokens` like any text.
 //! - `usage.input_tokens` estimates the request (about 4 bytes per token, as
 //!   `count_tokens` reports); `usage.output_tokens` counts what was generated.
 //! - Streams are paced: by default 3 ms per token ([`EmulatorBuilder::token_delay`],

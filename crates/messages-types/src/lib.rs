@@ -16,6 +16,47 @@
 //! everywhere and kept (in an `extra` map) on the request and the larger
 //! response types.
 //!
+//! # API versions and models
+//!
+//! [`ApiVersion`] models `2023-06-01` and `2026-10-21`; [`ApiVersion::LATEST`]
+//! (`2026-10-21`) is the default a client sends.
+//! [`MessageRequest::check_version`] finds, before anything is sent, a field
+//! the chosen version rejects and names it with the version (see the
+//! [`version`] module for the rules and how well each is sourced). The model
+//! table is data ([`catalog`], `data/models.json`): ids, aliases, context
+//! windows, output limits, deprecation and retirement dates.
+//!
+//! # Sources
+//!
+//! The shapes follow the API reference (platform.claude.com/docs/en/api)
+//! and the official SDKs' generated types, which are the most complete
+//! public statement of the wire format:
+//!
+//! - anthropic-sdk-python `src/anthropic/types/`: `message_create_params.py`
+//!   (`output_config`, `container`, `inference_geo`, `cache_control`,
+//!   `service_tier`), `thinking_config_adaptive_param.py` (`adaptive` with
+//!   `display` `summarized`/`omitted`), `output_config_param.py` (`effort`
+//!   `low`..`max`, `format` `json_schema`), `refusal_stop_details.py`
+//!   (`stop_details`: `type`, `category`, `explanation`), `model_param.py`
+//!   (model ids);
+//! - the beta types of both SDKs for `compaction` blocks and
+//!   `compaction_delta`, `fallback` blocks (`from`/`to` models; a block with
+//!   no deltas), `context_management` and `container` on `message_delta`,
+//!   `usage.iterations` and `usage.fallback_credit`, and the server tool
+//!   result blocks (`web_fetch_tool_result`, `code_execution_tool_result`,
+//!   `bash_code_execution_tool_result`, `text_editor_code_execution_tool_result`,
+//!   `tool_search_tool_result`, `advisor_tool_result`, `mcp_tool_use`,
+//!   `mcp_tool_result`, `container_upload`);
+//! - anthropic-sdk-typescript `src/lib/BetaMessageStream.ts` and
+//!   anthropic-sdk-python `lib/streaming/_messages.py` for how a stream
+//!   accumulates (used by `messages-stream`).
+//!
+//! Where a type's field is new or beta and its shape may still move
+//! (`context_management`, `iterations`, `fallback_credit`, `stop_details`,
+//! a server tool result's `content`), it is kept as raw JSON with a typed
+//! reader where one helps ([`Message::stop_details`]), so that no shape the
+//! API sends can make decoding fail.
+//!
 //! # Decoding streams fast
 //!
 //! [`decode_event`] decodes a stream event from its SSE event name and data
