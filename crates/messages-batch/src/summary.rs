@@ -113,7 +113,8 @@ impl PriceTable {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| PriceTableError(format!("cannot read {}: {e}", path.display())))?;
-        PriceTable::from_json(&text).map_err(|e| PriceTableError(format!("{}: {e}", path.display())))
+        PriceTable::from_json(&text)
+            .map_err(|e| PriceTableError(format!("{}: {e}", path.display())))
     }
 
     /// Makes this table the process default used by [`price_of`],

@@ -373,8 +373,13 @@ fn the_builtin_price_table_is_dated_and_parses() {
     let catalog = messages_types::ModelCatalog::builtin();
     for m in &catalog.models {
         let priced = t.price_of(&m.id).is_some();
-        let unpriced_on_purpose = ["claude-opus-5", "claude-sonnet-5", "claude-opus-4-8", "claude-opus-4-7"]
-            .contains(&m.id.as_str());
+        let unpriced_on_purpose = [
+            "claude-opus-5",
+            "claude-sonnet-5",
+            "claude-opus-4-8",
+            "claude-opus-4-7",
+        ]
+        .contains(&m.id.as_str());
         assert!(priced != unpriced_on_purpose, "{}", m.id);
     }
     let e = crate::PriceTable::from_json(r#"{"prices":[{"prefix":"x","input":-1,"output":1}]}"#)

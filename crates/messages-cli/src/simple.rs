@@ -121,7 +121,9 @@ fn warn_if_deprecated(model: &str) {
         ModelCatalog::builtin().lifecycle(model, &today_utc())
     {
         match retires_on {
-            Some(on) => eprintln!("msgs: warning: model `{model}` is deprecated and retires on {on}"),
+            Some(on) => {
+                eprintln!("msgs: warning: model `{model}` is deprecated and retires on {on}")
+            }
             None => eprintln!("msgs: warning: model `{model}` is deprecated"),
         }
     }

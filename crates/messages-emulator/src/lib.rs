@@ -585,7 +585,10 @@ impl EmulatorBuilder {
         );
         models::extend(
             &mut table,
-            config.extra_models.iter().map(|id| models::Model::named(id)),
+            config
+                .extra_models
+                .iter()
+                .map(|id| models::Model::named(id)),
         );
         if config.today.is_none() {
             config.today = Some(messages_types::catalog::today_utc());

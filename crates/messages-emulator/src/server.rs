@@ -300,7 +300,8 @@ async fn serve(
                 // Token counting takes no `max_tokens`; any valid value does.
                 obj.insert("max_tokens".into(), json!(1));
             }
-            let p = validate::message_request(&obj, &state.models, &rules(state, &parts.headers)?, "")?;
+            let p =
+                validate::message_request(&obj, &state.models, &rules(state, &parts.headers)?, "")?;
             Ok(Reply::json(&json!({"input_tokens": p.input_tokens})))
         }
         Route::ListModels => {

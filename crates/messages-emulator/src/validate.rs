@@ -569,7 +569,10 @@ pub(crate) fn message_request(
                 Some(Thinking::Budget(budget))
             }
             Some("adaptive") => {
-                if let Some(k) = th.keys().find(|k| !matches!(k.as_str(), "type" | "display")) {
+                if let Some(k) = th
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "type" | "display"))
+                {
                     return Err(field(
                         &p(&format!("thinking.adaptive.{k}")),
                         "Extra inputs are not permitted",
@@ -655,7 +658,10 @@ fn output_config(
             ));
         }
     };
-    if let Some(k) = oc.keys().find(|k| !matches!(k.as_str(), "effort" | "format")) {
+    if let Some(k) = oc
+        .keys()
+        .find(|k| !matches!(k.as_str(), "effort" | "format"))
+    {
         return Err(field(
             &p(&format!("output_config.{k}")),
             "Extra inputs are not permitted",
@@ -663,7 +669,8 @@ fn output_config(
     }
     match oc.get("effort") {
         None | Some(Value::Null) => {}
-        Some(Value::String(e)) if matches!(e.as_str(), "low" | "medium" | "high" | "xhigh" | "max") => {}
+        Some(Value::String(e))
+            if matches!(e.as_str(), "low" | "medium" | "high" | "xhigh" | "max") => {}
         Some(_) => {
             return Err(field(
                 &p("output_config.effort"),
@@ -682,10 +689,9 @@ fn output_config(
             }
             match f.get("schema") {
                 Some(Value::Object(s)) => Ok(Some(Value::Object(s.clone()))),
-                None | Some(Value::Null) => Err(field(
-                    &p("output_config.format.schema"),
-                    "Field required",
-                )),
+                None | Some(Value::Null) => {
+                    Err(field(&p("output_config.format.schema"), "Field required"))
+                }
                 Some(_) => Err(field(
                     &p("output_config.format.schema"),
                     "Input should be a valid dictionary",

@@ -136,9 +136,10 @@ pub use request::{
     InputMessage, McpServer, MessageRequest, Metadata, OutputConfig, OutputFormat, System,
 };
 pub use stream::{
-    CitationsDelta, CompactionDelta, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStartEvent,
-    ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent, MessageStartEvent,
-    MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta, ThinkingDelta,
+    CitationsDelta, CompactionDelta, ContentBlockDelta, ContentBlockDeltaEvent,
+    ContentBlockStartEvent, ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent,
+    MessageStartEvent, MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta,
+    ThinkingDelta,
 };
 pub use text::Text;
 pub use tools::{

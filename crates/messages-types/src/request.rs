@@ -184,15 +184,18 @@ impl MessageRequest {
     /// Sets `output_config.effort` (`low`, `medium`, `high`, `xhigh`, `max`).
     #[must_use]
     pub fn effort(mut self, effort: impl Into<String>) -> MessageRequest {
-        self.output_config.get_or_insert_with(OutputConfig::default).effort = Some(effort.into());
+        self.output_config
+            .get_or_insert_with(OutputConfig::default)
+            .effort = Some(effort.into());
         self
     }
 
     /// Asks for JSON output valid for `schema` (`output_config.format`).
     #[must_use]
     pub fn json_schema(mut self, schema: Value) -> MessageRequest {
-        self.output_config.get_or_insert_with(OutputConfig::default).format =
-            Some(OutputFormat::json_schema(schema));
+        self.output_config
+            .get_or_insert_with(OutputConfig::default)
+            .format = Some(OutputFormat::json_schema(schema));
         self
     }
 

@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::content::{Citation, ContentBlock};
 use crate::error::ErrorResponse;
-use crate::message::{Container, Message, StopReason, Usage};
 #[cfg(doc)]
 use crate::message::StopDetails;
+use crate::message::{Container, Message, StopReason, Usage};
 use crate::text::Text;
 
 /// One event of a Messages stream.

@@ -133,7 +133,9 @@ impl Client {
                     on,
                 }));
             }
-            Some(Lifecycle::Deprecated { retires_on }) => warn_deprecated(&request.model, retires_on),
+            Some(Lifecycle::Deprecated { retires_on }) => {
+                warn_deprecated(&request.model, retires_on)
+            }
             _ => {}
         }
         Ok(())
@@ -313,7 +315,9 @@ fn warn_deprecated(model: &str, retires_on: Option<String>) {
         .unwrap_or(false);
     if first {
         match retires_on {
-            Some(on) => tracing::warn!(model, retires_on = %on, "the model is deprecated and retires on {on}"),
+            Some(on) => {
+                tracing::warn!(model, retires_on = %on, "the model is deprecated and retires on {on}")
+            }
             None => tracing::warn!(model, "the model is deprecated"),
         }
     }

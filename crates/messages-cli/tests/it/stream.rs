@@ -183,11 +183,7 @@ async fn raw_stream(addr: std::net::SocketAddr, body: String) -> Vec<u8> {
         .expect("write");
         let mut all = Vec::new();
         s.read_to_end(&mut all).expect("read");
-        let head_end = all
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("head")
-            + 4;
+        let head_end = all.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
         all.split_off(head_end)
     })
     .await
@@ -217,10 +213,21 @@ async fn stream_json_prints_each_events_data_byte_for_byte() {
     })
     .to_string();
     let expected = data_lines(&raw_stream(emu.local_addr(), body).await);
-    assert!(expected.iter().any(|l| l.ends_with(" }") || l.ends_with("  }")), "padded");
+    assert!(
+        expected
+            .iter()
+            .any(|l| l.ends_with(" }") || l.ends_with("  }")),
+        "padded"
+    );
 
     let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.args(["stream", "--json", "Write a haiku about Rust", "--max-tokens", "64"]);
+    cmd.args([
+        "stream",
+        "--json",
+        "Write a haiku about Rust",
+        "--max-tokens",
+        "64",
+    ]);
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     let text = stdout(&out);
@@ -241,9 +248,17 @@ async fn stream_json_of_a_replay_keeps_fields_the_types_do_not_model() {
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     let expected = data_lines(&fixture);
-    assert_eq!(out.stdout, format!("{}\n", expected.join("\n")).into_bytes());
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", expected.join("\n")).into_bytes()
+    );
     let text = stdout(&out);
-    for unmodelled in ["x_future_top_level", "x_delta_field", "beam_delta", "future_event"] {
+    for unmodelled in [
+        "x_future_top_level",
+        "x_delta_field",
+        "beam_delta",
+        "future_event",
+    ] {
         assert!(text.contains(unmodelled), "{unmodelled}");
     }
 }
@@ -269,10 +284,22 @@ async fn max_tokens_inside_a_tool_input_exits_0_with_stop_reason_and_usage() {
 async fn deprecated_models_warn_once_and_retired_ones_are_refused_before_sending() {
     let emu = emulator().await;
     let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.args(["stream", "-m", "claude-opus-4-5", "hi", "--max-tokens", "16"]);
+    cmd.args([
+        "stream",
+        "-m",
+        "claude-opus-4-5",
+        "hi",
+        "--max-tokens",
+        "16",
+    ]);
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
-    assert_eq!(stderr(&out).matches("is deprecated").count(), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("is deprecated").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
 
     let before = emu.request_log().count("POST", "/v1/messages");
     let mut cmd = msgs(Some(&emu.base_url()));
@@ -281,14 +308,24 @@ async fn deprecated_models_warn_once_and_retired_ones_are_refused_before_sending
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("retired on 2026-11-30"), "{err}");
-    assert_eq!(emu.request_log().count("POST", "/v1/messages"), before, "nothing sent");
+    assert_eq!(
+        emu.request_log().count("POST", "/v1/messages"),
+        before,
+        "nothing sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adaptive_thinking_streams_reasoning_to_stderr() {
     let emu = emulator().await;
     let mut cmd = msgs(Some(&emu.base_url()));
-    cmd.args(["stream", "--adaptive-thinking", "-m", "claude-opus-4-6", "why is the sky blue"]);
+    cmd.args([
+        "stream",
+        "--adaptive-thinking",
+        "-m",
+        "claude-opus-4-6",
+        "why is the sky blue",
+    ]);
     let out = output(cmd).await;
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert!(stderr(&out).contains("[thinking]"), "{}", stderr(&out));

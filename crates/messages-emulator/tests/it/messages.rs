@@ -333,7 +333,10 @@ async fn every_model_of_the_table_is_accepted_until_it_retires() {
     }
     names.push(("my-custom-model".into(), None));
     for required in ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-5"] {
-        assert!(names.iter().any(|(n, r)| n == required && r.is_none()), "{required}");
+        assert!(
+            names.iter().any(|(n, r)| n == required && r.is_none()),
+            "{required}"
+        );
     }
     for (m, retired) in names {
         let mut req = request("hi", 5);
@@ -367,7 +370,10 @@ async fn models_files_add_models_with_their_limits() {
         .unwrap();
     let mut req = request("hi", 10);
     req["model"] = json!("next");
-    assert_eq!(post(emu.local_addr(), "/v1/messages", &req).await.status, 200);
+    assert_eq!(
+        post(emu.local_addr(), "/v1/messages", &req).await.status,
+        200
+    );
     req["max_tokens"] = json!(11);
     let msg = post(emu.local_addr(), "/v1/messages", &req)
         .await
@@ -388,27 +394,43 @@ async fn adaptive_thinking_is_accepted_and_honoured() {
     assert!(!m["content"][0]["thinking"].as_str().unwrap().is_empty());
     assert!(!m["content"][0]["signature"].as_str().unwrap().is_empty());
     assert_eq!(m["content"][1]["type"], "text");
-    assert!(m["usage"]["output_tokens_details"]["thinking_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        m["usage"]["output_tokens_details"]["thinking_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 
     // `display: omitted`: a signature, no thinking text, tokens still counted.
     req["thinking"] = json!({"type": "adaptive", "display": "omitted"});
     let m = post(emu.local_addr(), "/v1/messages", &req).await.json();
     assert_eq!(m["content"][0]["thinking"], "");
     assert!(!m["content"][0]["signature"].as_str().unwrap().is_empty());
-    assert!(m["usage"]["output_tokens_details"]["thinking_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        m["usage"]["output_tokens_details"]["thinking_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 
     // A budget is not part of adaptive thinking; older models lack it.
     req["thinking"] = json!({"type": "adaptive", "budget_tokens": 2000});
     let msg = post(emu.local_addr(), "/v1/messages", &req)
         .await
         .api_error(400, "invalid_request_error");
-    assert_eq!(msg, "thinking.adaptive.budget_tokens: Extra inputs are not permitted");
+    assert_eq!(
+        msg,
+        "thinking.adaptive.budget_tokens: Extra inputs are not permitted"
+    );
     req["thinking"] = json!({"type": "adaptive"});
     req["model"] = json!("claude-haiku-4-5");
     let msg = post(emu.local_addr(), "/v1/messages", &req)
         .await
         .api_error(400, "invalid_request_error");
-    assert!(msg.starts_with("thinking.type: adaptive thinking is not supported"), "{msg}");
+    assert!(
+        msg.starts_with("thinking.type: adaptive thinking is not supported"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -426,7 +448,8 @@ async fn output_config_json_schema_gives_valid_json() {
     });
     for prompt in ["one", "two", "three", "four"] {
         let mut req = request(prompt, 500);
-        req["output_config"] = json!({"effort": "high", "format": {"type": "json_schema", "schema": schema}});
+        req["output_config"] =
+            json!({"effort": "high", "format": {"type": "json_schema", "schema": schema}});
         let m = post(emu.local_addr(), "/v1/messages", &req).await.json();
         assert_eq!(m["stop_reason"], "end_turn", "{m}");
         let text = m["content"][0]["text"].as_str().unwrap();
@@ -454,7 +477,11 @@ async fn api_version_2026_10_21_rules() {
     let emu = start().await;
     let new = [("anthropic-version", "2026-10-21")];
     let old = [("anthropic-version", "2023-06-01")];
-    for (key, value) in [("temperature", json!(1.0)), ("top_p", json!(0.9)), ("top_k", json!(5))] {
+    for (key, value) in [
+        ("temperature", json!(1.0)),
+        ("top_p", json!(0.9)),
+        ("top_k", json!(5)),
+    ] {
         let mut req = request("hi", 5);
         req[key] = value;
         let body = req.to_string();
@@ -470,17 +497,41 @@ async fn api_version_2026_10_21_rules() {
         {"role": "assistant", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]},
         {"role": "user", "content": "go on"}
     ]);
-    let r = send(emu.local_addr(), "POST", "/v1/messages", &new, req.to_string()).await;
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &new,
+        req.to_string(),
+    )
+    .await;
     let msg = r.api_error(400, "invalid_request_error");
-    assert!(msg.starts_with("messages.1.content.0: document blocks"), "{msg}");
+    assert!(
+        msg.starts_with("messages.1.content.0: document blocks"),
+        "{msg}"
+    );
     let mut req = request("hi", 5);
     req["messages"] = json!([{"role": "user", "content": [
         {"type": "text", "text": "q", "citations": [{"type": "char_location", "cited_text": "q", "document_index": 0, "start_char_index": 0, "end_char_index": 1}]}
     ]}]);
-    let r = send(emu.local_addr(), "POST", "/v1/messages", &new, req.to_string()).await;
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &new,
+        req.to_string(),
+    )
+    .await;
     let msg = r.api_error(400, "invalid_request_error");
     assert!(msg.starts_with("messages.0.content.0.citations:"), "{msg}");
-    let r = send(emu.local_addr(), "POST", "/v1/messages", &old, req.to_string()).await;
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &old,
+        req.to_string(),
+    )
+    .await;
     assert_eq!(r.status, 200);
     let r = send(
         emu.local_addr(),
@@ -491,7 +542,10 @@ async fn api_version_2026_10_21_rules() {
     )
     .await;
     let msg = r.api_error(400, "invalid_request_error");
-    assert!(msg.starts_with("anthropic-version: unknown API version"), "{msg}");
+    assert!(
+        msg.starts_with("anthropic-version: unknown API version"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -557,7 +611,11 @@ async fn auth_accepts_key_or_bearer_and_rejects_otherwise() {
         a,
         "POST",
         "/v1/messages",
-        &[ct, ("x-api-key", "sk-wrong"), ("authorization", "Bearer sk-right")],
+        &[
+            ct,
+            ("x-api-key", "sk-wrong"),
+            ("authorization", "Bearer sk-right"),
+        ],
         request("hi", 5).to_string(),
     )
     .await;
@@ -566,7 +624,11 @@ async fn auth_accepts_key_or_bearer_and_rejects_otherwise() {
         a,
         "POST",
         "/v1/messages",
-        &[ct, ("x-api-key", "sk-right"), ("authorization", "Bearer sk-wrong")],
+        &[
+            ct,
+            ("x-api-key", "sk-right"),
+            ("authorization", "Bearer sk-wrong"),
+        ],
         request("hi", 5).to_string(),
     )
     .await;

@@ -55,7 +55,11 @@ async fn max_tokens_inside_a_tool_input_is_a_complete_message() {
     let raw = tool.incomplete_input.as_deref().unwrap();
     assert!(serde_json::from_str::<serde_json::Value>(raw).is_err());
     // The incomplete marker is client state: never serialized.
-    assert!(!serde_json::to_string(&m).unwrap().contains("incomplete_input"));
+    assert!(
+        !serde_json::to_string(&m)
+            .unwrap()
+            .contains("incomplete_input")
+    );
 }
 
 #[tokio::test]
@@ -102,7 +106,9 @@ async fn a_refusal_carries_its_stop_details() {
     assert_eq!(d.category.as_deref(), Some("cyber"));
     assert!(d.explanation.unwrap().contains("Usage Policy"));
     assert_eq!(
-        m.usage.output_tokens_details.and_then(|d| d.thinking_tokens),
+        m.usage
+            .output_tokens_details
+            .and_then(|d| d.thinking_tokens),
         Some(0)
     );
 }
@@ -124,7 +130,13 @@ async fn unknowns_are_kept_and_nulls_never_erase() {
     let kinds: Vec<&str> = m.content.iter().map(ContentBlock::kind).collect();
     assert_eq!(
         kinds,
-        ["text", "hologram", "mcp_tool_use", "mcp_tool_result", "container_upload"]
+        [
+            "text",
+            "hologram",
+            "mcp_tool_use",
+            "mcp_tool_result",
+            "container_upload"
+        ]
     );
     let ContentBlock::Text(t) = &m.content[0] else {
         panic!()

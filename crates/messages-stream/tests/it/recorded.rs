@@ -115,9 +115,18 @@ async fn max_tokens_truncated_tool_json_keeps_the_best_prefix() {
     assert!(raw.starts_with("{\"filename\": \"taxes.txt\""), "{raw}");
     assert!(raw.ends_with("\n\"Filing taxes"), "{raw}");
     assert_eq!(tool.input["filename"], "taxes.txt");
-    let lines = tool.input["lines_of_text"].as_array().expect("array prefix");
-    assert_eq!(lines[0], "# COMPREHENSIVE TAX GUIDE FOR INDIVIDUALS WITH MULTIPLE W-2s");
-    assert_eq!(lines.last().unwrap(), "Filing taxes", "the open string's prefix");
+    let lines = tool.input["lines_of_text"]
+        .as_array()
+        .expect("array prefix");
+    assert_eq!(
+        lines[0],
+        "# COMPREHENSIVE TAX GUIDE FOR INDIVIDUALS WITH MULTIPLE W-2s"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        "Filing taxes",
+        "the open string's prefix"
+    );
 }
 
 #[tokio::test]

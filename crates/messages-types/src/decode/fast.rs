@@ -24,7 +24,8 @@ pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
         "content_block_delta" => super::scan::block_delta(data),
         "content_block_stop" => {
             let e: IndexOnly<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then(|| StreamEvent::ContentBlockStop(ContentBlockStopEvent::new(e.index)))
+            (e.ty == name)
+                .then(|| StreamEvent::ContentBlockStop(ContentBlockStopEvent::new(e.index)))
         }
         "ping" => {
             let e: TypeOnly<'_> = serde_json::from_slice(data).ok()?;

@@ -130,7 +130,10 @@ fn stop_reason() -> impl Strategy<Value = Option<StopReason>> {
 fn stream_event() -> impl Strategy<Value = StreamEvent> {
     prop_oneof![
         (0..4usize, any::<String>(), any::<u32>()).prop_map(|(k, s, index)| {
-            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(index, expected_delta(k, &s)))
+            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(
+                index,
+                expected_delta(k, &s),
+            ))
         }),
         (unknown_object(), any::<u32>()).prop_map(|(delta, index)| {
             StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(
@@ -150,28 +153,32 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
             prop::option::of(json_value()),
             prop::option::of("[a-z]{1,8}"),
         )
-            .prop_map(|(stop_reason, stop_sequence, usage, details, top, category)| {
-                let mut extra = Map::new();
-                if let Some(d) = details {
-                    extra.insert("x_details".to_owned(), d);
+            .prop_map(
+                |(stop_reason, stop_sequence, usage, details, top, category)| {
+                    let mut extra = Map::new();
+                    if let Some(d) = details {
+                        extra.insert("x_details".to_owned(), d);
+                    }
+                    let mut top_extra = Map::new();
+                    if let Some(t) = top.clone() {
+                        top_extra.insert("x_top".to_owned(), t);
+                    }
+                    StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
+                        delta: MessageDelta {
+                            stop_reason,
+                            stop_sequence,
+                            stop_details: category.map(
+                                |c| json!({"type": "refusal", "category": c, "explanation": null}),
+                            ),
+                            container: None,
+                            extra,
+                        },
+                        usage,
+                        context_management: top.filter(|v| !v.is_null()),
+                        extra: top_extra,
+                    }))
                 }
-                let mut top_extra = Map::new();
-                if let Some(t) = top.clone() {
-                    top_extra.insert("x_top".to_owned(), t);
-                }
-                StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
-                    delta: MessageDelta {
-                        stop_reason,
-                        stop_sequence,
-                        stop_details: category.map(|c| json!({"type": "refusal", "category": c, "explanation": null})),
-                        container: None,
-                        extra,
-                    },
-                    usage,
-                    context_management: top.filter(|v| !v.is_null()),
-                    extra: top_extra,
-                }))
-            }),
+            ),
         (
             "[a-z_]{1,20}",
             any::<String>(),

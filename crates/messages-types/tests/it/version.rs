@@ -46,7 +46,12 @@ fn assistant_documents_and_user_citations_are_rejected_by_2026_10_21() {
     assert_eq!(e.field(), "messages.1.content.1");
     assert!(req.check_version(ApiVersion::V2023_06_01).is_ok());
     // A document in a user turn is fine.
-    assert!(base().user(vec![doc]).check_version(ApiVersion::LATEST).is_ok());
+    assert!(
+        base()
+            .user(vec![doc])
+            .check_version(ApiVersion::LATEST)
+            .is_ok()
+    );
 
     let mut cited = TextBlock::new("quoted");
     cited.citations = Some(vec![Citation::Unknown(json!({"type": "x"}))]);
@@ -89,10 +94,18 @@ fn adaptive_thinking_and_output_config_serialize_as_the_api_expects() {
 fn builtin_catalog_parses_and_knows_current_models() {
     let c = ModelCatalog::builtin();
     assert!(!c.as_of.is_empty());
-    for id in ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-5", "claude-opus-4-7"] {
+    for id in [
+        "claude-opus-4-6",
+        "claude-sonnet-4-6",
+        "claude-opus-5",
+        "claude-opus-4-7",
+    ] {
         let m = c.find(id).unwrap_or_else(|| panic!("{id}"));
         assert!(m.adaptive_thinking, "{id}");
-        assert!(m.context_window >= 200_000 && m.max_output_tokens >= 64_000, "{id}");
+        assert!(
+            m.context_window >= 200_000 && m.max_output_tokens >= 64_000,
+            "{id}"
+        );
     }
     assert_eq!(
         c.lifecycle("claude-opus-4-5", "2026-11-30"),
@@ -110,7 +123,10 @@ fn builtin_catalog_parses_and_knows_current_models() {
             on: "2026-11-30".into()
         })
     );
-    assert_eq!(c.lifecycle("claude-opus-5", "2026-11-30"), Some(Lifecycle::Active));
+    assert_eq!(
+        c.lifecycle("claude-opus-5", "2026-11-30"),
+        Some(Lifecycle::Active)
+    );
     assert_eq!(c.lifecycle("nope", "2026-11-30"), None);
 }
 

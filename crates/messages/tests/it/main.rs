@@ -199,7 +199,10 @@ async fn fields_the_api_version_rejects_are_refused_before_sending() {
     let err = client.create(&req).await.unwrap_err();
     assert!(err.is_builder(), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("temperature") && text.contains("2026-10-21"), "{text}");
+    assert!(
+        text.contains("temperature") && text.contains("2026-10-21"),
+        "{text}"
+    );
     let err = client.stream(&req).await.unwrap_err();
     assert!(err.to_string().contains("temperature"), "{err}");
     let retired = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
@@ -218,8 +221,15 @@ async fn fields_the_api_version_rejects_are_refused_before_sending() {
     assert_eq!(m.model, "claude-opus-4-6");
     // Adaptive thinking works under the default version.
     let m = client
-        .create(&MessageRequest::new("claude-opus-4-6", 200).user("why").adaptive_thinking())
+        .create(
+            &MessageRequest::new("claude-opus-4-6", 200)
+                .user("why")
+                .adaptive_thinking(),
+        )
         .await
         .expect("adaptive");
-    assert!(matches!(m.content[0], messages::types::ContentBlock::Thinking(_)));
+    assert!(matches!(
+        m.content[0],
+        messages::types::ContentBlock::Thinking(_)
+    ));
 }
