@@ -106,6 +106,16 @@ pub(crate) enum Block {
         /// (partial_json, tokens) per `input_json_delta`; the first is `""`.
         chunks: Vec<(String, u64)>,
     },
+    /// A `compaction` block (fault `compaction=N`), filled by
+    /// `compaction_delta` events.
+    Compaction {
+        /// (summary text, tokens) per `compaction_delta`.
+        chunks: Vec<(String, u64)>,
+        encrypted: String,
+    },
+    /// A `fallback` block (fault `fallback=MODEL`): whole in
+    /// `content_block_start`, no deltas.
+    Fallback { from: String, to: String },
 }
 
 impl Block {
@@ -114,9 +124,10 @@ impl Block {
             Block::Thinking { chunks, hidden, .. } => {
                 chunks.iter().map(|c| c.1).sum::<u64>() + hidden
             }
-            Block::Text { chunks } | Block::ToolUse { chunks, .. } => {
-                chunks.iter().map(|c| c.1).sum()
-            }
+            Block::Text { chunks }
+            | Block::ToolUse { chunks, .. }
+            | Block::Compaction { chunks, .. } => chunks.iter().map(|c| c.1).sum(),
+            Block::Fallback { .. } => 0,
         }
     }
 
@@ -134,6 +145,14 @@ impl Block {
             Block::ToolUse {
                 id, name, input, ..
             } => json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            Block::Compaction { chunks, encrypted } => json!({
+                "type": "compaction",
+                "content": join(chunks),
+                "encrypted_content": encrypted,
+            }),
+            Block::Fallback { from, to } => {
+                json!({"type": "fallback", "from": {"model": from}, "to": {"model": to}})
+            }
         }
     }
 
@@ -145,6 +164,10 @@ impl Block {
             Block::ToolUse { id, name, .. } => {
                 json!({"type": "tool_use", "id": id, "name": name, "input": {}})
             }
+            Block::Compaction { .. } => {
+                json!({"type": "compaction", "content": null, "encrypted_content": null})
+            }
+            Block::Fallback { .. } => self.full_json(),
         }
     }
 
@@ -172,6 +195,19 @@ impl Block {
                 .iter()
                 .map(|(t, n)| (json!({"type": "input_json_delta", "partial_json": t}), *n))
                 .collect(),
+            // The summary in pieces; the opaque metadata with the last one.
+            Block::Compaction { chunks, encrypted } => chunks
+                .iter()
+                .enumerate()
+                .map(|(i, (t, n))| {
+                    let enc = (i + 1 == chunks.len()).then_some(encrypted);
+                    (
+                        json!({"type": "compaction_delta", "content": t, "encrypted_content": enc}),
+                        *n,
+                    )
+                })
+                .collect(),
+            Block::Fallback { .. } => Vec::new(),
         }
     }
 }
@@ -190,9 +226,53 @@ pub(crate) struct Generation {
     pub(crate) stop_sequence: Option<String>,
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
+    /// `stop_details` (fault `refusal=CATEGORY`).
+    pub(crate) stop_details: Option<Value>,
+    /// The model `message_start` names when a fallback changed it.
+    pub(crate) start_model: Option<String>,
 }
 
 impl Generation {
+    /// Applies the content faults: a `compaction` block first, a `fallback`
+    /// block to another model, a refusal with `stop_details`.
+    pub(crate) fn apply_content_faults(&mut self, faults: &crate::fault::ActiveFaults, seed: u64) {
+        let mut rng = Rng::new(seed ^ 0xfa17);
+        if let Some(words) = faults.compaction {
+            let tokens = sentence_tokens(&mut rng, VOCABULARY, words as usize);
+            let encrypted = base62(&mut rng, 48);
+            self.blocks.insert(
+                0,
+                Block::Compaction {
+                    chunks: chunk_tokens(&mut rng, &tokens),
+                    encrypted,
+                },
+            );
+        }
+        if let Some(to) = &faults.fallback {
+            let from = std::mem::replace(&mut self.model, to.clone());
+            let at = usize::from(faults.compaction.is_some());
+            self.blocks.insert(
+                at,
+                Block::Fallback {
+                    from: from.clone(),
+                    to: to.clone(),
+                },
+            );
+            self.start_model = Some(from);
+        }
+        if let Some(category) = &faults.refusal {
+            self.blocks.retain(|b| !matches!(b, Block::ToolUse { .. }));
+            self.stop_reason = "refusal";
+            self.stop_sequence = None;
+            self.stop_details = Some(json!({
+                "type": "refusal",
+                "category": category,
+                "explanation": "This request was declined by the emulator's refusal fault.",
+            }));
+        }
+        self.output_tokens = self.blocks.iter().map(Block::tokens).sum::<u64>().max(1);
+    }
+
     /// The usage object of the final message.
     pub(crate) fn usage(&self, output_tokens: u64) -> Value {
         let mut usage = json!({
@@ -222,7 +302,7 @@ impl Generation {
 
     /// The message a non-streaming request returns.
     pub(crate) fn message_json(&self) -> Value {
-        json!({
+        let mut m = json!({
             "id": self.id,
             "type": "message",
             "role": "assistant",
@@ -231,7 +311,11 @@ impl Generation {
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
             "usage": self.usage(self.output_tokens),
-        })
+        });
+        if let Some(d) = &self.stop_details {
+            m["stop_details"] = d.clone();
+        }
+        m
     }
 
     /// The message inside `message_start`: no content, no stop reason yet.
@@ -240,7 +324,7 @@ impl Generation {
             "id": self.id,
             "type": "message",
             "role": "assistant",
-            "model": self.model,
+            "model": self.start_model.as_ref().unwrap_or(&self.model),
             "content": [],
             "stop_reason": null,
             "stop_sequence": null,
@@ -261,6 +345,9 @@ impl Generation {
             },
         });
         self.add_thinking_tokens(&mut event["usage"]);
+        if let Some(d) = &self.stop_details {
+            event["delta"]["stop_details"] = d.clone();
+        }
         event
     }
 }
@@ -277,6 +364,8 @@ impl Generation {
             stop_sequence: None,
             input_tokens: params.input_tokens,
             output_tokens: 1,
+            stop_details: None,
+            start_model: None,
         }
     }
 }
@@ -364,6 +453,8 @@ pub(crate) fn generate(params: &MessageParams) -> Generation {
             stop_sequence: None,
             input_tokens: params.input_tokens,
             output_tokens,
+            stop_details: None,
+            start_model: None,
         };
     }
 
@@ -429,6 +520,8 @@ pub(crate) fn generate(params: &MessageParams) -> Generation {
         stop_sequence,
         input_tokens: params.input_tokens,
         output_tokens,
+        stop_details: None,
+        start_model: None,
     }
 }
 

@@ -141,6 +141,9 @@
 //! | `stall-after=N` | send N events, then nothing, keeping the connection open until the client leaves |
 //! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
 //! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
+//! | `refusal=CATEGORY` | the reply is a refusal: tool calls dropped, `stop_reason: "refusal"`, `stop_details` `{"type":"refusal","category":CATEGORY,"explanation":...}` (on the message and the `message_delta`) |
+//! | `fallback=MODEL` | a `fallback` block (`from` the requested model, `to` MODEL) comes first, whole in `content_block_start`; `message_start` names the requested model, the final message MODEL |
+//! | `compaction=N` | a `compaction` block of N words comes first, filled by `compaction_delta` events (the last one carries `encrypted_content`) |
 //! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same

@@ -563,7 +563,8 @@ fn messages(
     let obj = validate::parse_object(body)?;
     let params = validate::message_request(&obj, &state.models, &rules(state, headers)?, "")?;
     if !params.stream {
-        let g = generate(&params);
+        let mut g = generate(&params);
+        g.apply_content_faults(&faults, params.seed);
         return Ok(Reply::json(&g.message_json()));
     }
     let sse = "text/event-stream; charset=utf-8";
@@ -592,7 +593,9 @@ fn messages(
             extra: Vec::new(),
         });
     }
-    let events = stream::events(&generate(&params), state.config.ping_every);
+    let mut g = generate(&params);
+    g.apply_content_faults(&faults, params.seed);
+    let events = stream::events(&g, state.config.ping_every);
     let opts = StreamOptions {
         token_delay: state.config.token_delay,
         pad_json: state.config.pad_json,
