@@ -151,3 +151,26 @@ async fn unknowns_are_kept_and_nulls_never_erase() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_emulators_content_faults_accumulate_like_the_fixtures() {
+    let emu = builder().start().await.expect("emulator");
+    let t = transport(&emu);
+    let options = StreamOptions::new().header(
+        http::HeaderName::from_static("x-emulator-fault"),
+        http::HeaderValue::from_static("compaction=9; fallback=claude-opus-4-8; refusal=bio"),
+    );
+    let stream = MessageStream::open(&t, &request("fault me", 200), options)
+        .await
+        .expect("opens");
+    let m = stream.final_message().await.expect("complete");
+    assert_eq!(m.model, "claude-opus-4-8", "the fallback block switched it");
+    let ContentBlock::Compaction(c) = &m.content[0] else {
+        panic!("{:?}", m.content[0]);
+    };
+    assert_eq!(c.content.as_deref().unwrap().split(' ').count(), 9);
+    assert!(c.encrypted_content.is_some());
+    assert!(matches!(&m.content[1], ContentBlock::Fallback(_)));
+    assert_eq!(m.stop_reason, Some(StopReason::Refusal));
+    assert_eq!(m.stop_details().unwrap().category.as_deref(), Some("bio"));
+}
