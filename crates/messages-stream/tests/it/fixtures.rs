@@ -174,3 +174,64 @@ async fn the_emulators_content_faults_accumulate_like_the_fixtures() {
     assert_eq!(m.stop_reason, Some(StopReason::Refusal));
     assert_eq!(m.stop_details().unwrap().category.as_deref(), Some("bio"));
 }
+
+/// Every event of every fixture, as (name, data).
+fn fixture_events() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for name in [
+        "max_tokens_in_tool_input.sse",
+        "compaction.sse",
+        "fallback.sse",
+        "refusal_stop_details.sse",
+        "unknown_fields_and_nulls.sse",
+    ] {
+        let text = String::from_utf8(fixture(name)).expect("UTF-8");
+        for frame in text.split("\n\n") {
+            let mut event = None;
+            let mut data = None;
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("event: ") {
+                    event = Some(v.to_owned());
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data = Some(v.as_bytes().to_vec());
+                }
+            }
+            if let (Some(e), Some(d)) = (event, data) {
+                out.push((e, d));
+            }
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+    /// The fixtures' events in any order, repeated, with damaged bytes: the
+    /// decoders and the accumulator return errors, never panic.
+    #[test]
+    fn events_in_any_order_never_panic(
+        picks in proptest::collection::vec((0usize..1000, proptest::prelude::any::<Option<(usize, u8)>>()), 0..60)
+    ) {
+        let events = fixture_events();
+        let mut acc = messages_stream::Accumulator::new();
+        let mut lean = messages_stream::Accumulator::discarding_text();
+        for (i, damage) in picks {
+            let (name, data) = &events[i % events.len()];
+            let mut data = data.clone();
+            if let Some((at, byte)) = damage
+                && !data.is_empty()
+            {
+                let at = at % data.len();
+                data[at] = byte;
+            }
+            let bytes = bytes::Bytes::from(data);
+            if let Ok(event) = messages_types::decode_event(name, &bytes) {
+                let _ = acc.apply(&event);
+                let _ = lean.apply(&event);
+            }
+        }
+        let _ = acc.finish();
+        let _ = lean.finish();
+    }
+}
