@@ -99,6 +99,7 @@ pub mod catalog;
 pub mod content;
 mod decode;
 pub mod error;
+mod extra;
 pub mod message;
 pub mod models;
 pub mod request;
@@ -127,6 +128,7 @@ pub use decode::{
     decode_json, decode_message,
 };
 pub use error::{ApiError, ErrorResponse, ErrorType};
+pub use extra::Extra;
 pub use message::{
     CacheCreation, Container, Message, OutputTokensDetails, Role, ServerToolUsage, StopDetails,
     StopReason, Usage,

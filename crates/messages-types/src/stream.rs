@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::content::{Citation, ContentBlock};
 use crate::error::ErrorResponse;
+use crate::extra::Extra;
 #[cfg(doc)]
 use crate::message::StopDetails;
 use crate::message::{Container, Message, StopReason, Usage};
@@ -149,8 +150,8 @@ pub struct ContentBlockDeltaEvent {
     /// The delta.
     pub delta: ContentBlockDelta,
     /// Top-level fields of the event this version does not know, kept verbatim.
-    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
-    pub extra: Map<String, Value>,
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type_lazy")]
+    pub extra: Extra,
 }
 
 impl ContentBlockDeltaEvent {
@@ -159,7 +160,7 @@ impl ContentBlockDeltaEvent {
         ContentBlockDeltaEvent {
             index,
             delta,
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 }
@@ -258,9 +259,10 @@ pub enum ContentBlockDelta {
     /// `signature_delta`: set (not append) the signature of a `thinking` block.
     #[serde(rename = "signature_delta")]
     Signature(SignatureDelta),
-    /// `citations_delta`: add a citation to a `text` block.
+    /// `citations_delta`: add a citation to a `text` block (boxed: it is
+    /// rare and large, and keeps the frequent deltas small).
     #[serde(rename = "citations_delta")]
-    Citations(CitationsDelta),
+    Citations(Box<CitationsDelta>),
     /// `compaction_delta` (beta): fill a `compaction` block.
     #[serde(rename = "compaction_delta")]
     Compaction(CompactionDelta),
@@ -274,7 +276,7 @@ tagged_deserialize!(ContentBlockDelta, "content block delta", {
     "input_json_delta" => InputJson(InputJsonDelta),
     "thinking_delta" => Thinking(ThinkingDelta),
     "signature_delta" => Signature(SignatureDelta),
-    "citations_delta" => Citations(CitationsDelta),
+    "citations_delta" => Citations(Box<CitationsDelta>),
     "compaction_delta" => Compaction(CompactionDelta),
 });
 
@@ -300,7 +302,7 @@ pub struct TextDelta {
     pub text: Text,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `input_json_delta`.
@@ -310,7 +312,7 @@ pub struct InputJsonDelta {
     pub partial_json: Text,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `thinking_delta`.
@@ -323,7 +325,7 @@ pub struct ThinkingDelta {
     pub estimated_tokens: Option<u64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `signature_delta`.
@@ -333,7 +335,7 @@ pub struct SignatureDelta {
     pub signature: Text,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `citations_delta`.
@@ -343,7 +345,7 @@ pub struct CitationsDelta {
     pub citation: Citation,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `compaction_delta` (beta).
@@ -360,5 +362,5 @@ pub struct CompactionDelta {
     pub encrypted_content: Option<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }

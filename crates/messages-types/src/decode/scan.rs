@@ -307,20 +307,20 @@ fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
     Some(match key {
         Field::Text => ContentBlockDelta::Text(TextDelta {
             text,
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }),
         Field::PartialJson => ContentBlockDelta::InputJson(InputJsonDelta {
             partial_json: text,
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }),
         Field::Thinking => ContentBlockDelta::Thinking(ThinkingDelta {
             thinking: text,
             estimated_tokens: None,
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }),
         Field::Signature => ContentBlockDelta::Signature(SignatureDelta {
             signature: text,
-            extra: serde_json::Map::new(),
+            extra: crate::Extra::new(),
         }),
     })
 }
