@@ -38,7 +38,8 @@ use serde_json::Value;
 
 use crate::content::{BlocksOrText, ContentBlock};
 use crate::message::Role;
-use crate::request::MessageRequest;
+use crate::models::CountTokensRequest;
+use crate::request::{InputMessage, MessageRequest};
 
 /// An API version, the value of the `anthropic-version` header.
 ///
@@ -141,26 +142,53 @@ const ASSISTANT_DOCUMENT: &str = "`document` blocks are not accepted in assistan
 const USER_CITATIONS: &str = "`citations` on a user text block must be empty";
 
 pub(crate) fn check_request(req: &MessageRequest, version: ApiVersion) -> Result<(), VersionError> {
+    let typed = [
+        ("temperature", req.temperature.is_some()),
+        ("top_p", req.top_p.is_some()),
+        ("top_k", req.top_k.is_some()),
+    ];
+    check_sampling(typed, &req.extra, version)?;
+    check_messages(&req.messages, version)
+}
+
+pub(crate) fn check_count_tokens(
+    req: &CountTokensRequest,
+    version: ApiVersion,
+) -> Result<(), VersionError> {
+    let none = [("temperature", false), ("top_p", false), ("top_k", false)];
+    check_sampling(none, &req.extra, version)?;
+    check_messages(&req.messages, version)
+}
+
+/// The sampling parameters, typed or set through `extra` (sent just the
+/// same).
+fn check_sampling(
+    typed: [(&str, bool); 3],
+    extra: &serde_json::Map<String, Value>,
+    version: ApiVersion,
+) -> Result<(), VersionError> {
+    if !version.accepts_sampling_parameters() {
+        for (name, set) in typed {
+            if set || extra.contains_key(name) {
+                return Err(VersionError {
+                    field: name.to_owned(),
+                    version,
+                    reason: SAMPLING,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_messages(messages: &[InputMessage], version: ApiVersion) -> Result<(), VersionError> {
     let err = |field: String, reason| VersionError {
         field,
         version,
         reason,
     };
-    if !version.accepts_sampling_parameters() {
-        let present = [
-            ("temperature", req.temperature.is_some()),
-            ("top_p", req.top_p.is_some()),
-            ("top_k", req.top_k.is_some()),
-        ];
-        for (name, typed) in present {
-            // A field set through `extra` is sent just the same.
-            if typed || req.extra.contains_key(name) {
-                return Err(err(name.to_owned(), SAMPLING));
-            }
-        }
-    }
     if version >= ApiVersion::V2026_10_21 {
-        for (i, m) in req.messages.iter().enumerate() {
+        for (i, m) in messages.iter().enumerate() {
             let BlocksOrText::Blocks(blocks) = &m.content else {
                 continue;
             };

@@ -150,6 +150,9 @@ impl Client {
         &self,
         request: &CountTokensRequest,
     ) -> messages_http::Result<CountTokensResponse> {
+        if let Some(version) = ApiVersion::parse(self.transport.anthropic_version()) {
+            request.check_version(version)?;
+        }
         let http = Request::post("/v1/messages/count_tokens").with_json(request)?;
         self.transport.send(http).await?.json().await
     }

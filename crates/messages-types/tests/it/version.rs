@@ -27,6 +27,15 @@ fn sampling_parameters_are_rejected_by_2026_10_21_even_at_defaults() {
         assert!(e.to_string().contains(field), "{e}");
     }
     assert!(base().check_version(ApiVersion::LATEST).is_ok());
+    // Token counting follows the same rules.
+    let mut count = messages_types::CountTokensRequest::new("claude-opus-4-6").user("hi");
+    assert!(count.check_version(ApiVersion::LATEST).is_ok());
+    count.extra.insert("top_k".into(), json!(3));
+    assert_eq!(
+        count.check_version(ApiVersion::LATEST).unwrap_err().field(),
+        "top_k"
+    );
+    assert!(count.check_version(ApiVersion::V2023_06_01).is_ok());
 }
 
 #[test]
