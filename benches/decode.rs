@@ -172,7 +172,7 @@ const EVENTS: &[(&str, &str, &str)] = &[
     (
         "message_start",
         "message_start",
-        r#"{"type":"message_start","message":{"model":"claude-sonnet-4-5-20250929","id":"msg_013nnniYDrJDocdy5nrMU7cH","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":135,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}   }"#,
+        r#"{"type":"message_start","message":{"model":"claude-sonnet-4-6-20250929","id":"msg_013nnniYDrJDocdy5nrMU7cH","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":135,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}   }"#,
     ),
     (
         "error",
@@ -218,7 +218,7 @@ fn batch_line(size: usize) -> Vec<u8> {
         "custom_id": "request-000123",
         "result": {"type": "succeeded", "message": {
             "id": "msg_01UdjYBBipA9omjYhicnevgq", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929",
+            "model": "claude-sonnet-4-6-20250929",
             "content": [
                 {"type": "text", "text": text},
                 {"type": "tool_use", "id": "toolu_01EKqbqmZrGRXy18eN7m9kvY", "name": "make_file",

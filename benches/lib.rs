@@ -23,7 +23,7 @@ pub fn claude_stream(target: usize) -> (Vec<u8>, usize) {
     push(
         &mut out,
         "message_start",
-        r#"{"type":"message_start","message":{"id":"msg_01H1pwRRkQxKbUGKi785gT4M","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":397,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":2,"service_tier":"standard"}}      }"#,
+        r#"{"type":"message_start","message":{"id":"msg_01H1pwRRkQxKbUGKi785gT4M","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":397,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":2,"service_tier":"standard"}}      }"#,
     );
     push(
         &mut out,
@@ -156,7 +156,7 @@ impl ResultLines {
         let output_tokens = text_len / 5;
         let _ = writeln!(
             out,
-            r#"{{"custom_id":"request-{n:06}","result":{{"type":"succeeded","message":{{"id":"msg_01XFDUDYJgAACzvnptvVoYEL{n:06}","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"{text}"}}{tool}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":{output_tokens},"service_tier":"batch"}}}}}}}}"#
+            r#"{{"custom_id":"request-{n:06}","result":{{"type":"succeeded","message":{{"id":"msg_01XFDUDYJgAACzvnptvVoYEL{n:06}","type":"message","role":"assistant","model":"claude-sonnet-4-6-20250929","content":[{{"type":"text","text":"{text}"}}{tool}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":{output_tokens},"service_tier":"batch"}}}}}}}}"#
         );
         self.count += 1;
     }

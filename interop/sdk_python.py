@@ -7,7 +7,9 @@ import time
 import anthropic
 
 BASE_URL = os.environ["EMULATOR_BASE_URL"]
-MODEL = "claude-haiku-4-5"
+# Current models; the first is used for the tool and retry checks.
+MODELS = ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-5"]
+MODEL = MODELS[0]
 
 
 def fail(msg):
@@ -42,22 +44,45 @@ request = {
     "messages": [{"role": "user", "content": "Hello from the Python SDK interop test"}],
 }
 
-# 1. Create a message.
-message = client.messages.create(**request)
-check(message.type == "message", f"type {message.type}")
-check(message.content and message.content[0].type == "text", "text block")
-check(message.stop_reason == "end_turn", f"stop_reason {message.stop_reason}")
-check(message.usage.output_tokens > 0, "usage.output_tokens")
+# 0. The SDK's defaults: its API version (not set here) is accepted.
+raw = client.messages.with_raw_response.create(**request)
+sent_version = raw.http_request.headers.get("anthropic-version")
+check(sent_version is not None, "an anthropic-version header was sent")
+auth = "bearer" if raw.http_request.headers.get("authorization") else "x-api-key"
+print(f"python SDK {anthropic.__version__}: anthropic-version {sent_version}, key as {auth}")
 
-# 2. Stream the same request; the final message equals the non-streamed one.
-with client.messages.stream(**request) as stream:
-    text = "".join(stream.text_stream)
-    final = stream.get_final_message()
-check(text == message.content[0].text, "streamed text equals the message text")
-check(
-    normalize(final) == normalize(message),
-    f"final streamed message differs:\n{normalize(final)}\n!=\n{normalize(message)}",
-)
+for model in MODELS:
+    model_request = dict(request, model=model)
+    # 1. Create a message.
+    message = client.messages.create(**model_request)
+    check(message.type == "message", f"type {message.type}")
+    check(message.model == model, f"model {message.model}")
+    check(message.content and message.content[0].type == "text", "text block")
+    check(message.stop_reason == "end_turn", f"stop_reason {message.stop_reason}")
+    check(message.usage.output_tokens > 0, "usage.output_tokens")
+
+    # 2. Stream the same request; the final message equals the non-streamed one.
+    with client.messages.stream(**model_request) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    check(text == message.content[0].text, "streamed text equals the message text")
+    check(
+        normalize(final) == normalize(message),
+        f"final streamed message differs:\n{normalize(final)}\n!=\n{normalize(message)}",
+    )
+
+    # 2b. Adaptive thinking, created and streamed.
+    thinking_request = dict(model_request, thinking={"type": "adaptive"})
+    thought = client.messages.create(**thinking_request)
+    check(thought.content[0].type == "thinking", f"{model}: thinking first")
+    check(thought.content[0].signature, f"{model}: signature")
+    with client.messages.stream(**thinking_request) as stream:
+        thinking_text = "".join(
+            e.thinking for e in stream if e.type == "thinking"
+        )
+        final = stream.get_final_message()
+    check(thinking_text == thought.content[0].thinking, f"{model}: thinking deltas")
+    check(normalize(final) == normalize(thought), f"{model}: adaptive stream == create")
 
 # 3. A tool_use through the partial-JSON helpers.
 tool = {
@@ -116,7 +141,7 @@ requests = [
     {
         "custom_id": f"py-{i}",
         "params": {
-            "model": MODEL,
+            "model": MODELS[i % len(MODELS)],
             "max_tokens": 64,
             "messages": [{"role": "user", "content": f"batch prompt {i}"}],
         },
@@ -139,4 +164,8 @@ check(sorted(seen) == sorted(r["custom_id"] for r in requests), "every custom_id
 direct = client.messages.create(**requests[42]["params"])
 check(normalize(seen["py-42"]) == normalize(direct), "batch result equals the direct call")
 
-print("python interop OK: create, stream == create, tool partial JSON, 429 retries, batch of 100")
+print(
+    "python interop OK: "
+    + ", ".join(MODELS)
+    + ": create, stream == create, adaptive thinking; tool partial JSON, 429 retries, batch of 100"
+)

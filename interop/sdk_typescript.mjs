@@ -3,8 +3,16 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 
 const baseURL = process.env.EMULATOR_BASE_URL;
-const MODEL = 'claude-haiku-4-5';
-const client = new Anthropic({ baseURL, apiKey: 'interop-key', maxRetries: 2 });
+// Current models; the first is used for the tool and retry checks.
+const MODELS = ['claude-opus-4-6', 'claude-sonnet-4-6', 'claude-opus-5'];
+const MODEL = MODELS[0];
+// Records the headers the SDK sends, to report its default API version.
+const sent = [];
+const recordingFetch = (url, init) => {
+  sent.push(new Headers(init?.headers));
+  return fetch(url, init);
+};
+const client = new Anthropic({ baseURL, apiKey: 'interop-key', maxRetries: 2, fetch: recordingFetch });
 
 // Drop undefined/null fields and SDK-only parse helpers before comparing.
 function normalize(value) {
@@ -26,21 +34,43 @@ const request = {
   messages: [{ role: 'user', content: 'Hello from the TypeScript SDK interop test' }],
 };
 
-// 1. Create a message.
-const message = await client.messages.create(request);
-assert.equal(message.type, 'message');
-assert.equal(message.content[0].type, 'text');
-assert.equal(message.stop_reason, 'end_turn');
-assert.ok(message.usage.output_tokens > 0);
+for (const model of MODELS) {
+  const modelRequest = { ...request, model };
+  // 1. Create a message.
+  const message = await client.messages.create(modelRequest);
+  assert.equal(message.type, 'message');
+  assert.equal(message.model, model);
+  assert.equal(message.content[0].type, 'text');
+  assert.equal(message.stop_reason, 'end_turn');
+  assert.ok(message.usage.output_tokens > 0);
 
-// 2. Stream the same request; the final message equals the non-streamed one.
-let text = '';
-const stream = client.messages.stream(request).on('text', (delta) => {
-  text += delta;
-});
-const final = await stream.finalMessage();
-assert.equal(text, message.content[0].text);
-assert.deepEqual(normalize(final), normalize(message));
+  // 2. Stream the same request; the final message equals the non-streamed one.
+  let text = '';
+  const stream = client.messages.stream(modelRequest).on('text', (delta) => {
+    text += delta;
+  });
+  const final = await stream.finalMessage();
+  assert.equal(text, message.content[0].text);
+  assert.deepEqual(normalize(final), normalize(message));
+
+  // 2b. Adaptive thinking, created and streamed.
+  const thinkingRequest = { ...modelRequest, thinking: { type: 'adaptive' } };
+  const thought = await client.messages.create(thinkingRequest);
+  assert.equal(thought.content[0].type, 'thinking', model);
+  assert.ok(thought.content[0].signature, model);
+  let thinkingText = '';
+  const thinkingStream = client.messages.stream(thinkingRequest).on('thinking', (delta) => {
+    thinkingText += delta;
+  });
+  const finalThought = await thinkingStream.finalMessage();
+  assert.equal(thinkingText, thought.content[0].thinking, model);
+  assert.deepEqual(normalize(finalThought), normalize(thought));
+}
+const version = sent[0].get('anthropic-version');
+assert.ok(version, 'an anthropic-version header was sent');
+console.log(
+  `typescript SDK: anthropic-version ${version}, key as ${sent[0].get('authorization') ? 'bearer' : 'x-api-key'}`,
+);
 
 // 3. A tool_use through the partial-JSON helpers.
 const tool = {
@@ -90,7 +120,7 @@ await assert.rejects(
 // 5. A batch of 100 requests, polled to the end, every result read.
 const requests = Array.from({ length: 100 }, (_, i) => ({
   custom_id: `ts-${i}`,
-  params: { model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: `batch prompt ${i}` }] },
+  params: { model: MODELS[i % MODELS.length], max_tokens: 64, messages: [{ role: 'user', content: `batch prompt ${i}` }] },
 }));
 let batch = await client.messages.batches.create({ requests });
 assert.equal(batch.processing_status, 'in_progress');
@@ -110,4 +140,6 @@ for await (const result of await client.messages.batches.results(batch.id)) {
 assert.deepEqual([...seen.keys()].sort(), requests.map((r) => r.custom_id).sort());
 assert.deepEqual(normalize(seen.get('ts-42')), normalize(await client.messages.create(requests[42].params)));
 
-console.log('typescript interop OK: create, stream == create, tool partial JSON, 429 retries, batch of 100');
+console.log(
+  `typescript interop OK: ${MODELS.join(', ')}: create, stream == create, adaptive thinking; tool partial JSON, 429 retries, batch of 100`,
+);

@@ -13,9 +13,11 @@ use std::process::{Child, Command, Stdio};
 use crate::{Result, cargo, project_root, run};
 
 /// The official Python SDK from PyPI (`pip index versions anthropic`).
-pub(crate) const ANTHROPIC_PYTHON: &str = "2.11.0";
+/// Newest published on 2026-11-30.
+pub(crate) const ANTHROPIC_PYTHON: &str = "2.14.0";
 /// The official TypeScript SDK from npm (`npm view @anthropic-ai/sdk version`).
-const ANTHROPIC_TYPESCRIPT: &str = "1.11.0";
+/// Newest published on 2026-11-30.
+const ANTHROPIC_TYPESCRIPT: &str = "1.14.0";
 
 /// Kills the emulator when the task ends, however it ends.
 pub(crate) struct Emulator(Child);

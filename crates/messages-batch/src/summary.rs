@@ -3,12 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
+use std::sync::OnceLock;
 
 use messages_types::{BatchResult, BatchResultLine, Usage};
+use serde::{Deserialize, Serialize};
 
-/// The date the [`PRICES`] table was taken from Anthropic's public pricing
-/// page. Prices change: check them before relying on an estimate.
-pub const PRICES_AS_OF: &str = "2025-11-24";
+/// The built-in price table (`data/prices.json` in this crate), embedded at
+/// build time. Its `as_of` date and `sources` say where each price comes
+/// from; models it does not price get no estimate.
+pub const PRICES_JSON: &str = include_str!("../data/prices.json");
 
 /// The discount of the Message Batches API: half the standard price.
 pub const BATCH_DISCOUNT: f64 = 0.5;
@@ -16,98 +19,163 @@ pub const BATCH_DISCOUNT: f64 = 0.5;
 /// Standard prices of one model family, in US dollars per million tokens.
 ///
 /// Cache writes cost 1.25x the input price for a 5 minute time to live and
-/// 2x for 1 hour; cache reads 0.1x. Long-context (over 200k input tokens)
-/// surcharges are not modelled.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// 2x for 1 hour; cache reads 0.1x. Long-context surcharges are not
+/// modelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
     /// The model id prefix this price applies to, such as
-    /// `"claude-sonnet-4"`.
-    pub prefix: &'static str,
+    /// `"claude-sonnet-4-6"`; it matches the id itself and ids continuing
+    /// with `-` (dated ids).
+    pub prefix: String,
     /// Input tokens.
     pub input: f64,
     /// Output tokens.
     pub output: f64,
 }
 
-/// Prices per model family ([`PRICES_AS_OF`]), matched by model id prefix,
-/// most specific first. A model that matches no entry gets no cost estimate
-/// (never a guessed one).
-pub const PRICES: &[ModelPrice] = &[
-    ModelPrice {
-        prefix: "claude-opus-4-5",
-        input: 5.0,
-        output: 25.0,
-    },
-    ModelPrice {
-        prefix: "claude-opus-4",
-        input: 15.0,
-        output: 75.0,
-    },
-    ModelPrice {
-        prefix: "claude-3-opus",
-        input: 15.0,
-        output: 75.0,
-    },
-    ModelPrice {
-        prefix: "claude-sonnet-4",
-        input: 3.0,
-        output: 15.0,
-    },
-    ModelPrice {
-        prefix: "claude-3-7-sonnet",
-        input: 3.0,
-        output: 15.0,
-    },
-    ModelPrice {
-        prefix: "claude-haiku-4-5",
-        input: 1.0,
-        output: 5.0,
-    },
-    ModelPrice {
-        prefix: "claude-3-5-haiku",
-        input: 0.8,
-        output: 4.0,
-    },
-    ModelPrice {
-        prefix: "claude-3-haiku",
-        input: 0.25,
-        output: 1.25,
-    },
-];
+/// A dated price table: data, not code.
+///
+/// [`PriceTable::builtin`] is this crate's `data/prices.json`; a user
+/// replaces it with their own file in the same format
+/// ([`PriceTable::from_json`], [`PriceTable::load`], `msgs --prices FILE`)
+/// and makes it the process default with [`PriceTable::install`].
+///
+/// ```
+/// use messages_batch::PriceTable;
+///
+/// let t = PriceTable::from_json(r#"{"as_of": "2027-01-01", "prices": [{"prefix": "claude-x", "input": 1.0, "output": 2.0}]}"#).unwrap();
+/// assert_eq!(t.as_of, "2027-01-01");
+/// assert_eq!(t.price_of("claude-x-20270101").unwrap().output, 2.0);
+/// assert!(t.price_of("claude-y").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PriceTable {
+    /// The date the prices were checked (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub as_of: String,
+    /// Where the prices come from.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// The prices, most specific prefix first.
+    pub prices: Vec<ModelPrice>,
+}
 
-/// The price entry for a model id, if the table has one.
+/// A prices file that could not be read or parsed.
+#[derive(Debug)]
+pub struct PriceTableError(String);
+
+impl fmt::Display for PriceTableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PriceTableError {}
+
+static DEFAULT_PRICES: OnceLock<PriceTable> = OnceLock::new();
+
+impl PriceTable {
+    /// The built-in table (parsed once per call; [`PriceTable::current`]
+    /// keeps one).
+    pub fn builtin() -> PriceTable {
+        // The embedded file is checked by this crate's tests.
+        PriceTable::from_json(PRICES_JSON).unwrap_or_default()
+    }
+
+    /// A table from the JSON of a prices file.
+    ///
+    /// # Errors
+    ///
+    /// The JSON error with its line and column, or a negative price.
+    pub fn from_json(json: &str) -> Result<PriceTable, PriceTableError> {
+        let t: PriceTable = serde_json::from_str(json)
+            .map_err(|e| PriceTableError(format!("invalid prices file: {e}")))?;
+        if let Some(p) = t
+            .prices
+            .iter()
+            .find(|p| !(p.input >= 0.0 && p.output >= 0.0))
+        {
+            return Err(PriceTableError(format!(
+                "invalid prices file: the price of `{}` is not a non-negative number",
+                p.prefix
+            )));
+        }
+        Ok(t)
+    }
+
+    /// A table from a prices file.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, or see [`PriceTable::from_json`]; the
+    /// message names the path.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<PriceTable, PriceTableError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PriceTableError(format!("cannot read {}: {e}", path.display())))?;
+        PriceTable::from_json(&text)
+            .map_err(|e| PriceTableError(format!("{}: {e}", path.display())))
+    }
+
+    /// Makes this table the process default used by [`price_of`],
+    /// [`cost_of`] and [`Summary`]; gives it back when a default was already
+    /// set or used (set it once, at start-up).
+    pub fn install(self) -> Result<(), PriceTable> {
+        DEFAULT_PRICES.set(self)
+    }
+
+    /// The process default: the installed table, else the built-in one.
+    pub fn current() -> &'static PriceTable {
+        DEFAULT_PRICES.get_or_init(PriceTable::builtin)
+    }
+
+    /// The price entry for a model id, if the table has one.
+    pub fn price_of(&self, model: &str) -> Option<&ModelPrice> {
+        self.prices.iter().find(|p| {
+            model
+                .strip_prefix(p.prefix.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+        })
+    }
+
+    /// The standard (undiscounted) cost in US dollars of one response's
+    /// usage, or `None` for a model the table does not price.
+    pub fn cost_of(&self, model: &str, usage: &Usage) -> Option<f64> {
+        let p = self.price_of(model)?;
+        let input = usage.input_tokens.unwrap_or(0) as f64;
+        let (write_5m, write_1h) = match &usage.cache_creation {
+            Some(c) => (
+                c.ephemeral_5m_input_tokens as f64,
+                c.ephemeral_1h_input_tokens as f64,
+            ),
+            None => (usage.cache_creation_input_tokens.unwrap_or(0) as f64, 0.0),
+        };
+        let read = usage.cache_read_input_tokens.unwrap_or(0) as f64;
+        let input_cost = p.input * (input + 1.25 * write_5m + 2.0 * write_1h + 0.1 * read);
+        Some((input_cost + p.output * usage.output_tokens as f64) / 1_000_000.0)
+    }
+}
+
+/// The price entry for a model id in the [current](PriceTable::current)
+/// table.
 ///
 /// ```
 /// use messages_batch::price_of;
 ///
-/// assert_eq!(price_of("claude-sonnet-4-5-20250929").unwrap().input, 3.0);
+/// assert_eq!(price_of("claude-sonnet-4-6").unwrap().input, 3.0);
 /// assert_eq!(price_of("claude-opus-4-5").unwrap().output, 25.0);
 /// assert_eq!(price_of("claude-opus-4-1-20250805").unwrap().output, 75.0);
 /// assert!(price_of("claude-future-9").is_none());
 /// ```
 pub fn price_of(model: &str) -> Option<&'static ModelPrice> {
-    PRICES.iter().find(|p| {
-        model
-            .strip_prefix(p.prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
-    })
+    PriceTable::current().price_of(model)
 }
 
-/// The standard (undiscounted) cost in US dollars of one response's usage,
-/// or `None` for a model missing from [`PRICES`].
+/// The standard (undiscounted) cost in US dollars of one response's usage in
+/// the [current](PriceTable::current) table, or `None` for a model it does
+/// not price.
 pub fn cost_of(model: &str, usage: &Usage) -> Option<f64> {
-    let p = price_of(model)?;
-    let input = usage.input_tokens.unwrap_or(0) as f64;
-    let (write_5m, write_1h) = match &usage.cache_creation {
-        Some(c) => (
-            c.ephemeral_5m_input_tokens as f64,
-            c.ephemeral_1h_input_tokens as f64,
-        ),
-        None => (usage.cache_creation_input_tokens.unwrap_or(0) as f64, 0.0),
-    };
-    let read = usage.cache_read_input_tokens.unwrap_or(0) as f64;
-    let input_cost = p.input * (input + 1.25 * write_5m + 2.0 * write_1h + 0.1 * read);
-    Some((input_cost + p.output * usage.output_tokens as f64) / 1_000_000.0)
+    PriceTable::current().cost_of(model, usage)
 }
 
 /// Token counts summed over results.
@@ -234,7 +302,7 @@ impl Summary {
         self.errored.values().sum()
     }
 
-    /// The estimated cost in US dollars ([`PRICES`], with the batch discount
+    /// The estimated cost in US dollars ([`PriceTable::current`], with the batch discount
     /// for batch jobs), or `None` when a succeeded result came from a model
     /// the table does not price ([`Summary::unpriced_models`]): no estimate
     /// rather than a wrong one.

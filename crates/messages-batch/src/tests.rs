@@ -280,6 +280,11 @@ fn prices_match_by_family_and_unknown_models_have_no_cost() {
     assert_eq!(price_of("claude-3-haiku-20240307").unwrap().input, 0.25);
     assert_eq!(price_of("claude-opus-4-20250514").unwrap().input, 15.0);
     assert_eq!(price_of("claude-opus-4-5-20251101").unwrap().input, 5.0);
+    assert_eq!(price_of("claude-opus-4-6").unwrap().output, 25.0);
+    assert_eq!(price_of("claude-sonnet-4-6").unwrap().input, 3.0);
+    // Models whose public prices disagree are not priced: cost unknown.
+    assert!(price_of("claude-opus-5").is_none());
+    assert!(price_of("claude-sonnet-5").is_none());
     assert!(price_of("claude-opus-45").is_none());
     assert!(price_of("gpt-4").is_none());
 
@@ -292,6 +297,7 @@ fn prices_match_by_family_and_unknown_models_have_no_cost() {
     usage.cache_creation = Some(messages_types::CacheCreation {
         ephemeral_5m_input_tokens: 0,
         ephemeral_1h_input_tokens: 2000,
+        ..Default::default()
     });
     let c = cost_of("claude-sonnet-4-5", &usage).unwrap();
     let expect = (3.0 * (1000.0 + 0.1 * 10000.0 + 2.0 * 2000.0) + 15.0 * 100.0) / 1e6;
@@ -471,4 +477,30 @@ fn the_pacer_halves_on_a_throttle_and_waits_for_the_bucket() {
         wait > Duration::from_millis(500) && wait < Duration::from_secs(2),
         "{wait:?}"
     );
+}
+
+#[test]
+fn the_builtin_price_table_is_dated_and_parses() {
+    let t = crate::PriceTable::from_json(crate::PRICES_JSON).expect("valid");
+    assert_eq!(t.as_of.len(), 10);
+    assert!(!t.sources.is_empty());
+    assert!(t.prices.len() >= 10);
+    // Every priced model of the model table resolves; none is guessed.
+    let catalog = messages_types::ModelCatalog::builtin();
+    for m in &catalog.models {
+        let priced = t.price_of(&m.id).is_some();
+        let unpriced_on_purpose = [
+            "claude-opus-5",
+            "claude-sonnet-5",
+            "claude-opus-4-8",
+            "claude-opus-4-7",
+        ]
+        .contains(&m.id.as_str());
+        assert!(priced != unpriced_on_purpose, "{}", m.id);
+    }
+    let e = crate::PriceTable::from_json(r#"{"prices":[{"prefix":"x","input":-1,"output":1}]}"#)
+        .unwrap_err();
+    assert!(e.to_string().contains("`x`"), "{e}");
+    let e = crate::PriceTable::load("/nonexistent/prices.json").unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/prices.json"), "{e}");
 }

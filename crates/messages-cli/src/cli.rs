@@ -58,6 +58,10 @@ pub(crate) struct Global {
     /// (default 60).
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
     pub(crate) header_timeout: Option<std::time::Duration>,
+    /// A prices file (the format of messages-batch's data/prices.json) for
+    /// cost estimates instead of the built-in, dated table.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
 }
 
 /// Seconds, fractions allowed, as a `Duration`.
@@ -105,7 +109,7 @@ pub(crate) struct PromptArgs {
     /// The prompt; `-` or nothing reads it from stdin.
     pub(crate) prompt: Option<String>,
     /// The model.
-    #[arg(long, short, default_value = "claude-sonnet-4-5")]
+    #[arg(long, short, default_value = "claude-sonnet-4-6")]
     pub(crate) model: String,
     /// A system prompt.
     #[arg(long)]
@@ -122,9 +126,14 @@ pub(crate) struct StreamArgs {
     /// Extended thinking with this token budget (less than --max-tokens).
     /// The reasoning is printed to stderr between `[thinking]` and
     /// `[/thinking]` lines as it arrives; the answer goes to stdout.
-    #[arg(long, value_name = "BUDGET")]
+    #[arg(long, value_name = "BUDGET", conflicts_with = "adaptive_thinking")]
     pub(crate) thinking: Option<u32>,
-    /// Print the raw events as JSONL instead of the text.
+    /// Adaptive thinking (`{"type": "adaptive"}`): the model decides how
+    /// much to think. Printed like --thinking.
+    #[arg(long)]
+    pub(crate) adaptive_thinking: bool,
+    /// Print each event's `data` exactly as it arrived, one line per event
+    /// (JSONL), instead of the text.
     #[arg(long)]
     pub(crate) json: bool,
     /// When the stream breaks mid-way, continue it with a new request (the
@@ -164,7 +173,7 @@ pub(crate) struct JobInput {
     #[arg(long, value_name = "JSON|@FILE")]
     pub(crate) template: Option<String>,
     /// The model for --prompts.
-    #[arg(long, default_value = "claude-sonnet-4-5")]
+    #[arg(long, default_value = "claude-sonnet-4-6")]
     pub(crate) model: String,
     /// The most tokens per reply for --prompts.
     #[arg(long, default_value_t = 1024)]

@@ -92,6 +92,12 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let global = cli.global;
+    if let Some(path) = &global.prices {
+        let table = messages::batch::PriceTable::load(path)
+            .map_err(|e| CliError::input(format!("--prices: {e}")))?;
+        // The first and only install in this process.
+        let _ = table.install();
+    }
     match cli.command {
         Command::Stream(args) => simple::stream(&global, args).await,
         Command::CountTokens(args) => simple::count_tokens(&global, args).await,

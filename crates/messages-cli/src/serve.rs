@@ -30,7 +30,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "ui-message-stream")]
     pub(crate) format: Format,
     /// The model every chat uses (the browser cannot choose it).
-    #[arg(long, short, default_value = "claude-sonnet-4-5")]
+    #[arg(long, short, default_value = "claude-sonnet-4-6")]
     pub(crate) model: String,
     /// The cap on a reply's length.
     #[arg(long, default_value_t = 1024)]

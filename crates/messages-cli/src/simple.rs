@@ -55,6 +55,10 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         }
         request = request.thinking(budget);
     }
+    if args.adaptive_thinking {
+        request = request.adaptive_thinking();
+    }
+    warn_if_deprecated(&request.model);
     let conn = connect(global).await?;
     let mut stream = match args.resume {
         Some(n) => {
@@ -74,13 +78,20 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
             }
             match event {
                 Ok(event) => {
-                    serde_json::to_writer(&mut out, &event).map_err(|e| {
-                        match e.io_error_kind() {
-                            Some(_) => stdout_error(e.into()),
-                            None => CliError::other(format!("cannot encode an event: {e}")),
+                    // The data as it arrived; a resumed continuation's events
+                    // have none (they were rewritten), so they are encoded.
+                    match stream.raw_data() {
+                        Some(data) => out.write_all(data),
+                        None => {
+                            let line = serde_json::to_vec(&event).map_err(|e| {
+                                CliError::other(format!("cannot encode an event: {e}"))
+                            })?;
+                            out.write_all(&line)
                         }
-                    })?;
-                    out.write_all(b"\n").map_err(stdout_error)?;
+                    }
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.flush())
+                    .map_err(stdout_error)?;
                 }
                 Err(e) => {
                     failure = Some(e);
@@ -141,6 +152,22 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
     };
     eprintln!("{}", usage_line(&message, &note));
     Ok(())
+}
+
+/// One stderr line (and the library's tracing warning) when the model is
+/// deprecated in the model table.
+fn warn_if_deprecated(model: &str) {
+    use messages::types::catalog::{Lifecycle, ModelCatalog, today_utc};
+    if let Some(Lifecycle::Deprecated { retires_on }) =
+        ModelCatalog::builtin().lifecycle(model, &today_utc())
+    {
+        match retires_on {
+            Some(on) => {
+                eprintln!("msgs: warning: model `{model}` is deprecated and retires on {on}")
+            }
+            None => eprintln!("msgs: warning: model `{model}` is deprecated"),
+        }
+    }
 }
 
 /// `[stop_reason: end_turn; 12 input tokens, 34 output tokens]`.

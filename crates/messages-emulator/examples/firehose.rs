@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .start(),
     )?;
     let addr = emulator.local_addr();
-    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"firehose"}]}"#;
+    let body = r#"{"model":"claude-sonnet-4-6","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"firehose"}]}"#;
     let request = format!(
         "POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\nx-api-key: bench\r\ncontent-type: application/json\r\n\
          x-emulator-firehose: {deltas}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",

@@ -535,9 +535,17 @@ fn persist_failure(e: io::Error) -> Failure {
 }
 
 /// Runs one batch request: a `succeeded` or `errored` result.
+///
+/// Model retirement is checked against today's date; the body rules of an
+/// API version are not applied to batch requests (the version of the
+/// create request is not kept with the batch).
 fn process(params: &Value, models: &[Model]) -> Value {
+    let rules = validate::Rules {
+        version: messages_types::ApiVersion::V2023_06_01,
+        today: messages_types::catalog::today_utc(),
+    };
     let outcome = match params {
-        Value::Object(p) => validate::message_request(p, models, "").and_then(|mp| {
+        Value::Object(p) => validate::message_request(p, models, &rules, "").and_then(|mp| {
             if mp.stream {
                 Err(Failure::invalid(
                     "stream: Batch requests cannot be streamed",

@@ -55,6 +55,12 @@ pub(crate) enum FaultKind {
     TruncateResults(u64),
     BatchExpiryMs(u64),
     MalformedResults(u64),
+    /// The reply is a refusal with `stop_details` of this category.
+    Refusal(String),
+    /// A `fallback` block to this model comes first.
+    Fallback(String),
+    /// A `compaction` block of this many words comes first.
+    Compaction(u64),
 }
 
 impl FaultSpec {
@@ -201,11 +207,19 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         "truncate-results" => FaultKind::TruncateResults(num(&name, &value)?),
         "batch-expiry-ms" => FaultKind::BatchExpiryMs(num(&name, &value)?),
         "malformed-results" => FaultKind::MalformedResults(num(&name, &value)?),
+        "refusal" | "fallback" if value.is_empty() => {
+            return Err(Error::fault(format!(
+                "`{name}=` in `{part}`: expected a value"
+            )));
+        }
+        "refusal" => FaultKind::Refusal(value.clone()),
+        "fallback" => FaultKind::Fallback(value.clone()),
+        "compaction" => FaultKind::Compaction(num(&name, &value)?.clamp(1, 10_000)),
         other => {
             return Err(Error::fault(format!(
                 "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
                  error-after, stall-after, malformed-after, truncate-results, malformed-results, \
-                 batch-expiry-ms"
+                 batch-expiry-ms, refusal, fallback, compaction"
             )));
         }
     };
@@ -230,6 +244,9 @@ pub(crate) struct ActiveFaults {
     pub(crate) truncate_results: Option<u64>,
     pub(crate) batch_expiry_ms: Option<u64>,
     pub(crate) malformed_results: Option<u64>,
+    pub(crate) refusal: Option<String>,
+    pub(crate) fallback: Option<String>,
+    pub(crate) compaction: Option<u64>,
 }
 
 impl ActiveFaults {
@@ -296,6 +313,9 @@ impl FaultCounter {
                     FaultKind::TruncateResults(n) => active.truncate_results = Some(*n),
                     FaultKind::BatchExpiryMs(n) => active.batch_expiry_ms = Some(*n),
                     FaultKind::MalformedResults(n) => active.malformed_results = Some(*n),
+                    FaultKind::Refusal(c) => active.refusal = Some(c.clone()),
+                    FaultKind::Fallback(m) => active.fallback = Some(m.clone()),
+                    FaultKind::Compaction(n) => active.compaction = Some(*n),
                 }
             }
             if active.status.is_some() {

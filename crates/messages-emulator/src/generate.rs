@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::util::{Rng, base62};
-use crate::validate::{MessageParams, ToolChoice, ToolDef};
+use crate::validate::{MessageParams, Thinking, ToolChoice, ToolDef};
 
 /// Words the generated text is made of, besides the prompt's own words.
 const VOCABULARY: &[&str] = &[
@@ -88,9 +88,12 @@ const VOCABULARY: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) enum Block {
     Thinking {
-        /// (text, tokens) per `thinking_delta`.
+        /// (text, tokens) per `thinking_delta`; empty when the thinking is
+        /// omitted (`display: "omitted"`).
         chunks: Vec<(String, u64)>,
         signature: String,
+        /// Thinking tokens spent but not shown (omitted display).
+        hidden: u64,
     },
     Text {
         /// (text, tokens) per `text_delta`.
@@ -103,21 +106,37 @@ pub(crate) enum Block {
         /// (partial_json, tokens) per `input_json_delta`; the first is `""`.
         chunks: Vec<(String, u64)>,
     },
+    /// A `compaction` block (fault `compaction=N`), filled by
+    /// `compaction_delta` events.
+    Compaction {
+        /// (summary text, tokens) per `compaction_delta`.
+        chunks: Vec<(String, u64)>,
+        encrypted: String,
+    },
+    /// A `fallback` block (fault `fallback=MODEL`): whole in
+    /// `content_block_start`, no deltas.
+    Fallback { from: String, to: String },
 }
 
 impl Block {
     fn tokens(&self) -> u64 {
         match self {
-            Block::Thinking { chunks, .. }
-            | Block::Text { chunks }
-            | Block::ToolUse { chunks, .. } => chunks.iter().map(|c| c.1).sum(),
+            Block::Thinking { chunks, hidden, .. } => {
+                chunks.iter().map(|c| c.1).sum::<u64>() + hidden
+            }
+            Block::Text { chunks }
+            | Block::ToolUse { chunks, .. }
+            | Block::Compaction { chunks, .. } => chunks.iter().map(|c| c.1).sum(),
+            Block::Fallback { .. } => 0,
         }
     }
 
     /// The block as the non-streamed message holds it.
     pub(crate) fn full_json(&self) -> Value {
         match self {
-            Block::Thinking { chunks, signature } => json!({
+            Block::Thinking {
+                chunks, signature, ..
+            } => json!({
                 "type": "thinking",
                 "thinking": join(chunks),
                 "signature": signature,
@@ -126,6 +145,14 @@ impl Block {
             Block::ToolUse {
                 id, name, input, ..
             } => json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            Block::Compaction { chunks, encrypted } => json!({
+                "type": "compaction",
+                "content": join(chunks),
+                "encrypted_content": encrypted,
+            }),
+            Block::Fallback { from, to } => {
+                json!({"type": "fallback", "from": {"model": from}, "to": {"model": to}})
+            }
         }
     }
 
@@ -137,13 +164,19 @@ impl Block {
             Block::ToolUse { id, name, .. } => {
                 json!({"type": "tool_use", "id": id, "name": name, "input": {}})
             }
+            Block::Compaction { .. } => {
+                json!({"type": "compaction", "content": null, "encrypted_content": null})
+            }
+            Block::Fallback { .. } => self.full_json(),
         }
     }
 
     /// The deltas, each with the tokens it stands for (for pacing).
     pub(crate) fn deltas(&self) -> Vec<(Value, u64)> {
         match self {
-            Block::Thinking { chunks, signature } => {
+            Block::Thinking {
+                chunks, signature, ..
+            } => {
                 let mut out: Vec<(Value, u64)> = chunks
                     .iter()
                     .map(|(t, n)| (json!({"type": "thinking_delta", "thinking": t}), *n))
@@ -162,6 +195,19 @@ impl Block {
                 .iter()
                 .map(|(t, n)| (json!({"type": "input_json_delta", "partial_json": t}), *n))
                 .collect(),
+            // The summary in pieces; the opaque metadata with the last one.
+            Block::Compaction { chunks, encrypted } => chunks
+                .iter()
+                .enumerate()
+                .map(|(i, (t, n))| {
+                    let enc = (i + 1 == chunks.len()).then_some(encrypted);
+                    (
+                        json!({"type": "compaction_delta", "content": t, "encrypted_content": enc}),
+                        *n,
+                    )
+                })
+                .collect(),
+            Block::Fallback { .. } => Vec::new(),
         }
     }
 }
@@ -180,24 +226,83 @@ pub(crate) struct Generation {
     pub(crate) stop_sequence: Option<String>,
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
+    /// `stop_details` (fault `refusal=CATEGORY`).
+    pub(crate) stop_details: Option<Value>,
+    /// The model `message_start` names when a fallback changed it.
+    pub(crate) start_model: Option<String>,
 }
 
 impl Generation {
+    /// Applies the content faults: a `compaction` block first, a `fallback`
+    /// block to another model, a refusal with `stop_details`.
+    pub(crate) fn apply_content_faults(&mut self, faults: &crate::fault::ActiveFaults, seed: u64) {
+        let mut rng = Rng::new(seed ^ 0xfa17);
+        if let Some(words) = faults.compaction {
+            let tokens = sentence_tokens(&mut rng, VOCABULARY, words as usize);
+            let encrypted = base62(&mut rng, 48);
+            self.blocks.insert(
+                0,
+                Block::Compaction {
+                    chunks: chunk_tokens(&mut rng, &tokens),
+                    encrypted,
+                },
+            );
+        }
+        if let Some(to) = &faults.fallback {
+            let from = std::mem::replace(&mut self.model, to.clone());
+            let at = usize::from(faults.compaction.is_some());
+            self.blocks.insert(
+                at,
+                Block::Fallback {
+                    from: from.clone(),
+                    to: to.clone(),
+                },
+            );
+            self.start_model = Some(from);
+        }
+        if let Some(category) = &faults.refusal {
+            self.blocks.retain(|b| !matches!(b, Block::ToolUse { .. }));
+            self.stop_reason = "refusal";
+            self.stop_sequence = None;
+            self.stop_details = Some(json!({
+                "type": "refusal",
+                "category": category,
+                "explanation": "This request was declined by the emulator's refusal fault.",
+            }));
+        }
+        self.output_tokens = self.blocks.iter().map(Block::tokens).sum::<u64>().max(1);
+    }
+
     /// The usage object of the final message.
     pub(crate) fn usage(&self, output_tokens: u64) -> Value {
-        json!({
+        let mut usage = json!({
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
             "output_tokens": output_tokens,
             "service_tier": "standard",
-        })
+        });
+        self.add_thinking_tokens(&mut usage);
+        usage
+    }
+
+    /// Adds `output_tokens_details.thinking_tokens` when the reply thought.
+    fn add_thinking_tokens(&self, usage: &mut Value) {
+        let thinking: u64 = self
+            .blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Thinking { .. }))
+            .map(Block::tokens)
+            .sum();
+        if thinking > 0 {
+            usage["output_tokens_details"] = json!({"thinking_tokens": thinking});
+        }
     }
 
     /// The message a non-streaming request returns.
     pub(crate) fn message_json(&self) -> Value {
-        json!({
+        let mut m = json!({
             "id": self.id,
             "type": "message",
             "role": "assistant",
@@ -206,7 +311,11 @@ impl Generation {
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
             "usage": self.usage(self.output_tokens),
-        })
+        });
+        if let Some(d) = &self.stop_details {
+            m["stop_details"] = d.clone();
+        }
+        m
     }
 
     /// The message inside `message_start`: no content, no stop reason yet.
@@ -215,7 +324,7 @@ impl Generation {
             "id": self.id,
             "type": "message",
             "role": "assistant",
-            "model": self.model,
+            "model": self.start_model.as_ref().unwrap_or(&self.model),
             "content": [],
             "stop_reason": null,
             "stop_sequence": null,
@@ -225,7 +334,7 @@ impl Generation {
 
     /// The `message_delta` event's data.
     pub(crate) fn message_delta_json(&self) -> Value {
-        json!({
+        let mut event = json!({
             "type": "message_delta",
             "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
             "usage": {
@@ -234,7 +343,12 @@ impl Generation {
                 "cache_read_input_tokens": 0,
                 "output_tokens": self.output_tokens,
             },
-        })
+        });
+        self.add_thinking_tokens(&mut event["usage"]);
+        if let Some(d) = &self.stop_details {
+            event["delta"]["stop_details"] = d.clone();
+        }
+        event
     }
 }
 
@@ -250,8 +364,19 @@ impl Generation {
             stop_sequence: None,
             input_tokens: params.input_tokens,
             output_tokens: 1,
+            stop_details: None,
+            start_model: None,
         }
     }
+}
+
+/// The largest char boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// The message id for a request seed: the same request gets the same id.
@@ -271,15 +396,66 @@ pub(crate) fn generate(params: &MessageParams) -> Generation {
     let mut stop_reason = "end_turn";
     let mut stop_sequence = None;
 
-    if let Some(thinking_budget) = params.thinking_budget {
-        let n = rng.range(16, 48).min(thinking_budget).min(budget);
+    if let Some(thinking) = params.thinking {
+        // Adaptive thinking: the model decides; here it thinks briefly,
+        // within half the output budget.
+        let (cap, omitted) = match thinking {
+            Thinking::Budget(b) => (b, false),
+            Thinking::Adaptive { omitted } => ((budget / 2).max(1), omitted),
+        };
+        let n = rng.range(16, 48).min(cap).min(budget);
         let tokens = sentence_tokens(&mut rng, &vocab, n as usize);
         budget -= n;
         let signature = base62(&mut rng, 88);
-        blocks.push(Block::Thinking {
-            chunks: chunk_tokens(&mut rng, &tokens),
-            signature,
+        let chunks = chunk_tokens(&mut rng, &tokens);
+        blocks.push(if omitted {
+            Block::Thinking {
+                chunks: Vec::new(),
+                signature,
+                hidden: n,
+            }
+        } else {
+            Block::Thinking {
+                chunks,
+                signature,
+                hidden: 0,
+            }
         });
+    }
+
+    if let Some(schema) = &params.output_schema
+        && !matches!(params.tool_choice, ToolChoice::Any | ToolChoice::Tool(_))
+    {
+        // Structured output: the text is JSON valid for the schema, cut by
+        // `max_tokens` like any text.
+        let value = gen_value(schema, &mut rng, &vocab, 0);
+        let text = serde_json::to_string(&value).unwrap_or_else(|_| "{}".to_owned());
+        let needed = (text.len() as u64).div_ceil(4).max(1);
+        let (text, tokens) = if needed <= budget {
+            (text, needed)
+        } else {
+            stop_reason = "max_tokens";
+            let keep = floor_char_boundary(&text, (budget * 4) as usize);
+            (text[..keep].to_owned(), budget)
+        };
+        blocks.push(Block::Text {
+            chunks: chunk_json(&mut rng, &text, tokens)
+                .into_iter()
+                .filter(|(t, _)| !t.is_empty())
+                .collect(),
+        });
+        let output_tokens = blocks.iter().map(Block::tokens).sum::<u64>().max(1);
+        return Generation {
+            id,
+            model: params.model.clone(),
+            blocks,
+            stop_reason,
+            stop_sequence: None,
+            input_tokens: params.input_tokens,
+            output_tokens,
+            stop_details: None,
+            start_model: None,
+        };
     }
 
     let tool = pick_tool(params, &mut rng);
@@ -344,6 +520,8 @@ pub(crate) fn generate(params: &MessageParams) -> Generation {
         stop_sequence,
         input_tokens: params.input_tokens,
         output_tokens,
+        stop_details: None,
+        start_model: None,
     }
 }
 

@@ -66,15 +66,29 @@
 //!   `request_too_large`;
 //! - an unknown path or method: 404 `not_found_error`.
 //!
-//! Known models: `claude-opus-4-5-20251101` (`claude-opus-4-5`),
-//! `claude-haiku-4-5-20251001` (`claude-haiku-4-5`),
-//! `claude-sonnet-4-5-20250929` (`claude-sonnet-4-5`),
-//! `claude-opus-4-1-20250805` (`claude-opus-4-1`),
-//! `claude-opus-4-20250514` (`claude-opus-4-0`),
-//! `claude-sonnet-4-20250514` (`claude-sonnet-4-0`),
-//! `claude-3-7-sonnet-20250219` (`claude-3-7-sonnet-latest`),
-//! `claude-3-5-haiku-20241022` (`claude-3-5-haiku-latest`),
-//! `claude-3-haiku-20240307`; more with [`EmulatorBuilder::model`].
+//! - a request field the request's `anthropic-version` rejects: 400
+//!   `invalid_request_error`. Under `2026-10-21`: `temperature`, `top_p`
+//!   and `top_k` (`temperature: Extra inputs are not permitted`, the text
+//!   measured against the API), a `document` block in an assistant turn and
+//!   non-empty `citations` on a user text block (these two texts are the
+//!   emulator's own; the real ones were not available). No header means
+//!   `2023-06-01`; an unknown version is a 400 naming the header. Batch
+//!   requests are checked without version rules;
+//! - with both `x-api-key` and `Authorization: Bearer`, only `x-api-key`
+//!   is checked, as the API does.
+//!
+//! # Models
+//!
+//! The model table is data: `messages-types`' `data/models.json` (ids,
+//! aliases, context windows, the largest `max_tokens` of each model,
+//! adaptive thinking support, deprecation and retirement dates), the same
+//! table the client uses. `GET /v1/models` lists it newest first with
+//! `max_input_tokens` and `max_tokens`. A model retired on the emulator's
+//! date ([`EmulatorBuilder::today`], default the system clock) is a 404
+//! `not_found_error` whose message gives the retirement date. Add models
+//! with [`EmulatorBuilder::model`] (`--model ID`, repeatable; current limits
+//! and adaptive thinking) or a models file ([`EmulatorBuilder::models_json`],
+//! `--models FILE`) in the same format; a new model never needs a release.
 //!
 //! # Generation
 //!
@@ -95,7 +109,13 @@
 //!   `required`, `enum`, `const`, `anyOf`/`oneOf`/`allOf`, numeric bounds,
 //!   lengths; `pattern` is not honoured). `stop_reason` is `tool_use`.
 //! - With `thinking` enabled, a `thinking` block (thinking and signature
-//!   deltas) comes first.
+//!   deltas) comes first. `{"type": "adaptive"}` (models that support it)
+//!   thinks too, within half of `max_tokens`; with `display: "omitted"` the
+//!   block has an empty `thinking` and only a signature delta, its tokens
+//!   still counted. `usage.output_tokens_details.thinking_tokens` counts them.
+//! - `output_config`: `effort` is validated; a `json_schema` `format` makes
+//!   the text JSON valid for the schema (the same schema subset as tool
+//!   inputs), cut by `max_tokens` like any text.
 //! - `usage.input_tokens` estimates the request (about 4 bytes per token, as
 //!   `count_tokens` reports); `usage.output_tokens` counts what was generated.
 //! - Streams are paced: by default 3 ms per token ([`EmulatorBuilder::token_delay`],
@@ -126,6 +146,9 @@
 //! | `malformed-after=N` | after N events, send one `content_block_delta` event whose JSON is cut short, then continue |
 //! | `truncate-results=N` | the batch results body stops after N lines, in the middle of line N+1 (the body itself ends cleanly) |
 //! | `batch-expiry-ms=N` | on batch creation: the batch expires N ms after it is created (instead of [`EmulatorBuilder::batch_expiry`]); the requests not processed by then end `expired` |
+//! | `refusal=CATEGORY` | the reply is a refusal: tool calls dropped, `stop_reason: "refusal"`, `stop_details` `{"type":"refusal","category":CATEGORY,"explanation":...}` (on the message and the `message_delta`) |
+//! | `fallback=MODEL` | a `fallback` block (`from` the requested model, `to` MODEL) comes first, whole in `content_block_start`; `message_start` names the requested model, the final message MODEL |
+//! | `compaction=N` | a `compaction` block of N words comes first, filled by `compaction_delta` events (the last one carries `encrypted_content`) |
 //! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!
 //! Every fault takes `times=N`: only the first N identical requests (same
@@ -257,6 +280,7 @@ struct Inner {
 enum Kind {
     Fault,
     Io,
+    Models,
 }
 
 impl Error {
@@ -268,6 +292,21 @@ impl Error {
                 source: None,
             }),
         }
+    }
+
+    pub(crate) fn models(message: String) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind: Kind::Models,
+                message,
+                source: None,
+            }),
+        }
+    }
+
+    /// Whether a models file did not parse.
+    pub fn is_models_file(&self) -> bool {
+        self.inner.kind == Kind::Models
     }
 
     pub(crate) fn io(message: String, source: io::Error) -> Error {
@@ -340,6 +379,8 @@ pub(crate) struct Config {
     pub(crate) max_batch_bytes: usize,
     pub(crate) request_log: bool,
     pub(crate) extra_models: Vec<String>,
+    pub(crate) model_specs: Vec<messages_types::ModelSpec>,
+    pub(crate) today: Option<String>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) body_timeout: Duration,
     pub(crate) rate_limits: ratelimit::Limits,
@@ -363,6 +404,8 @@ impl Default for Config {
             max_batch_bytes: 256 * 1000 * 1000,
             request_log: true,
             extra_models: Vec::new(),
+            model_specs: Vec::new(),
+            today: None,
             shutdown_grace: Duration::from_secs(5),
             body_timeout: DEFAULT_BODY_TIMEOUT,
             rate_limits: ratelimit::Limits::default(),
@@ -509,7 +552,8 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Accept one more model id (listed after the built-in ones).
+    /// Accept one more model id (listed after the built-in ones), with
+    /// current limits (128k output, 1M context) and adaptive thinking.
     pub fn model(mut self, id: impl Into<String>) -> EmulatorBuilder {
         self.config.extra_models.push(id.into());
         self
@@ -546,6 +590,29 @@ impl EmulatorBuilder {
         if !window.is_zero() {
             self.config.rate_limits.window = window;
         }
+        self
+    }
+
+    /// Adds the models of a models file, in the format of `messages-types`'
+    /// `data/models.json` (`{"models": [...]}`) or a bare array of models.
+    /// A model whose id is already known replaces it. An invalid file is
+    /// an error of [`start`](EmulatorBuilder::start).
+    pub fn models_json(mut self, json: &str) -> EmulatorBuilder {
+        match messages_types::ModelCatalog::from_json(json) {
+            Ok(c) => self.config.model_specs.extend(c.models),
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(Error::models(format!("models file: {e}")));
+                }
+            }
+        }
+        self
+    }
+
+    /// The date (`YYYY-MM-DD`, UTC) against which model retirement dates
+    /// are checked. Default is today's date from the system clock.
+    pub fn today(mut self, date: impl Into<String>) -> EmulatorBuilder {
+        self.config.today = Some(date.into());
         self
     }
 
@@ -586,13 +653,19 @@ impl EmulatorBuilder {
         config.addr = local_addr;
 
         let mut table = models::builtin();
-        for id in &config.extra_models {
-            table.push(models::Model {
-                id: id.clone(),
-                display_name: id.clone(),
-                created_at: "2025-01-01T00:00:00Z".to_owned(),
-                aliases: Vec::new(),
-            });
+        models::extend(
+            &mut table,
+            config.model_specs.iter().cloned().map(models::Model::from),
+        );
+        models::extend(
+            &mut table,
+            config
+                .extra_models
+                .iter()
+                .map(|id| models::Model::named(id)),
+        );
+        if config.today.is_none() {
+            config.today = Some(messages_types::catalog::today_utc());
         }
         let models = Arc::new(table);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);

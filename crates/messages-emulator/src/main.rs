@@ -13,6 +13,8 @@ usage: messages-emulator [OPTIONS]
   --addr HOST:PORT          address to listen on (default 127.0.0.1:0)
   --data-dir DIR            persist batches under DIR (default: in memory)
   --api-key KEY             accept only this key (default: any non-empty key)
+  --model ID                accept one more model id (repeatable)
+  --models FILE.json        add the models of a models file (messages-types data/models.json format)
   --replay FILE.sse         answer every streaming POST /v1/messages with FILE, verbatim
   --token-delay-ms N        stream pacing per token (default 3; 0 = as fast as possible)
   --fault SPEC              server-wide faults in the x-emulator-fault grammar (repeatable)
@@ -106,6 +108,15 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
             }
             "--data-dir" => b = b.data_dir(value()?),
             "--api-key" => b = b.api_key(value()?),
+            "--model" => b = b.model(value()?),
+            "--models" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("--models: cannot read {path}: {e}"))?;
+                messages_types::ModelCatalog::from_json(&text)
+                    .map_err(|e| format!("--models: {path}: {e}"))?;
+                b = b.models_json(&text);
+            }
             "--replay" => {
                 let path = value()?;
                 let bytes = std::fs::read(&path)

@@ -340,9 +340,11 @@ async fn serve(
             let mut obj = validate::parse_object(&body)?;
             obj.remove("stream");
             if obj.get("max_tokens").is_none_or(Value::is_null) {
-                obj.insert("max_tokens".into(), json!(validate::MAX_OUTPUT_TOKENS));
+                // Token counting takes no `max_tokens`; any valid value does.
+                obj.insert("max_tokens".into(), json!(1));
             }
-            let p = validate::message_request(&obj, &state.models, "")?;
+            let p =
+                validate::message_request(&obj, &state.models, &rules(state, &parts.headers)?, "")?;
             Ok(Reply::json(&json!({"input_tokens": p.input_tokens})))
         }
         Route::ListModels => {
@@ -519,6 +521,20 @@ fn base_url(headers: &HeaderMap, state: &State) -> String {
     }
 }
 
+/// The validation rules of a request: its `anthropic-version` and today.
+fn rules(state: &State, headers: &HeaderMap) -> Result<validate::Rules, Failure> {
+    let version = match headers.get("anthropic-version") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            Failure::invalid("anthropic-version: header is not valid UTF-8".to_owned())
+        })?),
+    };
+    validate::Rules::for_version(version, state.config.today.as_deref().unwrap_or(""))
+}
+
+/// Checks the key. The API takes `x-api-key` or `Authorization: Bearer`;
+/// when both are sent it uses `x-api-key` (as reported for the 2026-10-21
+/// SDK majors, which send the Bearer form), so only that one is checked.
 fn check_auth(config: &Config, headers: &HeaderMap) -> Result<(), Failure> {
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let bearer = headers
@@ -529,11 +545,10 @@ fn check_auth(config: &Config, headers: &HeaderMap) -> Result<(), Failure> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let presented: Vec<&str> = [api_key, bearer]
-        .into_iter()
-        .flatten()
-        .filter(|k| !k.is_empty())
-        .collect();
+    let presented: Vec<&str> = match api_key.filter(|k| !k.is_empty()) {
+        Some(k) => vec![k],
+        None => bearer.into_iter().filter(|k| !k.is_empty()).collect(),
+    };
     let auth = |m: &str| Failure::new(401, "authentication_error", m);
     if presented.is_empty() {
         return Err(auth(
@@ -589,9 +604,10 @@ fn messages(
     faults: ActiveFaults,
 ) -> Result<Reply, Failure> {
     let obj = validate::parse_object(body)?;
-    let params = validate::message_request(&obj, &state.models, "")?;
+    let params = validate::message_request(&obj, &state.models, &rules(state, headers)?, "")?;
     if !params.stream {
-        let g = generate(&params);
+        let mut g = generate(&params);
+        g.apply_content_faults(&faults, params.seed);
         return Ok(Reply::json(&g.message_json()));
     }
     let sse = "text/event-stream; charset=utf-8";
@@ -620,7 +636,9 @@ fn messages(
             extra: Vec::new(),
         });
     }
-    let events = stream::events(&generate(&params), state.config.ping_every);
+    let mut g = generate(&params);
+    g.apply_content_faults(&faults, params.seed);
+    let events = stream::events(&g, state.config.ping_every);
     let opts = StreamOptions {
         token_delay: state.config.token_delay,
         pad_json: state.config.pad_json,

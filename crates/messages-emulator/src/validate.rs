@@ -1,6 +1,7 @@
 //! Request validation, with messages that name the offending field the way
 //! the API does (`messages.0.role: Input should be 'user' or 'assistant'`).
 
+use messages_types::ApiVersion;
 use serde_json::{Map, Value};
 
 use crate::models::{self, Model};
@@ -32,8 +33,43 @@ impl Failure {
     }
 }
 
-/// The largest `max_tokens` the emulator accepts.
-pub(crate) const MAX_OUTPUT_TOKENS: u64 = 128_000;
+/// What a request is checked against besides its body: the API version of
+/// its `anthropic-version` header and the date for model retirement.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    pub(crate) version: ApiVersion,
+    pub(crate) today: String,
+}
+
+impl Rules {
+    /// The rules of a request with these headers: the version of
+    /// `anthropic-version` (`2023-06-01` when absent, as the emulator has
+    /// always been lenient about the header).
+    pub(crate) fn for_version(header: Option<&str>, today: &str) -> Result<Rules, Failure> {
+        let version = match header {
+            None => ApiVersion::V2023_06_01,
+            Some(v) => ApiVersion::parse(v.trim()).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "anthropic-version: unknown API version `{v}` (known: {})",
+                    ApiVersion::ALL.map(ApiVersion::as_str).join(", ")
+                ))
+            })?,
+        };
+        Ok(Rules {
+            version,
+            today: today.to_owned(),
+        })
+    }
+}
+
+/// How thinking was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Thinking {
+    /// `enabled` with a budget.
+    Budget(u64),
+    /// `adaptive`; `omitted` when `display` is `omitted`.
+    Adaptive { omitted: bool },
+}
 
 /// A client tool: a name and the JSON schema of its input.
 #[derive(Debug, Clone)]
@@ -60,7 +96,9 @@ pub(crate) struct MessageParams {
     pub(crate) stop_sequences: Vec<String>,
     pub(crate) tools: Vec<ToolDef>,
     pub(crate) tool_choice: ToolChoice,
-    pub(crate) thinking_budget: Option<u64>,
+    pub(crate) thinking: Option<Thinking>,
+    /// `output_config.format.schema`: the text is JSON valid for it.
+    pub(crate) output_schema: Option<Value>,
     pub(crate) prompt_words: Vec<String>,
     pub(crate) after_tool_result: bool,
     pub(crate) input_tokens: u64,
@@ -88,17 +126,28 @@ pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
     }
 }
 
-fn get_model(obj: &Map<String, Value>, models: &[Model]) -> Result<String, Failure> {
+fn get_model<'m>(
+    obj: &Map<String, Value>,
+    models: &'m [Model],
+    today: &str,
+) -> Result<(String, &'m Model), Failure> {
     match obj.get("model") {
         None | Some(Value::Null) => Err(field("model", "Field required")),
         Some(Value::String(s)) if s.is_empty() => {
             Err(field("model", "String should have at least 1 character"))
         }
         Some(Value::String(s)) => {
-            if models::find(models, s).is_none() {
+            let Some(m) = models::find(models, s) else {
                 return Err(Failure::not_found(format!("model: {s}")));
+            };
+            if let Some(on) = &m.retires_on
+                && today >= on.as_str()
+            {
+                return Err(Failure::not_found(format!(
+                    "model: {s} was retired on {on} and is no longer available"
+                )));
             }
-            Ok(s.clone())
+            Ok((s.clone(), m))
         }
         Some(_) => Err(field("model", "Input should be a valid string")),
     }
@@ -145,15 +194,26 @@ fn check_unit_float(obj: &Map<String, Value>, key: &str, max: f64) -> Result<(),
 pub(crate) fn message_request(
     obj: &Map<String, Value>,
     models: &[Model],
+    rules: &Rules,
     prefix: &str,
 ) -> Result<MessageParams, Failure> {
     let p = |s: &str| format!("{prefix}{s}");
-    let model = get_model(obj, models).map_err(|mut f| {
+    let (model, spec) = get_model(obj, models, &rules.today).map_err(|mut f| {
         if f.status == 400 {
             f.message = format!("{prefix}{}", f.message);
         }
         f
     })?;
+    let max_output = spec.max_output_tokens;
+    if !rules.version.accepts_sampling_parameters() {
+        // The error text is the one measured against the API (see
+        // messages-types' `version` module for the sources).
+        for key in ["temperature", "top_p", "top_k"] {
+            if obj.contains_key(key) {
+                return Err(field(&p(key), "Extra inputs are not permitted"));
+            }
+        }
+    }
     let max_tokens = match get_uint(obj, "max_tokens", &p("max_tokens"))? {
         None => return Err(field(&p("max_tokens"), "Field required")),
         Some(0) => {
@@ -162,11 +222,11 @@ pub(crate) fn message_request(
                 "Input should be greater than or equal to 1",
             ));
         }
-        Some(n) if n > MAX_OUTPUT_TOKENS => {
+        Some(n) if n > max_output => {
             return Err(field(
                 &p("max_tokens"),
                 &format!(
-                    "{n} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens for {model}"
+                    "{n} > {max_output}, which is the maximum allowed number of output tokens for {model}"
                 ),
             ));
         }
@@ -217,6 +277,27 @@ pub(crate) fn message_request(
                             return Err(field(&format!("{bp}.type"), "Field required"));
                         }
                         Some(Value::String(t)) => match t.as_str() {
+                            "document"
+                                if role == "assistant"
+                                    && rules.version >= ApiVersion::V2026_10_21 =>
+                            {
+                                return Err(field(
+                                    &bp,
+                                    "document blocks are not accepted in assistant messages in API version 2026-10-21",
+                                ));
+                            }
+                            "text"
+                                if role == "user"
+                                    && rules.version >= ApiVersion::V2026_10_21
+                                    && b.get("citations")
+                                        .and_then(Value::as_array)
+                                        .is_some_and(|c| !c.is_empty()) =>
+                            {
+                                return Err(field(
+                                    &format!("{bp}.citations"),
+                                    "citations on user text blocks are not accepted in API version 2026-10-21",
+                                ));
+                            }
                             "text" => match b.get("text") {
                                 Some(Value::String(s)) => {
                                     text.push_str(s);
@@ -456,7 +537,7 @@ pub(crate) fn message_request(
         ));
     }
 
-    let thinking_budget = match obj.get("thinking") {
+    let thinking = match obj.get("thinking") {
         None | Some(Value::Null) => None,
         Some(Value::Object(th)) => match th.get("type").and_then(Value::as_str) {
             Some("disabled") => None,
@@ -485,17 +566,54 @@ pub(crate) fn message_request(
                         "Thinking may not be enabled when tool_choice forces tool use.",
                     ));
                 }
-                Some(budget)
+                Some(Thinking::Budget(budget))
+            }
+            Some("adaptive") => {
+                if let Some(k) = th
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "type" | "display"))
+                {
+                    return Err(field(
+                        &p(&format!("thinking.adaptive.{k}")),
+                        "Extra inputs are not permitted",
+                    ));
+                }
+                let omitted = match th.get("display") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::String(d)) if d == "summarized" => false,
+                    Some(Value::String(d)) if d == "omitted" => true,
+                    Some(_) => {
+                        return Err(field(
+                            &p("thinking.adaptive.display"),
+                            "Input should be 'summarized' or 'omitted'",
+                        ));
+                    }
+                };
+                if !spec.adaptive_thinking {
+                    return Err(field(
+                        &p("thinking.type"),
+                        &format!("adaptive thinking is not supported by {model}"),
+                    ));
+                }
+                if matches!(tool_choice, ToolChoice::Any | ToolChoice::Tool(_)) {
+                    return Err(field(
+                        &p("thinking"),
+                        "Thinking may not be enabled when tool_choice forces tool use.",
+                    ));
+                }
+                Some(Thinking::Adaptive { omitted })
             }
             _ => {
                 return Err(field(
                     &p("thinking.type"),
-                    "Input should be 'enabled' or 'disabled'",
+                    "Input should be 'enabled', 'disabled' or 'adaptive'",
                 ));
             }
         },
         Some(_) => return Err(field(&p("thinking"), "Input should be a valid dictionary")),
     };
+
+    let output_schema = output_config(obj, &p)?;
 
     if let Some(md) = obj.get("metadata")
         && !(md.is_object() || md.is_null())
@@ -513,7 +631,8 @@ pub(crate) fn message_request(
         stop_sequences,
         tools,
         tool_choice,
-        thinking_budget,
+        thinking,
+        output_schema,
         prompt_words,
         after_tool_result,
         input_tokens,
@@ -521,6 +640,69 @@ pub(crate) fn message_request(
         // model: a larger budget gives a longer reply with the same start.
         seed: hash_json(obj, &["stream", "max_tokens", "stop_sequences"]),
     })
+}
+
+/// Validates `output_config`: `effort` and a `json_schema` format. Returns
+/// the schema the reply's text must be valid for.
+fn output_config(
+    obj: &Map<String, Value>,
+    p: &dyn Fn(&str) -> String,
+) -> Result<Option<Value>, Failure> {
+    let oc = match obj.get("output_config") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(oc)) => oc,
+        Some(_) => {
+            return Err(field(
+                &p("output_config"),
+                "Input should be a valid dictionary",
+            ));
+        }
+    };
+    if let Some(k) = oc
+        .keys()
+        .find(|k| !matches!(k.as_str(), "effort" | "format"))
+    {
+        return Err(field(
+            &p(&format!("output_config.{k}")),
+            "Extra inputs are not permitted",
+        ));
+    }
+    match oc.get("effort") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(e))
+            if matches!(e.as_str(), "low" | "medium" | "high" | "xhigh" | "max") => {}
+        Some(_) => {
+            return Err(field(
+                &p("output_config.effort"),
+                "Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
+            ));
+        }
+    }
+    match oc.get("format") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(f)) => {
+            if f.get("type").and_then(Value::as_str) != Some("json_schema") {
+                return Err(field(
+                    &p("output_config.format.type"),
+                    "Input should be 'json_schema'",
+                ));
+            }
+            match f.get("schema") {
+                Some(Value::Object(s)) => Ok(Some(Value::Object(s.clone()))),
+                None | Some(Value::Null) => {
+                    Err(field(&p("output_config.format.schema"), "Field required"))
+                }
+                Some(_) => Err(field(
+                    &p("output_config.format.schema"),
+                    "Input should be a valid dictionary",
+                )),
+            }
+        }
+        Some(_) => Err(field(
+            &p("output_config.format"),
+            "Input should be a valid dictionary",
+        )),
+    }
 }
 
 /// The token estimate for `chars` bytes of input: about four per token.

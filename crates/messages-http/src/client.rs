@@ -26,8 +26,10 @@ use crate::{BoxError, BoxService, HttpBody, Request};
 
 /// Default base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-/// Default `anthropic-version` header.
-pub const DEFAULT_VERSION: &str = "2023-06-01";
+/// Default `anthropic-version` header: the newest version the wire types
+/// model ([`messages_types::ApiVersion::LATEST`], `2026-10-21`), as the
+/// official SDK majors of 2026-10-21 send.
+pub const DEFAULT_VERSION: &str = messages_types::ApiVersion::LATEST.as_str();
 /// Default overall timeout of non-streaming requests (10 minutes).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default connect timeout (5 s).
@@ -188,6 +190,11 @@ impl Transport {
     /// The base URL requests are relative to.
     pub fn base_url(&self) -> &str {
         &self.inner.config.base.prefix
+    }
+
+    /// The `anthropic-version` this transport sends.
+    pub fn anthropic_version(&self) -> &str {
+        self.inner.config.version.to_str().unwrap_or_default()
     }
 
     /// The absolute URL for `path` (which starts with `/` and may carry a
@@ -602,7 +609,9 @@ impl TransportBuilder {
         self
     }
 
-    /// The `anthropic-version` header. Default is `2023-06-01`.
+    /// The `anthropic-version` header. Default is [`DEFAULT_VERSION`]
+    /// (`2026-10-21`); set `2023-06-01` for requests that need the sampling
+    /// parameters it still accepts.
     pub fn anthropic_version(mut self, version: impl Into<String>) -> TransportBuilder {
         self.version = version.into();
         self

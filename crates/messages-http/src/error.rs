@@ -76,7 +76,22 @@ pub(crate) enum TimeoutKind {
     Idle(Duration),
 }
 
+impl From<messages_types::VersionError> for Error {
+    /// A request field the API version does not accept: a
+    /// [builder](Error::is_builder) error, found before anything was sent.
+    fn from(e: messages_types::VersionError) -> Error {
+        Error::builder_msg(e.to_string())
+    }
+}
+
 impl Error {
+    /// A request refused before it was sent, for a reason found by a layer
+    /// above the transport (a retired model, say): a
+    /// [builder](Error::is_builder) error whose message is `detail`.
+    pub fn client_side(detail: impl Into<String>) -> Error {
+        Error::builder_msg(detail)
+    }
+
     pub(crate) fn new(kind: Kind, source: Option<BoxError>) -> Error {
         Error {
             inner: Box::new(Inner {

@@ -35,7 +35,7 @@
 //!
 //! let transport = Transport::from_env()?;
 //! let req = Request::post("/v1/messages")
-//!     .with_body(r#"{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#)
+//!     .with_body(r#"{"model":"claude-sonnet-4-6","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#)
 //!     .with_options(RequestOptions::new().streaming(true).max_tokens(64));
 //! let mut resp = transport.send(req).await?;
 //! println!("request id: {:?}", resp.request_id());

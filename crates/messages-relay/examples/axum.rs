@@ -10,7 +10,7 @@ use messages_relay::{ChatPolicy, Relay};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay = Relay::builder(Transport::from_env()?)
-        .policy(ChatPolicy::new("claude-sonnet-4-5").system("Be brief."))
+        .policy(ChatPolicy::new("claude-sonnet-4-6").system("Be brief."))
         .build();
     // `route_service` takes the relay as it is: no glue.
     let app = Router::new()

@@ -12,7 +12,7 @@ use messages_relay::{ChatPolicy, Relay};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay = Relay::builder(Transport::from_env()?)
-        .policy(ChatPolicy::new("claude-sonnet-4-5").max_tokens(512))
+        .policy(ChatPolicy::new("claude-sonnet-4-6").max_tokens(512))
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("POST http://{}/chat", listener.local_addr()?);

@@ -9,7 +9,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let relay = Relay::builder(Transport::from_env()?)
 //!     .policy(
-//!         ChatPolicy::new("claude-sonnet-4-5")
+//!         ChatPolicy::new("claude-sonnet-4-6")
 //!             .max_tokens(1024)
 //!             .system("You are a concise assistant."),
 //!     )

@@ -231,7 +231,7 @@ type AuthFn = Arc<dyn Fn(&Parts) -> Result<(), Rejection> + Send + Sync>;
 /// The default [`Policy`]: a fixed model, system prompt and tools chosen by
 /// the server, a cap on `max_tokens`, and limits on what the page sends.
 ///
-/// Defaults: model `claude-sonnet-4-5`, `max_tokens` 1024 (the page may ask
+/// Defaults: model `claude-sonnet-4-6`, `max_tokens` 1024 (the page may ask
 /// for less), no system prompt, no tools, at most 100 messages of at most
 /// 100,000 bytes of text in all, a 256 KiB body, no authentication.
 #[derive(Clone)]
@@ -263,7 +263,7 @@ impl fmt::Debug for ChatPolicy {
 
 impl Default for ChatPolicy {
     fn default() -> ChatPolicy {
-        ChatPolicy::new("claude-sonnet-4-5")
+        ChatPolicy::new("claude-sonnet-4-6")
     }
 }
 

@@ -75,7 +75,7 @@ async fn main() -> Result<(), BoxError> {
         api_key: "any".to_owned(),
     };
 
-    let request = MessageRequest::new("claude-sonnet-4-5", 300).user("Tell me about rivers");
+    let request = MessageRequest::new("claude-sonnet-4-6", 300).user("Tell me about rivers");
     let mut body = request.clone();
     body.stream = Some(true);
     let first = Request::post("/v1/messages").with_json(&body)?;

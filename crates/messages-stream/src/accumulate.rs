@@ -1,7 +1,8 @@
 //! Folding stream events into a [`Message`].
 
 use messages_types::stream::{ContentBlockDelta, MessageDeltaEvent};
-use messages_types::{ContentBlock, Message, StreamEvent};
+use messages_types::{ContentBlock, Message, StopReason, StreamEvent};
+use serde_json::Value;
 
 use crate::error::{Error, Kind};
 use crate::partial_json::PartialJson;
@@ -15,16 +16,30 @@ use crate::partial_json::PartialJson;
 /// - blocks are addressed by their `index`, which must count up from 0 with
 ///   no gap; deltas and stops must name a started, unstopped block;
 /// - `text_delta` and `thinking_delta` append; `signature_delta` sets;
-///   `citations_delta` adds one citation; `input_json_delta` fragments
-///   accumulate in a [`PartialJson`] (linear time, with a live preview) and
-///   are parsed strictly at `content_block_stop`;
+///   `citations_delta` adds one citation; `compaction_delta` appends to a
+///   `compaction` block's `content` and sets its `encrypted_content` when
+///   non-null; `input_json_delta` fragments accumulate in a [`PartialJson`]
+///   (linear time, with a live preview) and are parsed strictly at
+///   `content_block_stop`;
 /// - blocks that arrive whole in `content_block_start` (`redacted_thinking`,
-///   server tool results, unknown kinds) are kept as they came;
-/// - `message_delta` usage overwrites, never adds ([`Usage::update`]);
-///   unknown fields of the delta are kept in [`Message::extra`]; blocks
-///   still open then (the API leaves a block cut by `max_tokens` without
-///   `content_block_stop`) are closed, and a tool input cut that way is a
-///   [tool input error](Error::is_tool_input) when it is not valid JSON;
+///   server tool results, unknown kinds) are kept as they came; a
+///   `fallback` block switches the message's `model` to the model it names
+///   (`to.model`), as the official SDKs do;
+/// - `message_delta` usage overwrites, never adds ([`Usage::update`]); its
+///   `stop_details`, `container` and top-level `context_management` are
+///   kept, and `null` never erases a value set earlier; unknown fields of
+///   the delta are kept in [`Message::extra`];
+/// - blocks still open at `message_delta` (the API leaves a block cut by
+///   `max_tokens` without `content_block_stop`) are closed. A tool input
+///   cut by `max_tokens` is **not** an error, as in the official SDKs: the
+///   block's `input` is the best valid prefix of the JSON text (the
+///   [`PartialJson`] preview, `{}` when none), the raw text is kept in
+///   `incomplete_input`, and [`ToolUseBlock::is_input_complete`] says so.
+///   Under any other stop reason a tool input that is not valid JSON is a
+///   [tool input error](Error::is_tool_input) naming the block and quoting
+///   the raw text;
+/// - unknown deltas are kept, in order and with their raw JSON, in
+///   [`unknown_deltas`](Accumulator::unknown_deltas);
 /// - `ping` and unknown events change nothing; an `error` event is returned
 ///   as an [API error](Error::is_api).
 ///
@@ -32,6 +47,7 @@ use crate::partial_json::PartialJson;
 /// the event; the accumulator never panics on its input.
 ///
 /// [`Usage::update`]: messages_types::Usage::update
+/// [`ToolUseBlock::is_input_complete`]: messages_types::ToolUseBlock::is_input_complete
 ///
 /// # Examples
 ///
@@ -64,6 +80,8 @@ pub struct Accumulator {
     stopped: bool,
     events: u64,
     discard_text: bool,
+    /// Deltas of kinds this version does not know: (block index, raw JSON).
+    unknown_deltas: Vec<(usize, Value)>,
 }
 
 #[derive(Debug)]
@@ -162,6 +180,11 @@ impl Accumulator {
                         message.content.len()
                     )));
                 }
+                if let ContentBlock::Fallback(f) = &start.content_block
+                    && !f.to.model.is_empty()
+                {
+                    message.model.clone_from(&f.to.model);
+                }
                 message.content.push(start.content_block.clone());
                 self.slots.push(Slot::Open(None));
                 Ok(Change::BlockStart(index))
@@ -181,6 +204,18 @@ impl Accumulator {
                         )));
                     }
                 };
+                if let ContentBlockDelta::Unknown(raw) = &d.delta {
+                    self.unknown_deltas.push((index, raw.clone()));
+                    return Ok(Change::None);
+                }
+                if let ContentBlock::Unknown(_) = message.content[index] {
+                    // A known delta to a block this version does not know:
+                    // kept as JSON too (it serializes to what arrived).
+                    if let Ok(raw) = serde_json::to_value(&d.delta) {
+                        self.unknown_deltas.push((index, raw));
+                    }
+                    return Ok(Change::None);
+                }
                 apply_delta(
                     &mut message.content[index],
                     json,
@@ -226,20 +261,32 @@ impl Accumulator {
 
     /// Closes blocks left open when the message ends. The API does this when
     /// `max_tokens` cuts a block: `message_delta` follows its last delta with
-    /// no `content_block_stop`. A tool input cut there is usually invalid
-    /// JSON, reported as such.
+    /// no `content_block_stop`. A tool input cut by `max_tokens` keeps its
+    /// best valid prefix; under another stop reason invalid JSON is an error.
     fn close_open_blocks(&mut self) -> Result<(), Error> {
         let Some(message) = self.message.as_mut() else {
             return Ok(());
         };
+        let cut = message.stop_reason == Some(StopReason::MaxTokens);
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if let Slot::Open(json) = std::mem::replace(slot, Slot::Closed)
                 && let Some(json) = json
             {
-                finish_input(&mut message.content[index], *json, index)?;
+                if cut && !json.is_complete() {
+                    keep_prefix(&mut message.content[index], *json);
+                } else {
+                    finish_input(&mut message.content[index], *json, index)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The deltas of kinds this version does not know, in arrival order,
+    /// each with the index of its block and its raw JSON. They change
+    /// nothing in the message.
+    pub fn unknown_deltas(&self) -> &[(usize, Value)] {
+        &self.unknown_deltas
     }
 
     /// The message so far; `None` before `message_start`.
@@ -320,8 +367,16 @@ fn apply_delta(
             b.signature.clear();
             b.signature.push_str(d.signature.as_str());
         }
+        (ContentBlock::Compaction(b), ContentBlockDelta::Compaction(d)) => {
+            if let Some(content) = &d.content {
+                b.content.get_or_insert_with(String::new).push_str(content);
+            }
+            if d.encrypted_content.is_some() {
+                b.encrypted_content.clone_from(&d.encrypted_content);
+            }
+        }
         (
-            ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_),
+            ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_) | ContentBlock::McpToolUse(_),
             ContentBlockDelta::InputJson(d),
         ) => {
             json.get_or_insert_with(Box::default)
@@ -344,17 +399,35 @@ fn apply_delta(
 }
 
 fn delta_kind(delta: &ContentBlockDelta) -> &str {
-    match delta {
-        ContentBlockDelta::Text(_) => "text_delta",
-        ContentBlockDelta::InputJson(_) => "input_json_delta",
-        ContentBlockDelta::Thinking(_) => "thinking_delta",
-        ContentBlockDelta::Signature(_) => "signature_delta",
-        ContentBlockDelta::Citations(_) => "citations_delta",
-        ContentBlockDelta::Unknown(v) => v
-            .get("type")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("unknown delta"),
-        _ => "delta",
+    match delta.kind() {
+        "" => "unknown delta",
+        kind => kind,
+    }
+}
+
+/// A tool input cut by `max_tokens`: the best valid prefix as `input`, the
+/// raw text in `incomplete_input`.
+fn keep_prefix(block: &mut ContentBlock, json: PartialJson) {
+    let prefix = json
+        .preview()
+        .cloned()
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    let raw = json.raw().to_owned();
+    match block {
+        ContentBlock::ToolUse(b) => {
+            b.input = prefix;
+            b.incomplete_input = Some(raw);
+        }
+        ContentBlock::ServerToolUse(b) => {
+            b.input = prefix;
+            b.incomplete_input = Some(raw);
+        }
+        ContentBlock::McpToolUse(b) => {
+            b.input = prefix;
+            b.extra
+                .insert("incomplete_input".to_owned(), Value::String(raw));
+        }
+        _ => {}
     }
 }
 
@@ -362,6 +435,7 @@ fn finish_input(block: &mut ContentBlock, json: PartialJson, index: usize) -> Re
     let (input, name, id) = match block {
         ContentBlock::ToolUse(b) => (&mut b.input, &b.name, &b.id),
         ContentBlock::ServerToolUse(b) => (&mut b.input, &b.name, &b.id),
+        ContentBlock::McpToolUse(b) => (&mut b.input, &b.name, &b.id),
         _ => return Ok(()),
     };
     match json.finish() {
@@ -379,6 +453,8 @@ fn finish_input(block: &mut ContentBlock, json: PartialJson, index: usize) -> Re
     }
 }
 
+/// `message_delta`: what it carries overwrites; `null` and absent fields
+/// never erase a value set earlier.
 fn apply_message_delta(message: &mut Message, event: &MessageDeltaEvent) {
     let delta = &event.delta;
     if delta.stop_reason.is_some() {
@@ -387,8 +463,21 @@ fn apply_message_delta(message: &mut Message, event: &MessageDeltaEvent) {
     } else if delta.stop_sequence.is_some() {
         message.stop_sequence.clone_from(&delta.stop_sequence);
     }
-    for (k, v) in &delta.extra {
-        message.extra.insert(k.clone(), v.clone());
+    if delta.stop_details.is_some() {
+        message.stop_details.clone_from(&delta.stop_details);
+    }
+    if delta.container.is_some() {
+        message.container.clone_from(&delta.container);
+    }
+    if event.context_management.is_some() {
+        message
+            .context_management
+            .clone_from(&event.context_management);
+    }
+    for (k, v) in delta.extra.iter().chain(&event.extra) {
+        if !v.is_null() {
+            message.extra.insert(k.clone(), v.clone());
+        }
     }
     message.usage.update(&event.usage);
 }

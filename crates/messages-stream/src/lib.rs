@@ -15,7 +15,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let transport = Transport::from_env()?;
-//! let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Write a haiku about Rust");
+//! let request = MessageRequest::new("claude-sonnet-4-6", 1024).user("Write a haiku about Rust");
 //! let mut stream = MessageStream::open(&transport, &request, StreamOptions::new()).await?;
 //! let mut text = stream.text_deltas();
 //! while let Some(delta) = text.next().await {

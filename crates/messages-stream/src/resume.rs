@@ -291,9 +291,9 @@ fn shift(index: u32, offset: usize) -> u32 {
 }
 
 fn stop(index: usize) -> StreamEvent {
-    StreamEvent::ContentBlockStop(ContentBlockStopEvent {
-        index: u32::try_from(index).unwrap_or(u32::MAX),
-    })
+    StreamEvent::ContentBlockStop(ContentBlockStopEvent::new(
+        u32::try_from(index).unwrap_or(u32::MAX),
+    ))
 }
 
 /// The blocks to send back as the prefill, and whether trailing whitespace
@@ -355,6 +355,12 @@ fn sum(a: &Usage, b: &Usage) -> Usage {
         y.web_fetch_requests = add(x.web_fetch_requests, y.web_fetch_requests);
     } else if out.server_tool_use.is_none() {
         out.server_tool_use.clone_from(&a.server_tool_use);
+    }
+    if let (Some(x), Some(y)) = (&a.output_tokens_details, &mut out.output_tokens_details) {
+        y.thinking_tokens = add(x.thinking_tokens, y.thinking_tokens);
+    } else if out.output_tokens_details.is_none() {
+        out.output_tokens_details
+            .clone_from(&a.output_tokens_details);
     }
     out
 }

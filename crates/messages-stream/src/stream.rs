@@ -251,6 +251,12 @@ impl MessageStream {
         self.raw.as_ref()
     }
 
+    /// The deltas of kinds this version does not know, so far, in arrival
+    /// order with their block index: see [`Accumulator::unknown_deltas`].
+    pub fn unknown_deltas(&self) -> &[(usize, Value)] {
+        self.acc.unknown_deltas()
+    }
+
     /// Whether `message_stop` arrived.
     pub fn is_complete(&self) -> bool {
         self.acc.is_complete()

@@ -55,6 +55,40 @@ pub enum ContentBlock {
     /// `web_search_tool_result`.
     #[serde(rename = "web_search_tool_result")]
     WebSearchToolResult(WebSearchToolResultBlock),
+    /// `web_fetch_tool_result`.
+    #[serde(rename = "web_fetch_tool_result")]
+    WebFetchToolResult(ServerToolResultBlock),
+    /// `code_execution_tool_result`.
+    #[serde(rename = "code_execution_tool_result")]
+    CodeExecutionToolResult(ServerToolResultBlock),
+    /// `bash_code_execution_tool_result`.
+    #[serde(rename = "bash_code_execution_tool_result")]
+    BashCodeExecutionToolResult(ServerToolResultBlock),
+    /// `text_editor_code_execution_tool_result`.
+    #[serde(rename = "text_editor_code_execution_tool_result")]
+    TextEditorCodeExecutionToolResult(ServerToolResultBlock),
+    /// `tool_search_tool_result`.
+    #[serde(rename = "tool_search_tool_result")]
+    ToolSearchToolResult(ServerToolResultBlock),
+    /// `advisor_tool_result` (beta).
+    #[serde(rename = "advisor_tool_result")]
+    AdvisorToolResult(ServerToolResultBlock),
+    /// `mcp_tool_use`: the model calls a tool of an MCP server.
+    #[serde(rename = "mcp_tool_use")]
+    McpToolUse(McpToolUseBlock),
+    /// `mcp_tool_result`.
+    #[serde(rename = "mcp_tool_result")]
+    McpToolResult(ServerToolResultBlock),
+    /// `container_upload`: a file uploaded to the code execution container.
+    #[serde(rename = "container_upload")]
+    ContainerUpload(ContainerUploadBlock),
+    /// `compaction` (beta): a summary of the context compacted away.
+    #[serde(rename = "compaction")]
+    Compaction(CompactionBlock),
+    /// `fallback` (beta): the model's output gives way to a fallback model
+    /// here; the message's `model` becomes the fallback's.
+    #[serde(rename = "fallback")]
+    Fallback(FallbackBlock),
     /// A block type this version does not know, kept as raw JSON
     /// (including its `type`).
     #[serde(untagged)]
@@ -71,6 +105,17 @@ tagged_deserialize!(ContentBlock, "content block", {
     "redacted_thinking" => RedactedThinking(RedactedThinkingBlock),
     "server_tool_use" => ServerToolUse(ServerToolUseBlock),
     "web_search_tool_result" => WebSearchToolResult(WebSearchToolResultBlock),
+    "web_fetch_tool_result" => WebFetchToolResult(ServerToolResultBlock),
+    "code_execution_tool_result" => CodeExecutionToolResult(ServerToolResultBlock),
+    "bash_code_execution_tool_result" => BashCodeExecutionToolResult(ServerToolResultBlock),
+    "text_editor_code_execution_tool_result" => TextEditorCodeExecutionToolResult(ServerToolResultBlock),
+    "tool_search_tool_result" => ToolSearchToolResult(ServerToolResultBlock),
+    "advisor_tool_result" => AdvisorToolResult(ServerToolResultBlock),
+    "mcp_tool_use" => McpToolUse(McpToolUseBlock),
+    "mcp_tool_result" => McpToolResult(ServerToolResultBlock),
+    "container_upload" => ContainerUpload(ContainerUploadBlock),
+    "compaction" => Compaction(CompactionBlock),
+    "fallback" => Fallback(FallbackBlock),
 });
 
 impl ContentBlock {
@@ -112,6 +157,19 @@ impl ContentBlock {
             ContentBlock::RedactedThinking(_) => "redacted_thinking",
             ContentBlock::ServerToolUse(_) => "server_tool_use",
             ContentBlock::WebSearchToolResult(_) => "web_search_tool_result",
+            ContentBlock::WebFetchToolResult(_) => "web_fetch_tool_result",
+            ContentBlock::CodeExecutionToolResult(_) => "code_execution_tool_result",
+            ContentBlock::BashCodeExecutionToolResult(_) => "bash_code_execution_tool_result",
+            ContentBlock::TextEditorCodeExecutionToolResult(_) => {
+                "text_editor_code_execution_tool_result"
+            }
+            ContentBlock::ToolSearchToolResult(_) => "tool_search_tool_result",
+            ContentBlock::AdvisorToolResult(_) => "advisor_tool_result",
+            ContentBlock::McpToolUse(_) => "mcp_tool_use",
+            ContentBlock::McpToolResult(_) => "mcp_tool_result",
+            ContentBlock::ContainerUpload(_) => "container_upload",
+            ContentBlock::Compaction(_) => "compaction",
+            ContentBlock::Fallback(_) => "fallback",
             ContentBlock::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
         }
     }
@@ -504,6 +562,21 @@ pub struct ToolUseBlock {
     /// Fields this version does not know (such as `caller`), kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The raw JSON text of an input that `max_tokens` cut off; `None` when
+    /// the input is complete. Set by a stream accumulator, never sent or
+    /// received: when set, [`input`](Self::input) is the best valid prefix
+    /// of this text (see [`is_input_complete`](Self::is_input_complete)).
+    #[serde(skip)]
+    pub incomplete_input: Option<String>,
+}
+
+impl ToolUseBlock {
+    /// Whether [`input`](Self::input) is the whole input the model wrote;
+    /// `false` when `max_tokens` cut it and it holds only the best valid
+    /// prefix of [`incomplete_input`](Self::incomplete_input).
+    pub fn is_input_complete(&self) -> bool {
+        self.incomplete_input.is_none()
+    }
 }
 
 /// A `tool_result` block.
@@ -551,6 +624,108 @@ pub struct ServerToolUseBlock {
     /// Prompt-caching breakpoint (requests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    /// The raw JSON text of an input that `max_tokens` cut off, as on
+    /// [`ToolUseBlock::incomplete_input`]. Never sent or received.
+    #[serde(skip)]
+    pub incomplete_input: Option<String>,
+}
+
+/// A server tool's result block whose `content` this version keeps as JSON:
+/// `web_fetch_tool_result`, `code_execution_tool_result`,
+/// `bash_code_execution_tool_result`, `text_editor_code_execution_tool_result`,
+/// `tool_search_tool_result`, `advisor_tool_result` and `mcp_tool_result`
+/// (the variant of [`ContentBlock`] names the kind).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerToolResultBlock {
+    /// The `id` of the `server_tool_use` (or `mcp_tool_use`) this answers.
+    pub tool_use_id: String,
+    /// The result (or an error object), as the API sent it.
+    #[serde(default)]
+    pub content: Value,
+    /// Set on a failed MCP tool call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know (such as `caller`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An `mcp_tool_use` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpToolUseBlock {
+    /// The call id.
+    pub id: String,
+    /// The tool's name on its server.
+    pub name: String,
+    /// The MCP server's name, as in the request's `mcp_servers`.
+    pub server_name: String,
+    /// The input.
+    pub input: Value,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `container_upload` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ContainerUploadBlock {
+    /// The uploaded file's id.
+    pub file_id: String,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `compaction` block (beta): filled by `compaction_delta` events.
+///
+/// `content: null` means the compaction failed to produce a summary; such a
+/// block may be sent back and is ignored by the API.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CompactionBlock {
+    /// The summary of the compacted context.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Opaque metadata to send back verbatim.
+    #[serde(default)]
+    pub encrypted_content: Option<String>,
+    /// Prompt-caching breakpoint (requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `fallback` block (beta): one model declined and the next one's output
+/// follows. Arrives whole in `content_block_start`, with no deltas.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FallbackBlock {
+    /// The model whose output ends here.
+    pub from: FallbackInfo,
+    /// The fallback model whose output follows (its canonical id).
+    pub to: FallbackInfo,
+    /// Fields this version does not know (such as `trigger`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One side of a fallback hop.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FallbackInfo {
+    /// The model id.
+    pub model: String,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

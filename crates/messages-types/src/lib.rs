@@ -16,6 +16,47 @@
 //! everywhere and kept (in an `extra` map) on the request and the larger
 //! response types.
 //!
+//! # API versions and models
+//!
+//! [`ApiVersion`] models `2023-06-01` and `2026-10-21`; [`ApiVersion::LATEST`]
+//! (`2026-10-21`) is the default a client sends.
+//! [`MessageRequest::check_version`] finds, before anything is sent, a field
+//! the chosen version rejects and names it with the version (see the
+//! [`version`] module for the rules and how well each is sourced). The model
+//! table is data ([`catalog`], `data/models.json`): ids, aliases, context
+//! windows, output limits, deprecation and retirement dates.
+//!
+//! # Sources
+//!
+//! The shapes follow the API reference (platform.claude.com/docs/en/api)
+//! and the official SDKs' generated types, which are the most complete
+//! public statement of the wire format:
+//!
+//! - anthropic-sdk-python `src/anthropic/types/`: `message_create_params.py`
+//!   (`output_config`, `container`, `inference_geo`, `cache_control`,
+//!   `service_tier`), `thinking_config_adaptive_param.py` (`adaptive` with
+//!   `display` `summarized`/`omitted`), `output_config_param.py` (`effort`
+//!   `low`..`max`, `format` `json_schema`), `refusal_stop_details.py`
+//!   (`stop_details`: `type`, `category`, `explanation`), `model_param.py`
+//!   (model ids);
+//! - the beta types of both SDKs for `compaction` blocks and
+//!   `compaction_delta`, `fallback` blocks (`from`/`to` models; a block with
+//!   no deltas), `context_management` and `container` on `message_delta`,
+//!   `usage.iterations` and `usage.fallback_credit`, and the server tool
+//!   result blocks (`web_fetch_tool_result`, `code_execution_tool_result`,
+//!   `bash_code_execution_tool_result`, `text_editor_code_execution_tool_result`,
+//!   `tool_search_tool_result`, `advisor_tool_result`, `mcp_tool_use`,
+//!   `mcp_tool_result`, `container_upload`);
+//! - anthropic-sdk-typescript `src/lib/BetaMessageStream.ts` and
+//!   anthropic-sdk-python `lib/streaming/_messages.py` for how a stream
+//!   accumulates (used by `messages-stream`).
+//!
+//! Where a type's field is new or beta and its shape may still move
+//! (`context_management`, `iterations`, `fallback_credit`, `stop_details`,
+//! a server tool result's `content`), it is kept as raw JSON with a typed
+//! reader where one helps ([`Message::stop_details`]), so that no shape the
+//! API sends can make decoding fail.
+//!
 //! # Decoding streams fast
 //!
 //! [`decode_event`] decodes a stream event from its SSE event name and data
@@ -54,24 +95,29 @@
 mod macros;
 
 pub mod batch;
+pub mod catalog;
 pub mod content;
 mod decode;
 pub mod error;
+mod extra;
 pub mod message;
 pub mod models;
 pub mod request;
 pub mod stream;
 mod text;
 pub mod tools;
+pub mod version;
 
 pub use batch::{
     BatchCreateParams, BatchRequest, BatchResult, BatchResultLine, DeletedMessageBatch,
     MessageBatch, ProcessingStatus, RequestCounts,
 };
+pub use catalog::{ModelCatalog, ModelSpec};
 pub use content::{
-    BlocksOrText, CacheControl, Citation, CitationsConfig, ContentBlock, DocumentBlock,
-    DocumentCitation, DocumentContent, DocumentSource, ImageBlock, ImageSource, MessageContent,
-    RedactedThinkingBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
+    BlocksOrText, CacheControl, Citation, CitationsConfig, CompactionBlock, ContainerUploadBlock,
+    ContentBlock, DocumentBlock, DocumentCitation, DocumentContent, DocumentSource, FallbackBlock,
+    FallbackInfo, ImageBlock, ImageSource, McpToolUseBlock, MessageContent, RedactedThinkingBlock,
+    ServerToolResultBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
     ToolResultContent, ToolUseBlock, WebSearchCitation, WebSearchResult, WebSearchToolResultBlock,
     WebSearchToolResultContent, WebSearchToolResultError,
 };
@@ -83,19 +129,27 @@ pub use decode::{
     decode_json, decode_message,
 };
 pub use error::{ApiError, ErrorResponse, ErrorType};
-pub use message::{CacheCreation, Message, Role, ServerToolUsage, StopReason, Usage};
+pub use extra::Extra;
+pub use message::{
+    CacheCreation, Container, Message, OutputTokensDetails, Role, ServerToolUsage, StopDetails,
+    StopReason, Usage,
+};
 pub use models::{CountTokensRequest, CountTokensResponse, ModelInfo, Page};
-pub use request::{InputMessage, MessageRequest, Metadata, System};
+pub use request::{
+    InputMessage, McpServer, MessageRequest, Metadata, OutputConfig, OutputFormat, System,
+};
 pub use stream::{
-    CitationsDelta, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStartEvent,
-    ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent, MessageStartEvent,
-    MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta, ThinkingDelta,
+    CitationsDelta, CompactionDelta, ContentBlockDelta, ContentBlockDeltaEvent,
+    ContentBlockStartEvent, ContentBlockStopEvent, InputJsonDelta, MessageDelta, MessageDeltaEvent,
+    MessageStartEvent, MessageStopEvent, PingEvent, SignatureDelta, StreamEvent, TextDelta,
+    ThinkingDelta,
 };
 pub use text::Text;
 pub use tools::{
     BuiltinTool, CustomTool, ThinkingConfig, Tool, ToolChoice, UserLocation, WebFetchTool,
     WebSearchTool,
 };
+pub use version::{ApiVersion, VersionError};
 
 #[cfg(test)]
 mod tests;

@@ -139,6 +139,13 @@ pub(crate) fn extra_without_type<'de, D: serde::Deserializer<'de>>(
     Ok(map)
 }
 
+/// [`extra_without_type`] into an [`Extra`](crate::Extra).
+pub(crate) fn extra_without_type_lazy<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<crate::Extra, D::Error> {
+    extra_without_type(d).map(crate::Extra::from)
+}
+
 /// Adds the variant to an error raised inside it.
 pub(crate) fn in_variant<E: serde::de::Error>(e: serde_json::Error, what: &str, tag: &str) -> E {
     E::custom(format_args!("{e} (in a `{tag}` {what})"))

@@ -30,15 +30,19 @@ string_enum! {
         PauseTurn => "pause_turn",
         /// `refusal`: the model declined.
         Refusal => "refusal",
-        /// `model_context_window_exceeded`.
+        /// `model_context_window_exceeded`: the model reached its context
+        /// window; the reply is complete up to that point.
         ModelContextWindowExceeded => "model_context_window_exceeded",
+        /// `compaction` (beta): the turn paused after a compaction block
+        /// (`pause_after_compaction`); send it back to continue.
+        Compaction => "compaction",
     }
 }
 
 /// A message from the model.
 ///
-/// Fields this version does not know (`stop_details`, `container`, ...) are
-/// kept in [`Message::extra`] and serialized back.
+/// Fields this version does not know are kept in [`Message::extra`] and
+/// serialized back; `null` and absent optional fields are not serialized.
 ///
 /// # Examples
 ///
@@ -70,6 +74,17 @@ pub struct Message {
     pub stop_sequence: Option<String>,
     /// Token usage.
     pub usage: Usage,
+    /// Structured details of why the model stopped (on `refusal`), as the
+    /// API sent them (any shape is kept); [`Message::stop_details`] reads
+    /// them as [`StopDetails`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_details: Option<Value>,
+    /// The container the code execution tool used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    /// What context management did to the request (beta), as the API sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<Value>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
     pub extra: Map<String, Value>,
@@ -86,8 +101,17 @@ impl Message {
             stop_reason: None,
             stop_sequence: None,
             usage: Usage::default(),
+            stop_details: None,
+            container: None,
+            context_management: None,
             extra: Map::new(),
         }
+    }
+
+    /// The `stop_details` as [`StopDetails`]; `None` when absent, `null` or
+    /// of a shape this version does not know.
+    pub fn stop_details(&self) -> Option<StopDetails> {
+        StopDetails::from_value(self.stop_details.as_ref()?)
     }
 
     /// All `text` blocks joined. This operation allocates.
@@ -126,6 +150,20 @@ pub struct Usage {
     /// The tier that served the request: `standard`, `priority` or `batch`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
+    /// Output tokens by kind (`thinking_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_details: Option<OutputTokensDetails>,
+    /// Where inference ran (`inference_geo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_geo: Option<String>,
+    /// Usage per sampling iteration (compaction, advisor and fallback
+    /// iterations; beta), as the API sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<Vec<Value>>,
+    /// Credit for work a declining model did before a fallback (beta), as
+    /// the API sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_credit: Option<Value>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -133,7 +171,8 @@ pub struct Usage {
 
 impl Usage {
     /// Overwrites the counts that `newer` carries, as a `message_delta`
-    /// requires (the counts are cumulative, never added).
+    /// requires (the counts are cumulative, never added). A field that is
+    /// absent or `null` in `newer` never erases a value set earlier.
     pub fn update(&mut self, newer: &Usage) {
         if newer.input_tokens.is_some() {
             self.input_tokens = newer.input_tokens;
@@ -154,8 +193,23 @@ impl Usage {
         if newer.service_tier.is_some() {
             self.service_tier.clone_from(&newer.service_tier);
         }
+        if newer.output_tokens_details.is_some() {
+            self.output_tokens_details
+                .clone_from(&newer.output_tokens_details);
+        }
+        if newer.inference_geo.is_some() {
+            self.inference_geo.clone_from(&newer.inference_geo);
+        }
+        if newer.iterations.is_some() {
+            self.iterations.clone_from(&newer.iterations);
+        }
+        if newer.fallback_credit.is_some() {
+            self.fallback_credit.clone_from(&newer.fallback_credit);
+        }
         for (k, v) in &newer.extra {
-            self.extra.insert(k.clone(), v.clone());
+            if !v.is_null() {
+                self.extra.insert(k.clone(), v.clone());
+            }
         }
     }
 }
@@ -169,6 +223,64 @@ pub struct CacheCreation {
     /// Tokens written with a 1 hour time to live.
     #[serde(default)]
     pub ephemeral_1h_input_tokens: u64,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Output tokens by kind.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutputTokensDetails {
+    /// Output tokens spent on thinking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_tokens: Option<u64>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Structured details of why the model stopped: on a `refusal`,
+/// `{"type":"refusal","category":"cyber","explanation":"..."}`. Read from
+/// the raw `stop_details` with [`Message::stop_details`].
+///
+/// `category` and `explanation` may be `null`; the category names are an
+/// open set (`cyber`, `bio`, ... in the official SDKs today).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StopDetails {
+    /// The kind of details, `refusal` today.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The policy category that triggered a refusal (`null` when the
+    /// refusal maps to no named category).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A human-readable explanation; not guaranteed to be stable (`null`
+    /// when none is available).
+    #[serde(default)]
+    pub explanation: Option<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl StopDetails {
+    /// Reads `value`; `None` when it is not a stop details object.
+    pub fn from_value(value: &Value) -> Option<StopDetails> {
+        StopDetails::deserialize(value).ok()
+    }
+}
+
+/// The container the code execution tool ran in.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Container {
+    /// The container id, to pass as the next request's `container`.
+    pub id: String,
+    /// When the container expires (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Fields this version does not know (such as `skills`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// Server tool call counts.

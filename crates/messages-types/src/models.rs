@@ -93,6 +93,17 @@ impl CountTokensRequest {
         self.system = Some(system.into());
         self
     }
+
+    /// Checks that every field is accepted by the API `version` (the
+    /// rules of [`MessageRequest::check_version`] apply to token counting
+    /// too).
+    ///
+    /// # Errors
+    ///
+    /// The first field the version rejects, named with its path.
+    pub fn check_version(&self, version: crate::ApiVersion) -> Result<(), crate::VersionError> {
+        crate::version::check_count_tokens(self, version)
+    }
 }
 
 impl From<&MessageRequest> for CountTokensRequest {

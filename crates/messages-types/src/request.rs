@@ -3,9 +3,10 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::content::{BlocksOrText, ContentBlock, MessageContent, TextBlock};
+use crate::content::{BlocksOrText, CacheControl, ContentBlock, MessageContent, TextBlock};
 use crate::message::Role;
 use crate::tools::{ThinkingConfig, Tool, ToolChoice};
+use crate::version::{ApiVersion, VersionError};
 
 /// The body of `POST /v1/messages`.
 ///
@@ -69,9 +70,27 @@ pub struct MessageRequest {
     /// `auto` or `standard_only`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
-    /// A container id to reuse (code execution).
+    /// A container to reuse (code execution): an id string, or an object
+    /// with `id` and `skills`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    pub container: Option<Value>,
+    /// Output options: effort and a structured output format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
+    /// Context management (beta): edits such as clearing old tool results or
+    /// compaction, as the API documents them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<Value>,
+    /// Remote MCP servers whose tools the model may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<McpServer>>,
+    /// The geographic region for inference (the workspace default when
+    /// unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_geo: Option<String>,
+    /// Top-level cache control: a breakpoint on the last cacheable block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
     /// Any other field, serialized as it is (new API parameters, betas).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -96,6 +115,11 @@ impl MessageRequest {
             thinking: None,
             service_tier: None,
             container: None,
+            output_config: None,
+            context_management: None,
+            mcp_servers: None,
+            inference_geo: None,
+            cache_control: None,
             extra: Map::new(),
         }
     }
@@ -148,6 +172,65 @@ impl MessageRequest {
     pub fn thinking(mut self, budget_tokens: u32) -> MessageRequest {
         self.thinking = Some(ThinkingConfig::Enabled { budget_tokens });
         self
+    }
+
+    /// Enables adaptive thinking: the model decides how much to think.
+    #[must_use]
+    pub fn adaptive_thinking(mut self) -> MessageRequest {
+        self.thinking = Some(ThinkingConfig::adaptive());
+        self
+    }
+
+    /// Sets `output_config.effort` (`low`, `medium`, `high`, `xhigh`, `max`).
+    #[must_use]
+    pub fn effort(mut self, effort: impl Into<String>) -> MessageRequest {
+        self.output_config
+            .get_or_insert_with(OutputConfig::default)
+            .effort = Some(effort.into());
+        self
+    }
+
+    /// Asks for JSON output valid for `schema` (`output_config.format`).
+    #[must_use]
+    pub fn json_schema(mut self, schema: Value) -> MessageRequest {
+        self.output_config
+            .get_or_insert_with(OutputConfig::default)
+            .format = Some(OutputFormat::json_schema(schema));
+        self
+    }
+
+    /// Adds a remote MCP server.
+    #[must_use]
+    pub fn mcp_server(mut self, server: McpServer) -> MessageRequest {
+        self.mcp_servers.get_or_insert_with(Vec::new).push(server);
+        self
+    }
+
+    /// Sets `inference_geo`.
+    #[must_use]
+    pub fn inference_geo(mut self, geo: impl Into<String>) -> MessageRequest {
+        self.inference_geo = Some(geo.into());
+        self
+    }
+
+    /// Checks that every field is accepted by the API `version`, before
+    /// anything is sent: see [`ApiVersion`] for the rules.
+    ///
+    /// # Errors
+    ///
+    /// The first field the version rejects, named with its path.
+    ///
+    /// ```
+    /// use messages_types::{ApiVersion, MessageRequest};
+    ///
+    /// let req = MessageRequest::new("claude-opus-4-6", 64).user("Hi").temperature(0.5);
+    /// assert!(req.check_version(ApiVersion::V2023_06_01).is_ok());
+    /// let err = req.check_version(ApiVersion::V2026_10_21).unwrap_err();
+    /// assert_eq!(err.field(), "temperature");
+    /// assert_eq!(err.to_string(), "`temperature` is not accepted by API version 2026-10-21 (sampling parameters were removed)");
+    /// ```
+    pub fn check_version(&self, version: ApiVersion) -> Result<(), VersionError> {
+        crate::version::check_request(self, version)
     }
 
     /// Sets the temperature.
@@ -204,10 +287,10 @@ impl MessageRequest {
         self
     }
 
-    /// Sets `container`.
+    /// Sets `container` to a container id.
     #[must_use]
     pub fn container(mut self, container: impl Into<String>) -> MessageRequest {
-        self.container = Some(container.into());
+        self.container = Some(Value::String(container.into()));
         self
     }
 
@@ -328,4 +411,75 @@ pub struct Metadata {
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `output_config`: effort and structured output.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutputConfig {
+    /// How much effort the model spends: `low`, `medium`, `high`, `xhigh`
+    /// or `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// The format of the reply's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<OutputFormat>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A structured output format: `{"type":"json_schema","schema":{...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputFormat {
+    /// `json_schema` today.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The JSON schema the reply's text must be valid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl OutputFormat {
+    /// `{"type":"json_schema","schema":schema}`.
+    pub fn json_schema(schema: Value) -> OutputFormat {
+        OutputFormat {
+            kind: "json_schema".to_owned(),
+            schema: Some(schema),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// A remote MCP server (`mcp_servers` entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpServer {
+    /// `url` today.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The server's URL.
+    pub url: String,
+    /// The name tools are addressed by (`mcp_tool_use.server_name`).
+    pub name: String,
+    /// An OAuth bearer token for the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_token: Option<String>,
+    /// Other settings (such as `tool_configuration`), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl McpServer {
+    /// A `url` server.
+    pub fn url(name: impl Into<String>, url: impl Into<String>) -> McpServer {
+        McpServer {
+            kind: "url".to_owned(),
+            url: url.into(),
+            name: name.into(),
+            authorization_token: None,
+            extra: Map::new(),
+        }
+    }
 }

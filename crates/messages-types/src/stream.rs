@@ -9,7 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::content::{Citation, ContentBlock};
 use crate::error::ErrorResponse;
-use crate::message::{Message, StopReason, Usage};
+use crate::extra::Extra;
+#[cfg(doc)]
+use crate::message::StopDetails;
+use crate::message::{Container, Message, StopReason, Usage};
 use crate::text::Text;
 
 /// One event of a Messages stream.
@@ -27,10 +30,7 @@ use crate::text::Text;
 /// ```
 /// use messages_types::{ContentBlock, ContentBlockStartEvent, StreamEvent};
 ///
-/// let event = StreamEvent::from(ContentBlockStartEvent {
-///     index: 0,
-///     content_block: ContentBlock::text(""),
-/// });
+/// let event = StreamEvent::from(ContentBlockStartEvent::new(0, ContentBlock::text("")));
 /// assert_eq!(event.kind(), "content_block_start");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,6 +112,9 @@ tagged_deserialize!(StreamEvent, "stream event", {
 pub struct MessageStartEvent {
     /// The message, with empty content.
     pub message: Message,
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
 }
 
 /// `content_block_start`.
@@ -122,6 +125,20 @@ pub struct ContentBlockStartEvent {
     pub index: u32,
     /// The block: empty for blocks that get deltas, whole for the others.
     pub content_block: ContentBlock,
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
+}
+
+impl ContentBlockStartEvent {
+    /// A `content_block_start` without unknown fields.
+    pub fn new(index: u32, content_block: ContentBlock) -> ContentBlockStartEvent {
+        ContentBlockStartEvent {
+            index,
+            content_block,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// `content_block_delta`.
@@ -132,6 +149,20 @@ pub struct ContentBlockDeltaEvent {
     pub index: u32,
     /// The delta.
     pub delta: ContentBlockDelta,
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type_lazy")]
+    pub extra: Extra,
+}
+
+impl ContentBlockDeltaEvent {
+    /// A `content_block_delta` without unknown fields.
+    pub fn new(index: u32, delta: ContentBlockDelta) -> ContentBlockDeltaEvent {
+        ContentBlockDeltaEvent {
+            index,
+            delta,
+            extra: Extra::new(),
+        }
+    }
 }
 
 /// `content_block_stop`.
@@ -140,6 +171,19 @@ pub struct ContentBlockDeltaEvent {
 pub struct ContentBlockStopEvent {
     /// The block's index in the message content.
     pub index: u32,
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
+}
+
+impl ContentBlockStopEvent {
+    /// A `content_block_stop` without unknown fields.
+    pub fn new(index: u32) -> ContentBlockStopEvent {
+        ContentBlockStopEvent {
+            index,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// `message_delta`.
@@ -150,6 +194,12 @@ pub struct MessageDeltaEvent {
     pub delta: MessageDelta,
     /// Cumulative usage: overwrite the counts present, never add them.
     pub usage: Usage,
+    /// What context management did (beta; a top-level field of the event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<Value>,
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
 }
 
 /// The `delta` of a `message_delta` event.
@@ -161,7 +211,14 @@ pub struct MessageDelta {
     /// The stop sequence that was generated.
     #[serde(default)]
     pub stop_sequence: Option<String>,
-    /// Fields this version does not know (such as `stop_details`), kept verbatim.
+    /// Structured details of why the model stopped (on `refusal`), as the
+    /// API sent them; read them with [`StopDetails::from_value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_details: Option<Value>,
+    /// The container the code execution tool used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -169,12 +226,20 @@ pub struct MessageDelta {
 /// `message_stop`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_stop")]
-pub struct MessageStopEvent {}
+pub struct MessageStopEvent {
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
+}
 
 /// `ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "ping")]
-pub struct PingEvent {}
+pub struct PingEvent {
+    /// Top-level fields of the event this version does not know, kept verbatim.
+    #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
+    pub extra: Map<String, Value>,
+}
 
 /// The `delta` of a `content_block_delta` event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,9 +259,13 @@ pub enum ContentBlockDelta {
     /// `signature_delta`: set (not append) the signature of a `thinking` block.
     #[serde(rename = "signature_delta")]
     Signature(SignatureDelta),
-    /// `citations_delta`: add a citation to a `text` block.
+    /// `citations_delta`: add a citation to a `text` block (boxed: it is
+    /// rare and large, and keeps the frequent deltas small).
     #[serde(rename = "citations_delta")]
-    Citations(CitationsDelta),
+    Citations(Box<CitationsDelta>),
+    /// `compaction_delta` (beta): fill a `compaction` block.
+    #[serde(rename = "compaction_delta")]
+    Compaction(CompactionDelta),
     /// A delta type this version does not know, kept as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
@@ -207,14 +276,33 @@ tagged_deserialize!(ContentBlockDelta, "content block delta", {
     "input_json_delta" => InputJson(InputJsonDelta),
     "thinking_delta" => Thinking(ThinkingDelta),
     "signature_delta" => Signature(SignatureDelta),
-    "citations_delta" => Citations(CitationsDelta),
+    "citations_delta" => Citations(Box<CitationsDelta>),
+    "compaction_delta" => Compaction(CompactionDelta),
 });
+
+impl ContentBlockDelta {
+    /// The wire `type` of this delta, such as `"text_delta"`.
+    pub fn kind(&self) -> &str {
+        match self {
+            ContentBlockDelta::Text(_) => "text_delta",
+            ContentBlockDelta::InputJson(_) => "input_json_delta",
+            ContentBlockDelta::Thinking(_) => "thinking_delta",
+            ContentBlockDelta::Signature(_) => "signature_delta",
+            ContentBlockDelta::Citations(_) => "citations_delta",
+            ContentBlockDelta::Compaction(_) => "compaction_delta",
+            ContentBlockDelta::Unknown(v) => v.get("type").and_then(Value::as_str).unwrap_or(""),
+        }
+    }
+}
 
 /// `text_delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TextDelta {
     /// Text to append.
     pub text: Text,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// `input_json_delta`.
@@ -222,13 +310,22 @@ pub struct TextDelta {
 pub struct InputJsonDelta {
     /// A piece of the tool input's JSON text, to append.
     pub partial_json: Text,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// `thinking_delta`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThinkingDelta {
     /// Reasoning text to append.
     pub thinking: Text,
+    /// The model's estimate of the thinking tokens so far (beta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_tokens: Option<u64>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// `signature_delta`.
@@ -236,6 +333,9 @@ pub struct ThinkingDelta {
 pub struct SignatureDelta {
     /// The block's signature (replaces, never appends).
     pub signature: Text,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// `citations_delta`.
@@ -243,4 +343,24 @@ pub struct SignatureDelta {
 pub struct CitationsDelta {
     /// The citation to add.
     pub citation: Citation,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `compaction_delta` (beta).
+///
+/// `content` is appended to the `compaction` block's summary; a non-null
+/// `encrypted_content` replaces the block's opaque metadata.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CompactionDelta {
+    /// Summary text to append (`null` when none).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Opaque metadata to round-trip verbatim (`null` when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_content: Option<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }

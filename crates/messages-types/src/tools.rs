@@ -21,7 +21,10 @@ use crate::content::CacheControl;
 ///     .with_description("Current weather");
 /// assert_eq!(serde_json::to_value(&t).unwrap()["name"], "get_weather");
 ///
-/// let raw: Tool = serde_json::from_value(json!({"type": "memory_20250818", "name": "memory"})).unwrap();
+/// let memory: Tool = serde_json::from_value(json!({"type": "memory_20250818", "name": "memory"})).unwrap();
+/// assert!(matches!(memory, Tool::Memory(_)));
+///
+/// let raw: Tool = serde_json::from_value(json!({"type": "hologram_20990101", "name": "h"})).unwrap();
 /// assert!(matches!(raw, Tool::Unknown(_)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +43,11 @@ pub enum Tool {
     TextEditor(BuiltinTool),
     /// The code execution server tool (`code_execution_*`).
     CodeExecution(BuiltinTool),
+    /// The memory tool (`memory_*`), run by the caller.
+    Memory(BuiltinTool),
+    /// The tool search server tool (`tool_search_tool_regex_*`,
+    /// `tool_search_tool_bm25_*`).
+    ToolSearch(BuiltinTool),
     /// Any other tool, passed through as raw JSON.
     Unknown(Value),
 }
@@ -52,8 +60,19 @@ impl Tool {
             description: None,
             input_schema,
             cache_control: None,
+            strict: None,
+            eager_input_streaming: None,
             extra: Map::new(),
         })
+    }
+
+    /// A built-in or server tool by its versioned type and name, such as
+    /// `Tool::builtin("memory_20250818", "memory")`. Known families get their
+    /// typed variant; any other type is kept as [`Tool::Unknown`].
+    pub fn builtin(kind: impl Into<String>, name: impl Into<String>) -> Tool {
+        let value = serde_json::json!({"type": kind.into(), "name": name.into()});
+        // A `{type, name}` object always deserializes: every variant accepts it.
+        serde_json::from_value(value.clone()).unwrap_or(Tool::Unknown(value))
     }
 
     /// The web search tool, version `web_search_20250305`.
@@ -77,7 +96,11 @@ impl Tool {
             Tool::Custom(t) => &t.name,
             Tool::WebSearch(t) => &t.name,
             Tool::WebFetch(t) => &t.name,
-            Tool::Bash(t) | Tool::TextEditor(t) | Tool::CodeExecution(t) => &t.name,
+            Tool::Bash(t)
+            | Tool::TextEditor(t)
+            | Tool::CodeExecution(t)
+            | Tool::Memory(t)
+            | Tool::ToolSearch(t) => &t.name,
             Tool::Unknown(v) => v.get("name").and_then(Value::as_str).unwrap_or(""),
         }
     }
@@ -125,6 +148,12 @@ impl<'de> Deserialize<'de> for Tool {
             "code_execution" => BuiltinTool::deserialize(&value)
                 .map(Tool::CodeExecution)
                 .map_err(err),
+            "memory" => BuiltinTool::deserialize(&value)
+                .map(Tool::Memory)
+                .map_err(err),
+            "tool_search_tool_regex" | "tool_search_tool_bm25" => BuiltinTool::deserialize(&value)
+                .map(Tool::ToolSearch)
+                .map_err(err),
             _ => Ok(Tool::Unknown(value)),
         }
     }
@@ -143,6 +172,13 @@ pub struct CustomTool {
     /// Prompt-caching breakpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<CacheControl>,
+    /// Strict tool use: the input always validates against `input_schema`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// Fine-grained tool streaming: input JSON is streamed without being
+    /// buffered for validation first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eager_input_streaming: Option<bool>,
     /// Fields this version does not know, kept verbatim (the optional
     /// `"type":"custom"` lands here).
     #[serde(flatten)]
@@ -353,6 +389,13 @@ impl<'de> Deserialize<'de> for ToolChoice {
 }
 
 /// Extended thinking configuration.
+///
+/// ```
+/// use messages_types::ThinkingConfig;
+///
+/// let t = ThinkingConfig::adaptive();
+/// assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"type":"adaptive"}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
@@ -367,14 +410,37 @@ pub enum ThinkingConfig {
     /// `disabled`.
     #[serde(rename = "disabled")]
     Disabled,
-    /// A kind this version does not know (such as `adaptive`), kept as raw JSON.
+    /// `adaptive`: the model decides whether and how much to think (the
+    /// mode of Opus 4.6, Sonnet 4.6 and later models; effort is set with
+    /// [`OutputConfig::effort`](crate::OutputConfig::effort)).
+    #[serde(rename = "adaptive")]
+    Adaptive {
+        /// `summarized` (the default) or `omitted` (thinking is redacted
+        /// but a signature is returned).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display: Option<String>,
+    },
+    /// A kind this version does not know, kept as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl ThinkingConfig {
+    /// `{"type":"adaptive"}`.
+    pub fn adaptive() -> ThinkingConfig {
+        ThinkingConfig::Adaptive { display: None }
+    }
 }
 
 #[derive(Deserialize)]
 struct Budget {
     budget_tokens: u32,
+}
+
+#[derive(Deserialize)]
+struct Display {
+    #[serde(default)]
+    display: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for ThinkingConfig {
@@ -388,6 +454,9 @@ impl<'de> Deserialize<'de> for ThinkingConfig {
                 })
                 .map_err(|e| crate::macros::in_variant::<D::Error>(e, "thinking config", tag)),
             "disabled" => Ok(ThinkingConfig::Disabled),
+            "adaptive" => Display::deserialize(&value)
+                .map(|d| ThinkingConfig::Adaptive { display: d.display })
+                .map_err(|e| crate::macros::in_variant::<D::Error>(e, "thinking config", tag)),
             _ => Ok(ThinkingConfig::Unknown(value)),
         }
     }

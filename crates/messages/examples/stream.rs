@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "Write a haiku about Rust".to_owned());
     let (client, _emulator) = common::client().await?;
-    let request = MessageRequest::new("claude-sonnet-4-5", 512).user(prompt);
+    let request = MessageRequest::new("claude-sonnet-4-6", 512).user(prompt);
 
     let mut stream = client.stream(&request).await?;
     let mut out = std::io::stdout().lock();

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "Why is the sky blue?".to_owned());
     let (client, _emulator) = common::client().await?;
-    let request = MessageRequest::new("claude-sonnet-4-5", 4096)
+    let request = MessageRequest::new("claude-sonnet-4-6", 4096)
         .thinking(2048)
         .user(prompt);
 

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
     )
     .with_description("The current weather in a city");
-    let mut request = MessageRequest::new("claude-sonnet-4-5", 1024)
+    let mut request = MessageRequest::new("claude-sonnet-4-6", 1024)
         .user("What is the weather in Paris?")
         .tool(weather)
         .tool_choice(ToolChoice::auto());

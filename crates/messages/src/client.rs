@@ -1,11 +1,16 @@
 //! The umbrella [`Client`].
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use messages_http::{ListParams, Pages, Request, RequestOptions, Transport, TransportBuilder};
 use messages_stream::{MessageStream, StreamOptions};
-use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo};
+use messages_types::catalog::{Lifecycle, ModelCatalog, today_utc};
+use messages_types::{
+    ApiVersion, CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo,
+};
 
 /// The client of the whole API.
 ///
@@ -100,6 +105,7 @@ impl Client {
                  use `Client::stream`",
             ));
         }
+        self.preflight(request)?;
         let http = Request::post("/v1/messages")
             .with_json(request)?
             .with_options(options.max_tokens(u64::from(request.max_tokens)));
@@ -128,7 +134,42 @@ impl Client {
         request: &MessageRequest,
         options: StreamOptions,
     ) -> Result<MessageStream> {
+        self.preflight(request)?;
         Ok(MessageStream::open(&self.transport, request, options).await?)
+    }
+
+    /// The checks made before a Messages request is sent:
+    ///
+    /// - a field the transport's `anthropic-version` does not accept (see
+    ///   [`MessageRequest::check_version`]) is a
+    ///   [builder](messages_http::Error::is_builder) error naming the field
+    ///   and the version;
+    /// - a model of the model table ([`ModelCatalog`]) that is retired on
+    ///   today's date (UTC) is refused with its retirement date;
+    /// - a deprecated model gets one `tracing` warning per process and model.
+    ///
+    /// A version or model these types do not know is sent as it is.
+    ///
+    /// # Errors
+    ///
+    /// As above; nothing was sent.
+    pub fn preflight(&self, request: &MessageRequest) -> messages_http::Result<()> {
+        if let Some(version) = ApiVersion::parse(self.transport.anthropic_version()) {
+            request.check_version(version)?;
+        }
+        match catalog().lifecycle(&request.model, &today_utc()) {
+            Some(Lifecycle::Retired { on }) => {
+                return Err(messages_http::Error::from(RetiredModel {
+                    model: request.model.clone(),
+                    on,
+                }));
+            }
+            Some(Lifecycle::Deprecated { retires_on }) => {
+                warn_deprecated(&request.model, retires_on)
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Counts the input tokens of a request.
@@ -150,6 +191,11 @@ impl Client {
         request: &CountTokensRequest,
         options: RequestOptions,
     ) -> Result<CountTokensResponse> {
+        if let Some(version) = ApiVersion::parse(self.transport.anthropic_version()) {
+            request
+                .check_version(version)
+                .map_err(messages_http::Error::from)?;
+        }
         let http = Request::post("/v1/messages/count_tokens")
             .with_json(request)?
             .with_options(options);
@@ -302,5 +348,55 @@ impl Models {
         let path = format!("/v1/models/{}", messages_http::encode_segment(id));
         let request = Request::get(path).with_options(self.options.clone());
         Ok(self.transport.send(request).await?.json().await?)
+    }
+}
+// ===== model lifecycle =====
+
+/// The built-in model table, parsed once.
+fn catalog() -> &'static ModelCatalog {
+    static CATALOG: OnceLock<ModelCatalog> = OnceLock::new();
+    CATALOG.get_or_init(ModelCatalog::builtin)
+}
+
+/// Warns once per process and model that `model` is deprecated.
+fn warn_deprecated(model: &str, retires_on: Option<String>) {
+    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let warned = WARNED.get_or_init(Mutex::default);
+    let first = warned
+        .lock()
+        .map(|mut w| w.insert(model.to_owned()))
+        .unwrap_or(false);
+    if first {
+        match retires_on {
+            Some(on) => {
+                tracing::warn!(model, retires_on = %on, "the model is deprecated and retires on {on}")
+            }
+            None => tracing::warn!(model, "the model is deprecated"),
+        }
+    }
+}
+
+/// A retired model, refused before sending.
+#[derive(Debug)]
+struct RetiredModel {
+    model: String,
+    on: String,
+}
+
+impl std::fmt::Display for RetiredModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "model `{}` was retired on {} and is no longer served; choose a current model",
+            self.model, self.on
+        )
+    }
+}
+
+impl std::error::Error for RetiredModel {}
+
+impl From<RetiredModel> for messages_http::Error {
+    fn from(e: RetiredModel) -> messages_http::Error {
+        messages_http::Error::client_side(e.to_string())
     }
 }

@@ -36,7 +36,7 @@
 //!
 //! # async fn run() -> messages::Result<()> {
 //! let client = Client::from_env()?; // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
-//! let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Write a haiku about Rust");
+//! let request = MessageRequest::new("claude-sonnet-4-6", 1024).user("Write a haiku about Rust");
 //!
 //! let mut stream = client.stream(&request).await?;
 //! let mut text = stream.text_deltas();
@@ -62,7 +62,7 @@
 //!     "get_weather",
 //!     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
 //! );
-//! let request = MessageRequest::new("claude-sonnet-4-5", 1024)
+//! let request = MessageRequest::new("claude-sonnet-4-6", 1024)
 //!     .user("What is the weather in Paris?")
 //!     .tool(weather)
 //!     .tool_choice(ToolChoice::auto());
@@ -126,7 +126,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emulator = Emulator::builder().start().await?;
 //! let client = Client::builder().api_key("any").base_url(emulator.base_url()).build()?;
-//! let request = MessageRequest::new("claude-sonnet-4-5", 64).user("Hello");
+//! let request = MessageRequest::new("claude-sonnet-4-6", 64).user("Hello");
 //! let reply = client.stream(&request).await?.final_text().await?;
 //! assert!(!reply.is_empty());
 //! # Ok(()) }

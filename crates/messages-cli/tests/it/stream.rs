@@ -157,3 +157,182 @@ async fn thinking_goes_to_stderr_and_the_answer_to_stdout() {
         "thinking stays off stdout"
     );
 }
+
+/// The `data` lines of an SSE body, as the SSE grammar reads them (one
+/// space after the colon stripped).
+fn data_lines(sse: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(sse)
+        .split('\n')
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d).to_owned())
+        .collect()
+}
+
+/// The raw body of one streaming request, read with plain HTTP/1.0 (no
+/// chunking: the body runs to the close).
+async fn raw_stream(addr: std::net::SocketAddr, body: String) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            s,
+            "POST /v1/messages HTTP/1.0\r\nhost: {addr}\r\nx-api-key: test\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).expect("read");
+        let head_end = all.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+        all.split_off(head_end)
+    })
+    .await
+    .expect("task")
+}
+
+fn testdata(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../testdata/streams/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_json_prints_each_events_data_byte_for_byte() {
+    // Padded JSON, as the real API sends it: a re-encoding would lose it.
+    let emu = messages_emulator::Emulator::builder()
+        .token_delay(std::time::Duration::ZERO)
+        .pad_json(true)
+        .start()
+        .await
+        .expect("emulator");
+    let body = serde_json::json!({
+        "model": "claude-sonnet-4-6", "max_tokens": 64, "stream": true,
+        "messages": [{"role": "user", "content": "Write a haiku about Rust"}]
+    })
+    .to_string();
+    let expected = data_lines(&raw_stream(emu.local_addr(), body).await);
+    assert!(
+        expected
+            .iter()
+            .any(|l| l.ends_with(" }") || l.ends_with("  }")),
+        "padded"
+    );
+
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args([
+        "stream",
+        "--json",
+        "Write a haiku about Rust",
+        "--max-tokens",
+        "64",
+    ]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    let got: Vec<&str> = text.lines().collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_json_of_a_replay_keeps_fields_the_types_do_not_model() {
+    let fixture = testdata("unknown_fields_and_nulls.sse");
+    let emu = messages_emulator::Emulator::builder()
+        .replay(fixture.clone())
+        .start()
+        .await
+        .expect("emulator");
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["stream", "--json", "hi"]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let expected = data_lines(&fixture);
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", expected.join("\n")).into_bytes()
+    );
+    let text = stdout(&out);
+    for unmodelled in [
+        "x_future_top_level",
+        "x_delta_field",
+        "beam_delta",
+        "future_event",
+    ] {
+        assert!(text.contains(unmodelled), "{unmodelled}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_tokens_inside_a_tool_input_exits_0_with_stop_reason_and_usage() {
+    let emu = messages_emulator::Emulator::builder()
+        .replay(testdata("max_tokens_in_tool_input.sse"))
+        .start()
+        .await
+        .expect("emulator");
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["stream", "make a file"]);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("stop_reason: max_tokens"), "{err}");
+    assert!(err.contains("124 output tokens"), "{err}");
+    assert!(stdout(&out).contains("Let me do that for you now."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deprecated_models_warn_once_and_retired_ones_are_refused_before_sending() {
+    let emu = emulator().await;
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args([
+        "stream",
+        "-m",
+        "claude-opus-4-5",
+        "hi",
+        "--max-tokens",
+        "16",
+    ]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("is deprecated").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+
+    let before = emu.request_log().count("POST", "/v1/messages");
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["stream", "-m", "claude-sonnet-4-5", "hi"]);
+    let out = output(cmd).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("retired on 2026-11-30"), "{err}");
+    assert_eq!(
+        emu.request_log().count("POST", "/v1/messages"),
+        before,
+        "nothing sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adaptive_thinking_streams_reasoning_to_stderr() {
+    let emu = emulator().await;
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args([
+        "stream",
+        "--adaptive-thinking",
+        "-m",
+        "claude-opus-4-6",
+        "why is the sky blue",
+    ]);
+    let out = output(cmd).await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("[thinking]"), "{}", stderr(&out));
+    assert!(!stdout(&out).trim().is_empty());
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args(["--prices", "/nonexistent/prices.json", "stream", "hi"]);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/prices.json"));
+}

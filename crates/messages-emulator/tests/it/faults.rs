@@ -238,3 +238,64 @@ async fn faults_can_follow_each_other_for_resumption_tests() {
     assert_eq!(second.status, 200);
     assert!(parse_sse(&second.body).1);
 }
+
+#[tokio::test]
+async fn content_faults_give_refusal_fallback_and_compaction_blocks() {
+    let emu = start().await;
+    let addr = emu.local_addr();
+    let fault = [(
+        "x-emulator-fault",
+        "compaction=12; fallback=claude-opus-4-8; refusal=cyber",
+    )];
+    let req = request("new blocks please", 200);
+    let m = send(addr, "POST", "/v1/messages", &fault, req.to_string())
+        .await
+        .json();
+    assert_eq!(m["model"], "claude-opus-4-8");
+    assert_eq!(m["content"][0]["type"], "compaction");
+    assert_eq!(
+        m["content"][0]["content"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .count(),
+        12
+    );
+    assert!(m["content"][0]["encrypted_content"].is_string());
+    assert_eq!(
+        m["content"][1],
+        serde_json::json!({"type": "fallback", "from": {"model": MODEL}, "to": {"model": "claude-opus-4-8"}})
+    );
+    assert_eq!(m["stop_reason"], "refusal");
+    assert_eq!(m["stop_details"]["category"], "cyber");
+
+    // The stream carries the same, and accumulates (model switch included)
+    // to the same message.
+    let (events, _) = stream(addr, &streaming(req), &fault).await;
+    let first = events[0].json();
+    assert_eq!(
+        first["message"]["model"], MODEL,
+        "message_start names the requested model"
+    );
+    let kinds: Vec<String> = events
+        .iter()
+        .filter(|e| e.event == "content_block_delta")
+        .map(|e| e.json()["delta"]["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kinds.iter().any(|k| k == "compaction_delta"), "{kinds:?}");
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
+    assert_eq!(delta["delta"]["stop_details"]["type"], "refusal");
+    let bad = send(
+        addr,
+        "POST",
+        "/v1/messages",
+        &[("x-emulator-fault", "refusal=")],
+        request("x", 5).to_string(),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}

@@ -81,7 +81,7 @@ async fn generation_is_deterministic_and_depends_on_the_prompt() {
     assert_ne!(a["content"], c["content"]);
     // Key order in the request does not matter.
     let reordered: Value = serde_json::from_str(
-        r#"{"messages":[{"content":"alpha prompt","role":"user"}],"max_tokens":300,"model":"claude-sonnet-4-5"}"#,
+        r#"{"messages":[{"content":"alpha prompt","role":"user"}],"max_tokens":300,"model":"claude-sonnet-4-6"}"#,
     )
     .unwrap();
     let d = post(emu.local_addr(), "/v1/messages", &reordered)
@@ -314,26 +314,44 @@ async fn models_list_retrieve_and_page() {
 }
 
 #[tokio::test]
-async fn every_documented_model_and_alias_is_accepted() {
-    let emu = builder().model("my-custom-model").start().await.unwrap();
-    for m in [
-        "claude-opus-4-5",
-        "claude-haiku-4-5",
-        "claude-sonnet-4-5",
-        "claude-opus-4-1",
-        "claude-opus-4-0",
-        "claude-sonnet-4-0",
-        "claude-3-7-sonnet-20250219",
-        "claude-3-7-sonnet-latest",
-        "claude-3-5-haiku-latest",
-        "claude-3-haiku-20240307",
-        "my-custom-model",
-    ] {
+async fn every_model_of_the_table_is_accepted_until_it_retires() {
+    let catalog = messages_types::ModelCatalog::builtin();
+    let today = "2026-11-30";
+    let emu = builder()
+        .model("my-custom-model")
+        .today(today)
+        .start()
+        .await
+        .unwrap();
+    let mut names: Vec<(String, Option<String>)> = Vec::new();
+    for m in &catalog.models {
+        let retired = m.retires_on.clone().filter(|on| today >= on.as_str());
+        names.push((m.id.clone(), retired.clone()));
+        for a in &m.aliases {
+            names.push((a.clone(), retired.clone()));
+        }
+    }
+    names.push(("my-custom-model".into(), None));
+    for required in ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-5"] {
+        assert!(
+            names.iter().any(|(n, r)| n == required && r.is_none()),
+            "{required}"
+        );
+    }
+    for (m, retired) in names {
         let mut req = request("hi", 5);
         req["model"] = json!(m);
         let r = post(emu.local_addr(), "/v1/messages", &req).await;
-        assert_eq!(r.status, 200, "{m}");
-        assert_eq!(r.json()["model"], m);
+        match retired {
+            None => {
+                assert_eq!(r.status, 200, "{m}");
+                assert_eq!(r.json()["model"], m);
+            }
+            Some(on) => {
+                let msg = r.api_error(404, "not_found_error");
+                assert!(msg.contains(&on) && msg.contains("retired"), "{m}: {msg}");
+            }
+        }
     }
     let mut req = request("hi", 5);
     req["model"] = json!("claude-9");
@@ -341,6 +359,193 @@ async fn every_documented_model_and_alias_is_accepted() {
         .await
         .api_error(404, "not_found_error");
     assert_eq!(msg, "model: claude-9");
+}
+
+#[tokio::test]
+async fn models_files_add_models_with_their_limits() {
+    let emu = builder()
+        .models_json(r#"[{"id": "claude-next-1", "aliases": ["next"], "max_output_tokens": 10}]"#)
+        .start()
+        .await
+        .unwrap();
+    let mut req = request("hi", 10);
+    req["model"] = json!("next");
+    assert_eq!(
+        post(emu.local_addr(), "/v1/messages", &req).await.status,
+        200
+    );
+    req["max_tokens"] = json!(11);
+    let msg = post(emu.local_addr(), "/v1/messages", &req)
+        .await
+        .api_error(400, "invalid_request_error");
+    assert!(msg.starts_with("max_tokens: 11 > 10"), "{msg}");
+    let err = builder().models_json("{").start().await.unwrap_err();
+    assert!(err.is_models_file(), "{err}");
+}
+
+#[tokio::test]
+async fn adaptive_thinking_is_accepted_and_honoured() {
+    let emu = start().await;
+    let mut req = request("think about rivers", 400);
+    req["model"] = json!("claude-opus-4-6");
+    req["thinking"] = json!({"type": "adaptive"});
+    let m = post(emu.local_addr(), "/v1/messages", &req).await.json();
+    assert_eq!(m["content"][0]["type"], "thinking", "{m}");
+    assert!(!m["content"][0]["thinking"].as_str().unwrap().is_empty());
+    assert!(!m["content"][0]["signature"].as_str().unwrap().is_empty());
+    assert_eq!(m["content"][1]["type"], "text");
+    assert!(
+        m["usage"]["output_tokens_details"]["thinking_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    // `display: omitted`: a signature, no thinking text, tokens still counted.
+    req["thinking"] = json!({"type": "adaptive", "display": "omitted"});
+    let m = post(emu.local_addr(), "/v1/messages", &req).await.json();
+    assert_eq!(m["content"][0]["thinking"], "");
+    assert!(!m["content"][0]["signature"].as_str().unwrap().is_empty());
+    assert!(
+        m["usage"]["output_tokens_details"]["thinking_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    // A budget is not part of adaptive thinking; older models lack it.
+    req["thinking"] = json!({"type": "adaptive", "budget_tokens": 2000});
+    let msg = post(emu.local_addr(), "/v1/messages", &req)
+        .await
+        .api_error(400, "invalid_request_error");
+    assert_eq!(
+        msg,
+        "thinking.adaptive.budget_tokens: Extra inputs are not permitted"
+    );
+    req["thinking"] = json!({"type": "adaptive"});
+    req["model"] = json!("claude-haiku-4-5");
+    let msg = post(emu.local_addr(), "/v1/messages", &req)
+        .await
+        .api_error(400, "invalid_request_error");
+    assert!(
+        msg.starts_with("thinking.type: adaptive thinking is not supported"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn output_config_json_schema_gives_valid_json() {
+    let emu = start().await;
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}}
+        },
+        "required": ["name", "age", "tags"],
+        "additionalProperties": false
+    });
+    for prompt in ["one", "two", "three", "four"] {
+        let mut req = request(prompt, 500);
+        req["output_config"] =
+            json!({"effort": "high", "format": {"type": "json_schema", "schema": schema}});
+        let m = post(emu.local_addr(), "/v1/messages", &req).await.json();
+        assert_eq!(m["stop_reason"], "end_turn", "{m}");
+        let text = m["content"][0]["text"].as_str().unwrap();
+        let value: Value = serde_json::from_str(text).expect("the text is JSON");
+        validate_schema(&schema, &value).unwrap_or_else(|e| panic!("{e}: {text}"));
+        // The stream gives the same text.
+        let (events, _) = stream(emu.local_addr(), &streaming(req.clone()), &[]).await;
+        assert_eq!(accumulate(&events)["content"][0]["text"], text);
+    }
+    let mut req = request("x", 50);
+    req["output_config"] = json!({"effort": "extreme"});
+    let msg = post(emu.local_addr(), "/v1/messages", &req)
+        .await
+        .api_error(400, "invalid_request_error");
+    assert!(msg.starts_with("output_config.effort:"), "{msg}");
+    req["output_config"] = json!({"format": {"type": "json_schema"}});
+    let msg = post(emu.local_addr(), "/v1/messages", &req)
+        .await
+        .api_error(400, "invalid_request_error");
+    assert_eq!(msg, "output_config.format.schema: Field required");
+}
+
+#[tokio::test]
+async fn api_version_2026_10_21_rules() {
+    let emu = start().await;
+    let new = [("anthropic-version", "2026-10-21")];
+    let old = [("anthropic-version", "2023-06-01")];
+    for (key, value) in [
+        ("temperature", json!(1.0)),
+        ("top_p", json!(0.9)),
+        ("top_k", json!(5)),
+    ] {
+        let mut req = request("hi", 5);
+        req[key] = value;
+        let body = req.to_string();
+        let r = send(emu.local_addr(), "POST", "/v1/messages", &new, body.clone()).await;
+        let msg = r.api_error(400, "invalid_request_error");
+        assert_eq!(msg, format!("{key}: Extra inputs are not permitted"));
+        let r = send(emu.local_addr(), "POST", "/v1/messages", &old, body).await;
+        assert_eq!(r.status, 200);
+    }
+    let mut req = request("hi", 5);
+    req["messages"] = json!([
+        {"role": "user", "content": "read this"},
+        {"role": "assistant", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]},
+        {"role": "user", "content": "go on"}
+    ]);
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &new,
+        req.to_string(),
+    )
+    .await;
+    let msg = r.api_error(400, "invalid_request_error");
+    assert!(
+        msg.starts_with("messages.1.content.0: document blocks"),
+        "{msg}"
+    );
+    let mut req = request("hi", 5);
+    req["messages"] = json!([{"role": "user", "content": [
+        {"type": "text", "text": "q", "citations": [{"type": "char_location", "cited_text": "q", "document_index": 0, "start_char_index": 0, "end_char_index": 1}]}
+    ]}]);
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &new,
+        req.to_string(),
+    )
+    .await;
+    let msg = r.api_error(400, "invalid_request_error");
+    assert!(msg.starts_with("messages.0.content.0.citations:"), "{msg}");
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &old,
+        req.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        "/v1/messages",
+        &[("anthropic-version", "2099-01-01")],
+        request("hi", 5).to_string(),
+    )
+    .await;
+    let msg = r.api_error(400, "invalid_request_error");
+    assert!(
+        msg.starts_with("anthropic-version: unknown API version"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -401,6 +606,33 @@ async fn auth_accepts_key_or_bearer_and_rejects_otherwise() {
     )
     .await;
     assert_eq!(right_bearer.status(), 200);
+    // With both headers the API uses `x-api-key` and ignores the token.
+    let both_wrong_key = send_raw(
+        a,
+        "POST",
+        "/v1/messages",
+        &[
+            ct,
+            ("x-api-key", "sk-wrong"),
+            ("authorization", "Bearer sk-right"),
+        ],
+        request("hi", 5).to_string(),
+    )
+    .await;
+    assert_eq!(both_wrong_key.status(), 401);
+    let both_right_key = send_raw(
+        a,
+        "POST",
+        "/v1/messages",
+        &[
+            ct,
+            ("x-api-key", "sk-right"),
+            ("authorization", "Bearer sk-wrong"),
+        ],
+        request("hi", 5).to_string(),
+    )
+    .await;
+    assert_eq!(both_right_key.status(), 200);
     let models = send_raw(a, "GET", "/v1/models", &[], "").await;
     assert_eq!(models.status(), 401);
 }
@@ -441,7 +673,7 @@ async fn validation_errors_name_the_field() {
         ),
         (
             with(&|v| v["max_tokens"] = json!(500_000)),
-            "max_tokens: 500000 > 128000",
+            "max_tokens: 500000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-6",
         ),
         (
             with(&|v| {

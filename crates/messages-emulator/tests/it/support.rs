@@ -13,7 +13,7 @@ use messages_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
-pub(crate) const MODEL: &str = "claude-sonnet-4-5";
+pub(crate) const MODEL: &str = "claude-sonnet-4-6";
 
 /// An emulator for tests: no pacing, fast batches.
 pub(crate) fn builder() -> EmulatorBuilder {

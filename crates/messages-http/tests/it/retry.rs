@@ -357,7 +357,11 @@ async fn recorded_trace_two_429s_then_stream() {
     assert_eq!(seen.len(), 3);
     for r in &seen {
         assert_eq!(r.body, req_body.as_bytes());
-        assert_eq!(r.headers["anthropic-version"], "2023-06-01");
+        assert_eq!(
+            r.headers["anthropic-version"],
+            messages_http::DEFAULT_VERSION
+        );
+        assert_eq!(r.headers["anthropic-version"], "2026-10-21");
         assert_eq!(r.headers["x-api-key"], "sk-ant-test");
     }
     // x-should-retry: true with no retry-after: exponential backoff.

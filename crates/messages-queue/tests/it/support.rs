@@ -146,7 +146,7 @@ pub(crate) fn transport(emu: &EmulatorHandle, retries: u32) -> messages_http::Tr
 }
 
 pub(crate) fn request(id: &str) -> MessageRequest {
-    MessageRequest::new("claude-sonnet-4-5", 16).user(format!("prompt for {id}"))
+    MessageRequest::new("claude-sonnet-4-6", 16).user(format!("prompt for {id}"))
 }
 
 pub(crate) const SECRET: &[u8] = b"test secret";

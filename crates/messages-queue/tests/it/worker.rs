@@ -50,7 +50,7 @@ async fn jobs_with_callbacks(q: &Arc<dyn Queue>, rx: &Receiver, n: usize) -> Vec
             .metadata(serde_json::json!({"n": i}));
         if i == 0 {
             // The API rejects a request without messages: a final error.
-            job.request = MessageRequest::new("claude-sonnet-4-5", 16);
+            job.request = MessageRequest::new("claude-sonnet-4-6", 16);
         }
         q.enqueue(&job).await.unwrap();
         ids.push(id);
@@ -519,7 +519,7 @@ async fn rate_limited_api() -> String {
                                 .header("anthropic-ratelimit-requests-remaining", "5")
                                 .header("anthropic-ratelimit-tokens-remaining", "1000")
                                 .body(Full::new(bytes::Bytes::from_static(
-                                    br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#,
+                                    br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#,
                                 )))
                         } else {
                             hyper::Response::builder()

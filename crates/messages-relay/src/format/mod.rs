@@ -157,7 +157,8 @@ pub(crate) enum Item {
     /// `message_stop`: the finish reason and the final usage.
     Stop {
         stop_reason: Option<StopReason>,
-        usage: Usage,
+        /// Boxed: `Usage` is large and this item comes once per stream.
+        usage: Box<Usage>,
         raw: Bytes,
     },
     /// Every other upstream event (`message_delta`, `ping`, signatures,
@@ -295,7 +296,7 @@ pub(crate) fn map_event(
         }
         StreamEvent::MessageStop(_) => Item::Stop {
             stop_reason: snapshot.and_then(|m| m.stop_reason.clone()),
-            usage: snapshot.map(|m| m.usage.clone()).unwrap_or_default(),
+            usage: Box::new(snapshot.map(|m| m.usage.clone()).unwrap_or_default()),
             raw: raw_bytes(),
         },
         StreamEvent::Error(e) => Item::Error(ErrorInfo {
@@ -558,7 +559,7 @@ impl Writer {
                     let done = SimpleJson::Done {
                         done: true,
                         stop_reason: stop_reason.as_ref().map(StopReason::as_str),
-                        usage: Some(usage),
+                        usage: Some(&**usage),
                         stopped: false,
                     };
                     emit(self, None, json(&done), out)

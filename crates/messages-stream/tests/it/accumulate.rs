@@ -63,7 +63,11 @@ fn usage_is_overwritten_and_signature_set() {
     assert_eq!(m.usage.output_tokens, 9, "overwritten, not added");
     assert_eq!(m.usage.input_tokens, Some(10), "kept from message_start");
     assert_eq!(m.usage.cache_read_input_tokens, Some(4));
-    assert_eq!(m.extra["stop_details"]["x"], 1);
+    assert_eq!(
+        m.stop_details.as_ref().unwrap()["x"],
+        1,
+        "kept whatever its shape"
+    );
     match &m.content[0] {
         ContentBlock::Thinking(t) => {
             assert_eq!(t.thinking, "ab");

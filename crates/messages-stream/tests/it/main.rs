@@ -3,6 +3,7 @@
 
 mod accumulate;
 mod emulator;
+mod fixtures;
 mod hostile;
 mod peak;
 mod recorded;

@@ -11,7 +11,7 @@ use messages_http::{Request, Transport};
 use messages_stream::{MessageStream, StreamOptions};
 use messages_types::{Message, MessageRequest};
 
-pub(crate) const MODEL: &str = "claude-sonnet-4-5";
+pub(crate) const MODEL: &str = "claude-sonnet-4-6";
 
 pub(crate) fn builder() -> EmulatorBuilder {
     Emulator::builder()

@@ -24,17 +24,16 @@ pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
         "content_block_delta" => super::scan::block_delta(data),
         "content_block_stop" => {
             let e: IndexOnly<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::ContentBlockStop(ContentBlockStopEvent {
-                index: e.index,
-            }))
+            (e.ty == name)
+                .then(|| StreamEvent::ContentBlockStop(ContentBlockStopEvent::new(e.index)))
         }
         "ping" => {
             let e: TypeOnly<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::Ping(PingEvent {}))
+            (e.ty == name).then(|| StreamEvent::Ping(PingEvent::default()))
         }
         "message_stop" => {
             let e: TypeOnly<'_> = serde_json::from_slice(data).ok()?;
-            (e.ty == name).then_some(StreamEvent::MessageStop(MessageStopEvent {}))
+            (e.ty == name).then(|| StreamEvent::MessageStop(MessageStopEvent::default()))
         }
         "message_delta" => {
             let e: MessageDeltaRaw<'_> = serde_json::from_slice(data).ok()?;
@@ -42,22 +41,27 @@ pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
                 StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
                     delta: e.delta,
                     usage: e.usage,
+                    context_management: e.context_management,
+                    extra: serde_json::Map::new(),
                 }))
             })
         }
         "message_start" => {
             let e: MessageStartRaw<'_> = serde_json::from_slice(data).ok()?;
             (e.ty == name).then(|| {
-                StreamEvent::MessageStart(Box::new(MessageStartEvent { message: e.message }))
+                StreamEvent::MessageStart(Box::new(MessageStartEvent {
+                    message: e.message,
+                    extra: serde_json::Map::new(),
+                }))
             })
         }
         "content_block_start" => {
             let e: BlockStartRaw<'_> = serde_json::from_slice(data).ok()?;
             (e.ty == name).then(|| {
-                StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
-                    index: e.index,
-                    content_block: e.content_block,
-                }))
+                StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent::new(
+                    e.index,
+                    e.content_block,
+                )))
             })
         }
         "error" => {
@@ -72,14 +76,19 @@ pub(super) fn decode(name: &str, data: &Bytes) -> Option<StreamEvent> {
 }
 
 // ===== raw event structs =====
+//
+// Each one denies unknown fields: an event with a top-level field this
+// version does not know takes the generic path, which keeps it in `extra`.
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TypeOnly<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct IndexOnly<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,
@@ -87,14 +96,18 @@ struct IndexOnly<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MessageDeltaRaw<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,
     delta: MessageDelta,
     usage: Usage,
+    #[serde(default)]
+    context_management: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MessageStartRaw<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,
@@ -102,6 +115,7 @@ struct MessageStartRaw<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BlockStartRaw<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,
@@ -110,6 +124,7 @@ struct BlockStartRaw<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ErrorRaw<'a> {
     #[serde(rename = "type", borrow)]
     ty: Cow<'a, str>,

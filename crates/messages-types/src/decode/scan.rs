@@ -236,10 +236,9 @@ pub(super) fn block_delta(data: &Bytes) -> Option<StreamEvent> {
     if c.pos != data.len() || !ty {
         return None;
     }
-    Some(StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent {
-        index: index?,
-        delta: delta?,
-    }))
+    Some(StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(
+        index?, delta?,
+    )))
 }
 
 /// The text field of a delta.
@@ -306,10 +305,23 @@ fn inner_delta(c: &mut Cursor<'_>, data: &Bytes) -> Option<ContentBlockDelta> {
         Str::Unescaped(s) => Text::from(s),
     };
     Some(match key {
-        Field::Text => ContentBlockDelta::Text(TextDelta { text }),
-        Field::PartialJson => ContentBlockDelta::InputJson(InputJsonDelta { partial_json: text }),
-        Field::Thinking => ContentBlockDelta::Thinking(ThinkingDelta { thinking: text }),
-        Field::Signature => ContentBlockDelta::Signature(SignatureDelta { signature: text }),
+        Field::Text => ContentBlockDelta::Text(TextDelta {
+            text,
+            extra: crate::Extra::new(),
+        }),
+        Field::PartialJson => ContentBlockDelta::InputJson(InputJsonDelta {
+            partial_json: text,
+            extra: crate::Extra::new(),
+        }),
+        Field::Thinking => ContentBlockDelta::Thinking(ThinkingDelta {
+            thinking: text,
+            estimated_tokens: None,
+            extra: crate::Extra::new(),
+        }),
+        Field::Signature => ContentBlockDelta::Signature(SignatureDelta {
+            signature: text,
+            extra: crate::Extra::new(),
+        }),
     })
 }
 

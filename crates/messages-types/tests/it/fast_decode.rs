@@ -44,10 +44,22 @@ const DELTAS: [(&str, &str); 4] = [
 fn expected_delta(kind: usize, s: &str) -> ContentBlockDelta {
     let t = Text::from(s);
     match kind {
-        0 => ContentBlockDelta::Text(TextDelta { text: t }),
-        1 => ContentBlockDelta::InputJson(InputJsonDelta { partial_json: t }),
-        2 => ContentBlockDelta::Thinking(ThinkingDelta { thinking: t }),
-        _ => ContentBlockDelta::Signature(SignatureDelta { signature: t }),
+        0 => ContentBlockDelta::Text(TextDelta {
+            text: t,
+            ..Default::default()
+        }),
+        1 => ContentBlockDelta::InputJson(InputJsonDelta {
+            partial_json: t,
+            ..Default::default()
+        }),
+        2 => ContentBlockDelta::Thinking(ThinkingDelta {
+            thinking: t,
+            ..Default::default()
+        }),
+        _ => ContentBlockDelta::Signature(SignatureDelta {
+            signature: t,
+            ..Default::default()
+        }),
     }
 }
 
@@ -64,7 +76,7 @@ prop_compose! {
         swap_inner in any::<bool>(),
         extra in prop::option::of(("[a-z]{1,6}", json_value())
             .prop_filter("not a delta field", |(k, _)| !matches!(k.as_str(), "type" | "text" | "thinking" | "signature"))),
-    ) -> (usize, String, u32, String) {
+    ) -> (usize, String, u32, String, Option<(String, Value)>) {
         let (ty, field) = DELTAS[kind];
         let value = json_string_with_escapes(&text, mask);
         let mut inner = vec![
@@ -84,7 +96,8 @@ prop_compose! {
         if swap_outer {
             outer.rotate_left(1);
         }
-        (kind, text, index, format!("{}{{{}{}}}{}", pad[5], outer.join(","), pad[6], pad[7]))
+        let json = format!("{}{{{}{}}}{}", pad[5], outer.join(","), pad[6], pad[7]);
+        (kind, text, index, json, extra)
     }
 }
 
@@ -117,41 +130,55 @@ fn stop_reason() -> impl Strategy<Value = Option<StopReason>> {
 fn stream_event() -> impl Strategy<Value = StreamEvent> {
     prop_oneof![
         (0..4usize, any::<String>(), any::<u32>()).prop_map(|(k, s, index)| {
-            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent {
+            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(
                 index,
-                delta: expected_delta(k, &s),
-            })
+                expected_delta(k, &s),
+            ))
         }),
         (unknown_object(), any::<u32>()).prop_map(|(delta, index)| {
-            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent {
+            StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent::new(
                 index,
-                delta: ContentBlockDelta::Unknown(delta),
-            })
+                ContentBlockDelta::Unknown(delta),
+            ))
         }),
         any::<u32>()
-            .prop_map(|index| StreamEvent::ContentBlockStop(ContentBlockStopEvent { index })),
-        Just(StreamEvent::Ping(PingEvent {})),
-        Just(StreamEvent::MessageStop(MessageStopEvent {})),
+            .prop_map(|index| StreamEvent::ContentBlockStop(ContentBlockStopEvent::new(index))),
+        Just(StreamEvent::Ping(PingEvent::default())),
+        Just(StreamEvent::MessageStop(MessageStopEvent::default())),
         (
             stop_reason(),
             prop::option::of(any::<String>()),
             usage(),
-            prop::option::of(json_value())
+            prop::option::of(json_value()),
+            prop::option::of(json_value()),
+            prop::option::of("[a-z]{1,8}"),
         )
-            .prop_map(|(stop_reason, stop_sequence, usage, details)| {
-                let mut extra = Map::new();
-                if let Some(d) = details {
-                    extra.insert("stop_details".to_owned(), d);
+            .prop_map(
+                |(stop_reason, stop_sequence, usage, details, top, category)| {
+                    let mut extra = Map::new();
+                    if let Some(d) = details {
+                        extra.insert("x_details".to_owned(), d);
+                    }
+                    let mut top_extra = Map::new();
+                    if let Some(t) = top.clone() {
+                        top_extra.insert("x_top".to_owned(), t);
+                    }
+                    StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
+                        delta: MessageDelta {
+                            stop_reason,
+                            stop_sequence,
+                            stop_details: category.map(
+                                |c| json!({"type": "refusal", "category": c, "explanation": null}),
+                            ),
+                            container: None,
+                            extra,
+                        },
+                        usage,
+                        context_management: top.filter(|v| !v.is_null()),
+                        extra: top_extra,
+                    }))
                 }
-                StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
-                    delta: MessageDelta {
-                        stop_reason,
-                        stop_sequence,
-                        extra,
-                    },
-                    usage,
-                }))
-            }),
+            ),
         (
             "[a-z_]{1,20}",
             any::<String>(),
@@ -169,24 +196,27 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
         (any::<String>(), any::<String>(), usage()).prop_map(|(id, model, usage)| {
             let mut m = Message::new(id, model);
             m.usage = usage;
-            StreamEvent::MessageStart(Box::new(MessageStartEvent { message: m }))
+            StreamEvent::MessageStart(Box::new(MessageStartEvent {
+                message: m,
+                extra: Map::new(),
+            }))
         }),
         (any::<u32>(), any::<String>(), json_value()).prop_map(|(index, name, input)| {
-            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
+            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent::new(
                 index,
-                content_block: ContentBlock::ToolUse(ToolUseBlock {
+                ContentBlock::ToolUse(ToolUseBlock {
                     id: "toolu_1".to_owned(),
                     name,
                     input,
                     ..ToolUseBlock::default()
                 }),
-            }))
+            )))
         }),
         (any::<u32>(), any::<String>()).prop_map(|(index, text)| {
-            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent {
+            StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent::new(
                 index,
-                content_block: ContentBlock::text(text),
-            }))
+                ContentBlock::text(text),
+            )))
         }),
         unknown_object().prop_map(StreamEvent::Unknown),
     ]
@@ -222,14 +252,25 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn hand_written_deltas_decode_and_agree((kind, text, index, json) in delta_json()) {
+    fn hand_written_deltas_decode_and_agree((kind, text, index, json, extra) in delta_json()) {
         let event = assert_agree("content_block_delta", json.as_bytes()).expect("valid delta");
         if let StreamEvent::ContentBlockDelta(e) = &event {
             prop_assert_eq!(e.index, index);
             if let ContentBlockDelta::Unknown(_) = e.delta {
                 prop_assert!(false, "known delta decoded as unknown");
             }
-            let expected = expected_delta(kind, &text);
+            let mut expected = expected_delta(kind, &text);
+            // An unknown field of the delta is kept.
+            if let Some((k, v)) = extra {
+                let map = match &mut expected {
+                    ContentBlockDelta::Text(d) => &mut d.extra,
+                    ContentBlockDelta::InputJson(d) => &mut d.extra,
+                    ContentBlockDelta::Thinking(d) => &mut d.extra,
+                    ContentBlockDelta::Signature(d) => &mut d.extra,
+                    _ => unreachable!("expected_delta gives the four text deltas"),
+                };
+                map.insert(k, v);
+            }
             prop_assert_eq!(&e.delta, &expected);
         } else {
             prop_assert!(false, "not a delta: {:?}", event);
@@ -255,7 +296,7 @@ proptest! {
     }
 
     #[test]
-    fn damaged_hand_written_deltas_agree((_k, _t, _i, json) in delta_json(), how in any::<u8>(), at in any::<usize>(), byte in any::<u8>()) {
+    fn damaged_hand_written_deltas_agree((_k, _t, _i, json, _e) in delta_json(), how in any::<u8>(), at in any::<usize>(), byte in any::<u8>()) {
         let damaged = mutate(&json, how, at, byte);
         assert_agree("content_block_delta", &damaged);
     }
@@ -318,7 +359,7 @@ fn name_and_type_mismatch_follows_the_json_type() {
     let data = Bytes::from_static(br#"{"type":"ping"}"#);
     assert_eq!(
         decode_event("content_block_delta", &data).expect("ok"),
-        StreamEvent::Ping(PingEvent {})
+        StreamEvent::Ping(PingEvent::default())
     );
     let data = Bytes::from_static(br#"{"type":"brand_new_event","x":[1,2]}"#);
     let e = decode_event("brand_new_event", &data).expect("unknown events are kept");

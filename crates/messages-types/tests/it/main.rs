@@ -8,3 +8,4 @@ mod roundtrip;
 #[cfg(all(feature = "simd-json", feature = "bench-internals"))]
 mod simd;
 mod support;
+mod version;

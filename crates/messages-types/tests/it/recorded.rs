@@ -105,8 +105,8 @@ fn text_sonnet45_final_content() {
     assert_eq!(m.stop_reason, Some(StopReason::EndTurn));
     assert_eq!(m.usage.output_tokens, 10);
     assert_eq!(m.usage.input_tokens, Some(135));
-    // A field this version does not model is kept.
-    assert_eq!(m.usage.extra["inference_geo"], "not_available");
+    // A field the API added in 2026 is typed now.
+    assert_eq!(m.usage.inference_geo.as_deref(), Some("not_available"));
     assert!(acc.stopped);
 }
 
@@ -175,10 +175,8 @@ fn thinking_then_refusal_final_content() {
     let m = acc.message.expect("message");
     assert_eq!(m.stop_reason, Some(StopReason::Refusal));
     assert_eq!(m.usage.output_tokens, 106);
-    assert_eq!(
-        m.usage.extra["output_tokens_details"]["thinking_tokens"],
-        67
-    );
+    let details = m.usage.output_tokens_details.as_ref().expect("details");
+    assert_eq!(details.thinking_tokens, Some(67));
 }
 
 #[test]
@@ -222,11 +220,11 @@ fn retry_trace_requests_and_error_bodies_decode() {
     let mut errors = 0;
     for exchange in &trace {
         // The real request body round-trips exactly, with `output_config`
-        // (not modelled) kept in `extra`.
+        // typed.
         let body = &exchange["request"]["body"];
         let req: messages_types::MessageRequest =
             serde_json::from_value(body.clone()).expect("request");
-        assert!(req.extra.contains_key("output_config"));
+        assert!(req.output_config.is_some(), "{body}");
         assert_eq!(&serde_json::to_value(&req).expect("serialize"), body);
         if exchange["response"]["status_code"] == 429 {
             let e: messages_types::ErrorResponse =

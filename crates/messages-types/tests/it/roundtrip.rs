@@ -224,10 +224,11 @@ fn a_message_with_new_blocks_and_fields_keeps_them() {
             ]},
             {"type": "code_execution_tool_result", "tool_use_id": "x", "content": {"stdout": ""}},
             {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}, "caller": {"type": "direct"}},
-            {"type": "web_search_tool_result", "tool_use_id": "s", "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}}
+            {"type": "web_search_tool_result", "tool_use_id": "s", "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}},
+            {"type": "future_tool_result", "tool_use_id": "f", "content": [1, {"x": null}]}
         ],
         "stop_reason": "brand_new_reason", "stop_sequence": null,
-        "stop_details": {"type": "refusal", "category": null},
+        "stop_details": {"type": "refusal", "category": null, "explanation": null},
         "container": {"id": "c", "expires_at": "2026-01-01T00:00:00Z"},
         "usage": {"input_tokens": 1, "output_tokens": 2, "cache_creation_input_tokens": 0,
                   "cache_read_input_tokens": 0, "server_tool_use": {"web_search_requests": 1, "new_tool_requests": 4},
@@ -238,7 +239,16 @@ fn a_message_with_new_blocks_and_fields_keeps_them() {
         m.stop_reason,
         Some(StopReason::Unknown("brand_new_reason".into()))
     );
-    assert!(matches!(m.content[1], ContentBlock::Unknown(_)));
+    assert!(matches!(
+        m.content[1],
+        ContentBlock::CodeExecutionToolResult(_)
+    ));
+    assert!(matches!(m.content[4], ContentBlock::Unknown(_)));
+    assert_eq!(m.container.as_ref().map(|c| c.id.as_str()), Some("c"));
+    assert_eq!(m.usage.inference_geo.as_deref(), Some("global"));
+    let details = m.stop_details().expect("typed stop details");
+    assert_eq!(details.kind, "refusal");
+    assert_eq!(details.category, None);
     assert_eq!(
         m.usage
             .server_tool_use

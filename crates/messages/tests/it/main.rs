@@ -30,7 +30,7 @@ fn client(emu: &EmulatorHandle) -> Client {
 async fn create_and_stream_give_the_same_message() {
     let emu = emulator().await;
     let client = client(&emu);
-    let req = MessageRequest::new("claude-sonnet-4-5", 120).user("Same answer both ways");
+    let req = MessageRequest::new("claude-sonnet-4-6", 120).user("Same answer both ways");
     let created = client.create(&req).await.expect("create");
     let streamed = client
         .stream(&req)
@@ -47,7 +47,7 @@ async fn create_and_stream_give_the_same_message() {
 async fn count_tokens_matches_the_usage_of_the_message() {
     let emu = emulator().await;
     let client = client(&emu);
-    let req = MessageRequest::new("claude-sonnet-4-5", 50).user("How many tokens is this prompt?");
+    let req = MessageRequest::new("claude-sonnet-4-6", 50).user("How many tokens is this prompt?");
     let count = client
         .count_tokens(&CountTokensRequest::from(&req))
         .await
@@ -122,7 +122,7 @@ async fn the_client_is_cheap_to_share_across_tasks() {
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
-                let req = MessageRequest::new("claude-sonnet-4-5", 40).user(format!("task {i}"));
+                let req = MessageRequest::new("claude-sonnet-4-6", 40).user(format!("task {i}"));
                 Ok::<_, messages::Error>(client.stream(&req).await?.final_text().await?)
             })
         })
@@ -142,7 +142,7 @@ async fn builder_resume_applies_to_every_stream() {
         .resume(ResumePolicy::new(1))
         .build()
         .expect("client");
-    let req = MessageRequest::new("claude-sonnet-4-5", 300).user("fail every time");
+    let req = MessageRequest::new("claude-sonnet-4-6", 300).user("fail every time");
     let err = client
         .stream(&req)
         .await
@@ -176,7 +176,7 @@ async fn batches_are_reachable_from_the_client() {
     let params = BatchCreateParams {
         requests: vec![BatchRequest::new(
             "one",
-            MessageRequest::new("claude-sonnet-4-5", 20).user("hi"),
+            MessageRequest::new("claude-sonnet-4-6", 20).user("hi"),
         )],
     };
     let created = client.batches().create(&params).await.expect("create");
@@ -197,7 +197,7 @@ async fn create_refuses_a_streaming_request_before_sending() {
         .await
         .expect("emulator");
     let client = client(&emu);
-    let mut req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let mut req = MessageRequest::new("claude-sonnet-4-6", 20).user("hi");
     req.stream = Some(true);
     let err = client.create(&req).await.expect_err("refused");
     assert!(err.is_invalid_request(), "{err:?}");
@@ -219,7 +219,7 @@ async fn per_call_options_reach_the_wire() {
         .transport(|t| t.beta("configured-beta"))
         .build()
         .expect("client");
-    let req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let req = MessageRequest::new("claude-sonnet-4-6", 20).user("hi");
     let options = || {
         messages::RequestOptions::new()
             .header(
@@ -243,7 +243,7 @@ async fn per_call_options_reach_the_wire() {
         .expect("final");
     let models = client.models().options(options());
     models
-        .retrieve("claude-sonnet-4-5")
+        .retrieve("claude-sonnet-4-6")
         .await
         .expect("retrieve");
     let listed: Vec<_> = models.list().collect().await;
@@ -274,7 +274,7 @@ async fn the_error_chain_names_each_cause_once() {
         .max_retries(0)
         .build()
         .expect("client");
-    let req = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let req = MessageRequest::new("claude-sonnet-4-6", 20).user("hi");
     let err = client.create(&req).await.expect_err("refused");
     assert!(err.is_connect() && err.is_retryable(), "{err:?}");
     let top = err.to_string();
@@ -304,4 +304,49 @@ async fn the_error_chain_names_each_cause_once() {
     let chain = format!("{:#}", anyhow::Error::new(err));
     assert_eq!(chain.matches(&id).count(), 1, "{chain}");
     assert_eq!(chain.matches("overloaded_error").count(), 1, "{chain}");
+}
+
+#[tokio::test]
+async fn fields_the_api_version_rejects_are_refused_before_sending() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let req = MessageRequest::new("claude-opus-4-6", 20)
+        .user("hi")
+        .temperature(1.0);
+    let err = client.create(&req).await.unwrap_err();
+    assert!(err.is_invalid_request(), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("temperature") && text.contains("2026-10-21"),
+        "{text}"
+    );
+    let err = client.stream(&req).await.unwrap_err();
+    assert!(err.to_string().contains("temperature"), "{err}");
+    let retired = MessageRequest::new("claude-sonnet-4-5", 20).user("hi");
+    let err = client.create(&retired).await.unwrap_err();
+    assert!(err.to_string().contains("retired on 2026-11-30"), "{err}");
+    assert_eq!(emu.request_log().count("POST", "/v1/messages"), 0);
+
+    // Under 2023-06-01 the sampling parameters are sent, and accepted.
+    let old = Client::builder()
+        .api_key("test-key")
+        .base_url(emu.base_url())
+        .transport(|t| t.anthropic_version("2023-06-01"))
+        .build()
+        .expect("client");
+    let m = old.create(&req).await.expect("accepted under 2023-06-01");
+    assert_eq!(m.model, "claude-opus-4-6");
+    // Adaptive thinking works under the default version.
+    let m = client
+        .create(
+            &MessageRequest::new("claude-opus-4-6", 200)
+                .user("why")
+                .adaptive_thinking(),
+        )
+        .await
+        .expect("adaptive");
+    assert!(matches!(
+        m.content[0],
+        messages::types::ContentBlock::Thinking(_)
+    ));
 }
