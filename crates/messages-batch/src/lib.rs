@@ -95,8 +95,8 @@ pub use crate::runner::{
     RunReport, read_results, write_output, write_output_to,
 };
 pub use crate::summary::{
-    BATCH_DISCOUNT, ModelPrice, PRICES_JSON, PriceTable, PriceTableError, Summary, TokenUsage,
-    cost_of, price_of,
+    BATCH_DISCOUNT, ModelPrice, PRICES_JSON, PriceTable, PriceTableError, Summary, cost_of,
+    price_of,
 };
 pub use crate::wait::{Progress, WaitOptions};
 pub use messages_http::ListParams;

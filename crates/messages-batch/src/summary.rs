@@ -178,19 +178,6 @@ pub fn cost_of(model: &str, usage: &Usage) -> Option<f64> {
     PriceTable::current().cost_of(model, usage)
 }
 
-/// Token counts summed over results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TokenUsage {
-    /// Input tokens (not counting cache reads and writes).
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Input tokens written to the cache.
-    pub cache_creation_input_tokens: u64,
-    /// Input tokens read from the cache.
-    pub cache_read_input_tokens: u64,
-}
-
 /// What happened to a job: counts by outcome, errors by type, token usage
 /// and an estimated cost.
 ///
@@ -225,7 +212,7 @@ pub struct Summary {
     /// Results of a type this version does not know.
     pub unknown: u64,
     /// Token usage of the succeeded results.
-    pub usage: TokenUsage,
+    pub usage: Usage,
     /// Succeeded results per model.
     pub models: BTreeMap<String, u64>,
     discount: f64,
@@ -267,11 +254,7 @@ impl Summary {
             BatchResult::Succeeded { message } => {
                 self.succeeded += 1;
                 let u = &message.usage;
-                self.usage.input_tokens += u.input_tokens.unwrap_or(0);
-                self.usage.output_tokens += u.output_tokens;
-                self.usage.cache_creation_input_tokens +=
-                    u.cache_creation_input_tokens.unwrap_or(0);
-                self.usage.cache_read_input_tokens += u.cache_read_input_tokens.unwrap_or(0);
+                self.usage.add_counts(u);
                 *self.models.entry(message.model.clone()).or_default() += 1;
                 match cost_of(&message.model, u) {
                     Some(c) => self.cost += c,
@@ -336,7 +319,10 @@ impl fmt::Display for Summary {
         write!(
             f,
             ", {} canceled, {} expired; {} input and {} output tokens",
-            self.canceled, self.expired, self.usage.input_tokens, self.usage.output_tokens
+            self.canceled,
+            self.expired,
+            self.usage.input_tokens.unwrap_or(0),
+            self.usage.output_tokens
         )?;
         match self.estimated_cost_usd() {
             Some(c) => write!(f, "; about ${c:.4}")?,

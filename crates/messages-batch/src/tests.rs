@@ -338,7 +338,7 @@ fn summary_counts_errors_by_type_and_discounts_batches() {
         (batch.canceled, batch.expired, batch.unknown, batch.total()),
         (1, 1, 1, 6)
     );
-    assert_eq!(batch.usage.input_tokens, 1_000_000);
+    assert_eq!(batch.usage.input_tokens, Some(1_000_000));
     assert_eq!(local.estimated_cost_usd(), Some(1.0));
     assert_eq!(batch.estimated_cost_usd(), Some(0.5));
     let mut mystery = succeeded("claude-mystery-1", 10, 10);

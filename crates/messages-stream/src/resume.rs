@@ -333,34 +333,9 @@ fn append_assistant(request: &mut MessageRequest, blocks: Vec<ContentBlock>) {
 
 /// Usage of two attempts added up: counts are summed; descriptive fields
 /// (service tier, unknown fields) are the newer attempt's.
+/// `b`'s usage with `a`'s counts added (the attempts of one stream).
 fn sum(a: &Usage, b: &Usage) -> Usage {
-    let add = |x: Option<u64>, y: Option<u64>| match (x, y) {
-        (None, None) => None,
-        (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
-    };
     let mut out = b.clone();
-    out.input_tokens = add(a.input_tokens, b.input_tokens);
-    out.output_tokens = a.output_tokens + b.output_tokens;
-    out.cache_creation_input_tokens =
-        add(a.cache_creation_input_tokens, b.cache_creation_input_tokens);
-    out.cache_read_input_tokens = add(a.cache_read_input_tokens, b.cache_read_input_tokens);
-    if let (Some(x), Some(y)) = (&a.cache_creation, &mut out.cache_creation) {
-        y.ephemeral_5m_input_tokens += x.ephemeral_5m_input_tokens;
-        y.ephemeral_1h_input_tokens += x.ephemeral_1h_input_tokens;
-    } else if out.cache_creation.is_none() {
-        out.cache_creation.clone_from(&a.cache_creation);
-    }
-    if let (Some(x), Some(y)) = (&a.server_tool_use, &mut out.server_tool_use) {
-        y.web_search_requests = add(x.web_search_requests, y.web_search_requests);
-        y.web_fetch_requests = add(x.web_fetch_requests, y.web_fetch_requests);
-    } else if out.server_tool_use.is_none() {
-        out.server_tool_use.clone_from(&a.server_tool_use);
-    }
-    if let (Some(x), Some(y)) = (&a.output_tokens_details, &mut out.output_tokens_details) {
-        y.thinking_tokens = add(x.thinking_tokens, y.thinking_tokens);
-    } else if out.output_tokens_details.is_none() {
-        out.output_tokens_details
-            .clone_from(&a.output_tokens_details);
-    }
+    out.add_counts(a);
     out
 }

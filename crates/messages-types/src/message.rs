@@ -170,6 +170,68 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Adds the counts of `other` to these, as for two requests whose usage
+    /// is summed (a resumed stream's attempts, the results of a job):
+    /// input, output, cache write and read tokens, cache writes by TTL,
+    /// server tool requests and thinking tokens. A count absent on both
+    /// sides stays absent; other fields keep this usage's values (or take
+    /// `other`'s where this one has none).
+    ///
+    /// This is the one place usage is summed; [`update`](Usage::update)
+    /// is the other operation a stream needs (cumulative counts overwrite).
+    ///
+    /// ```
+    /// use messages_types::Usage;
+    ///
+    /// let mut total = Usage { input_tokens: Some(10), output_tokens: 5, ..Usage::default() };
+    /// total.add_counts(&Usage { input_tokens: Some(3), output_tokens: 2, ..Usage::default() });
+    /// assert_eq!((total.input_tokens, total.output_tokens), (Some(13), 7));
+    /// ```
+    pub fn add_counts(&mut self, other: &Usage) {
+        fn add(x: &mut Option<u64>, y: Option<u64>) {
+            if let Some(y) = y {
+                *x = Some(x.unwrap_or(0) + y);
+            }
+        }
+        add(&mut self.input_tokens, other.input_tokens);
+        self.output_tokens += other.output_tokens;
+        add(
+            &mut self.cache_creation_input_tokens,
+            other.cache_creation_input_tokens,
+        );
+        add(
+            &mut self.cache_read_input_tokens,
+            other.cache_read_input_tokens,
+        );
+        match (&mut self.cache_creation, &other.cache_creation) {
+            (Some(x), Some(y)) => {
+                x.ephemeral_5m_input_tokens += y.ephemeral_5m_input_tokens;
+                x.ephemeral_1h_input_tokens += y.ephemeral_1h_input_tokens;
+            }
+            (x @ None, y) => x.clone_from(y),
+            (Some(_), None) => {}
+        }
+        match (&mut self.server_tool_use, &other.server_tool_use) {
+            (Some(x), Some(y)) => {
+                add(&mut x.web_search_requests, y.web_search_requests);
+                add(&mut x.web_fetch_requests, y.web_fetch_requests);
+            }
+            (x @ None, y) => x.clone_from(y),
+            (Some(_), None) => {}
+        }
+        match (
+            &mut self.output_tokens_details,
+            &other.output_tokens_details,
+        ) {
+            (Some(x), Some(y)) => add(&mut x.thinking_tokens, y.thinking_tokens),
+            (x @ None, y) => x.clone_from(y),
+            (Some(_), None) => {}
+        }
+        if self.service_tier.is_none() {
+            self.service_tier.clone_from(&other.service_tier);
+        }
+    }
+
     /// Overwrites the counts that `newer` carries, as a `message_delta`
     /// requires (the counts are cumulative, never added). A field that is
     /// absent or `null` in `newer` never erases a value set earlier.
