@@ -94,7 +94,10 @@ async fn persistent(global: &Global) -> Result<Conn, CliError> {
 /// `msgs batch submit`.
 async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     // Validate the whole file before anything is sent.
-    let job = input::read_job(&args.input)?;
+    let mut job = input::read_job(&args.input)?;
+    if let Some(n) = args.max_requests_per_batch {
+        job = job.max_requests_per_batch(n as usize);
+    }
     // Before anything is submitted: a bad -o is found now, not after the
     // batch has run (and been paid for).
     let out_path = args.output.as_deref().filter(|p| !output::is_stdout(p));

@@ -262,6 +262,10 @@ pub(crate) struct SubmitArgs {
     /// Checked before the batch is submitted.
     #[arg(short, long, value_name = "FILE", requires = "wait")]
     pub(crate) output: Option<PathBuf>,
+    /// Split the job into batches of at most N requests (default and
+    /// maximum: the API's 100,000 per batch).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) max_requests_per_batch: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -339,3 +339,43 @@ async fn a_checkpoint_that_cannot_be_created_is_not_offered_for_resuming() {
     assert!(!err.contains("resume"), "{err}");
     assert_eq!(posts(&emu, "/v1/messages"), 0);
 }
+
+/// A submit that fails after creating some batches prints their ids on
+/// stdout (they run and are billed) and says which requests they hold; the
+/// emulator's list shows no batch twice.
+#[tokio::test]
+async fn a_partial_submit_prints_the_created_batches_and_fails() {
+    let emu = emulator().await;
+    let dir = temp_dir("partial-submit");
+    let job = dir.join("job.jsonl");
+    write_job(&job, 25);
+    let mut cmd = msgs(Some(&emu.base_url()));
+    cmd.args([
+        "-H",
+        "x-emulator-fault: status=500,should-retry=false,skip=1,times=1,scope=all,method=POST,path=/v1/messages/batches",
+        "batch",
+        "submit",
+        "--max-requests-per-batch",
+        "10",
+    ])
+    .arg(&job);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let printed: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(printed.len(), 1, "the one created batch: {printed:?}");
+    assert!(printed[0].starts_with("msgbatch_"), "{printed:?}");
+    let err = stderr(&o);
+    assert!(err.contains(&printed[0]), "the error names it: {err}");
+    assert!(err.contains("holding 10 of its 25 requests"), "{err}");
+    // Two creates were attempted, one batch exists.
+    assert_eq!(posts(&emu, "/v1/messages/batches"), 2);
+    let mut list = msgs(Some(&emu.base_url()));
+    list.args(["batch", "list", "--json"]);
+    let listed = output(list).await;
+    assert_eq!(
+        stdout(&listed).matches("msgbatch_").count(),
+        1,
+        "{}",
+        stdout(&listed)
+    );
+}
