@@ -1,27 +1,37 @@
-//! `redis-server` for the queue's tests: installed with apt when missing.
+//! `redis-server` (the queue's tests) and `strace` (the CLI's write count):
+//! installed with apt when missing.
 
 use std::process::Command;
 
 use crate::{Result, project_root, run};
 
-/// Makes sure `redis-server` is on PATH, installing Debian's package
-/// (`apt-get update` once, then `apt-get install -y redis-server`) when it
-/// is missing. The tests start their own servers on loopback; nothing is
-/// started here.
+/// Makes sure the Debian tools the tests use are on PATH, installing the
+/// missing ones with apt (`apt-get update` once, then `apt-get install -y`):
+/// `redis-server` for the queue's tests (which start their own servers on
+/// loopback; nothing is started here) and `strace` for the CLI's count of
+/// write calls.
 pub(crate) fn ensure_redis() -> Result {
-    let have = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if have {
+    let missing: Vec<&str> = [("redis-server", "--version"), ("strace", "-V")]
+        .into_iter()
+        .filter(|(tool, flag)| {
+            !Command::new(tool)
+                .arg(flag)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|(tool, _)| tool)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("redis-server is missing: installing it with apt-get");
+    eprintln!("{} missing: installing with apt-get", missing.join(" and "));
     let root = project_root();
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
     run(&root, "apt-get", &["update"], &env)?;
-    run(&root, "apt-get", &["install", "-y", "redis-server"], &env)?;
-    // The package starts a system service on some systems; the tests do
-    // not use it, and it is left as the package set it up.
+    let mut args = vec!["install", "-y"];
+    args.extend(&missing);
+    run(&root, "apt-get", &args, &env)?;
+    // redis-server's package starts a system service on some systems; the
+    // tests do not use it, and it is left as the package set it up.
     Ok(())
 }
