@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use messages_http::encode_segment;
 use messages_http::{Body, ListParams, Pages, Request, RequestOptions, Transport};
 use messages_types::{BatchCreateParams, BatchResultLine, DeletedMessageBatch, MessageBatch, Page};
 
@@ -12,21 +13,6 @@ use crate::decoder::{DEFAULT_MAX_LINE_LEN, RawLine, ResultsDecoder};
 use crate::error::{Error, Result};
 
 const BATCHES: &str = "/v1/messages/batches";
-
-/// Percent-encodes everything but unreserved characters (RFC 3986), so a
-/// batch id is always one path segment: an id such as `../models` or `a?b`
-/// cannot reach another endpoint.
-fn segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// The Message Batches API: create, retrieve, list, cancel, delete, results
 /// and [`wait`](Batches::wait).
@@ -144,8 +130,11 @@ impl Batches {
     ///
     /// [`Error::is_http`]; a 404 ([`Error::status`]) for an unknown batch.
     pub async fn retrieve(&self, id: &str) -> Result<MessageBatch> {
-        self.send_json(Request::get(format!("{BATCHES}/{}", segment(id))), Some(id))
-            .await
+        self.send_json(
+            Request::get(format!("{BATCHES}/{}", encode_segment(id))),
+            Some(id),
+        )
+        .await
     }
 
     /// Cancels a batch: `POST /v1/messages/batches/{id}/cancel`. The batch
@@ -157,7 +146,7 @@ impl Batches {
     /// [`Error::is_http`].
     pub async fn cancel(&self, id: &str) -> Result<MessageBatch> {
         self.send_json(
-            Request::post(format!("{BATCHES}/{}/cancel", segment(id))),
+            Request::post(format!("{BATCHES}/{}/cancel", encode_segment(id))),
             Some(id),
         )
         .await
@@ -171,7 +160,7 @@ impl Batches {
     /// ended.
     pub async fn delete(&self, id: &str) -> Result<DeletedMessageBatch> {
         self.send_json(
-            Request::delete(format!("{BATCHES}/{}", segment(id))),
+            Request::delete(format!("{BATCHES}/{}", encode_segment(id))),
             Some(id),
         )
         .await
@@ -222,7 +211,7 @@ impl Batches {
     pub async fn results(&self, id: &str) -> Result<ResultsStream> {
         // A download as long as the results: like a stream, the deadline
         // covers the response headers and the idle timeout the body.
-        let req = Request::get(format!("{BATCHES}/{}/results", segment(id)))
+        let req = Request::get(format!("{BATCHES}/{}/results", encode_segment(id)))
             .with_options(RequestOptions::new().streaming(true));
         let resp = self
             .transport

@@ -198,22 +198,6 @@ fn read_limit(h: &HeaderMap, name: &str) -> Option<(f64, f64, Option<SystemTime>
     (limit > 0.0 && remaining >= 0.0).then_some((limit, remaining, reset))
 }
 
-/// The wait a 429/529 asks for: `retry-after-ms`, else `retry-after` in
-/// seconds (fractions allowed). No upper bound: the runner decides what is
-/// too long.
-pub(crate) fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let num = |name: &str| {
-        h.get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9)
-    };
-    num("retry-after-ms")
-        .map(|ms| ms / 1000.0)
-        .or_else(|| num("retry-after"))
-        .map(Duration::from_secs_f64)
-}
-
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let s = s.trim().as_bytes();

@@ -21,7 +21,7 @@ use crate::decoder::{DEFAULT_MAX_LINE_LEN, ResultsDecoder, ResultsReader};
 use crate::error::{Error, Kind, Result};
 use crate::fingerprint::{Fingerprint, Stamp, read_stamp};
 use crate::job::BatchJob;
-use crate::pace::{Pacer, format_rfc3339, retry_after};
+use crate::pace::{Pacer, format_rfc3339};
 use crate::summary::Summary;
 use crate::wait::{Progress, Reporter};
 
@@ -532,8 +532,7 @@ impl LocalRunner {
                 }
                 Outcome::Throttled { wait, result } => {
                     in_a_row += 1;
-                    let wait = wait
-                        .unwrap_or_else(|| messages_http::backoff_delay(in_a_row - 1, jitter()));
+                    let wait = wait.unwrap_or_else(|| messages_http::retry_delay(in_a_row - 1));
                     if wait > self.max_wait || too_long.is_some() {
                         // Not recorded: the next run sends it again.
                         too_long.get_or_insert((result, wait));
@@ -656,7 +655,9 @@ impl LocalRunner {
                 if matches!(status.map(|s| s.as_u16()), Some(429 | 529))
                     && should_retry != Some(false)
                 {
-                    let wait = headers.as_ref().and_then(retry_after);
+                    let wait = headers
+                        .as_ref()
+                        .and_then(|h| messages_http::requested_wait(h, SystemTime::now()));
                     let result = match classify(e, body_len, max_line_len) {
                         Outcome::Result(r) | Outcome::RunWide(r) => r,
                         other => return done(other, headers),
@@ -669,7 +670,7 @@ impl LocalRunner {
                     (None, _) => e.is_connect() || e.is_timeout() || e.is_request(),
                 };
                 if retryable && attempt < retries {
-                    let wait = messages_http::backoff_delay(attempt, jitter());
+                    let wait = messages_http::retry_delay(attempt);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;
@@ -760,15 +761,6 @@ fn classify(e: messages_http::Error, body_len: usize, max_line_len: usize) -> Ou
         ))),
         None => Outcome::Fatal(e),
     }
-}
-
-/// A number in `[0, 1)` for backoff jitter: not for anything that needs
-/// randomness of quality.
-fn jitter() -> f64 {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(nanos % 1000) / 1000.0
 }
 
 fn rate_limited_error(

@@ -84,7 +84,10 @@ pub use crate::request::{Request, RequestOptions, encode_segment};
 pub use crate::response::{Body, Response};
 /// The retry policy the transport applies (what the official SDKs do), for
 /// callers that retry on their own, such as `messages-batch`'s runner.
-pub use crate::retry::{DEFAULT_MAX_RETRIES, backoff_delay, retry_after, should_retry_status};
+pub use crate::retry::{
+    DEFAULT_MAX_RETRIES, backoff_delay, requested_wait, retry_after, retry_delay,
+    should_retry_status,
+};
 
 /// The error type passed between middleware (tower's convention).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

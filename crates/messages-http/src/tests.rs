@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::connect::is_loopback;
 use crate::error::one_line;
-use crate::retry::{backoff_delay, retry_after, should_retry_status};
+use crate::retry::{backoff_delay, requested_wait, retry_after, should_retry_status};
 use crate::{Error, Request, RequestOptions, Transport};
 
 #[test]
@@ -60,6 +60,18 @@ fn retry_status_table() {
     let junk = headers(&[("x-should-retry", "maybe")]);
     assert!(should_retry_status(StatusCode::TOO_MANY_REQUESTS, &junk));
     assert!(!should_retry_status(StatusCode::BAD_REQUEST, &junk));
+}
+
+#[test]
+fn a_long_wait_is_reported_but_not_retried_automatically() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let hour = headers(&[("retry-after", "3600")]);
+    assert_eq!(retry_after(&hour, now), None);
+    assert_eq!(requested_wait(&hour, now), Some(Duration::from_secs(3600)));
+    let date = httpdate::fmt_http_date(now + Duration::from_secs(7200));
+    let at = headers(&[("retry-after", &date)]);
+    assert_eq!(requested_wait(&at, now), Some(Duration::from_secs(7200)));
+    assert_eq!(requested_wait(&headers(&[]), now), None);
 }
 
 #[test]

@@ -28,7 +28,9 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::Service;
 
-pub use self::policy::{backoff_delay, retry_after, should_retry_status};
+pub use self::policy::{
+    backoff_delay, requested_wait, retry_after, retry_delay, should_retry_status,
+};
 
 use crate::BoxError;
 

@@ -25,12 +25,18 @@ pub fn should_retry_status(status: StatusCode, headers: &HeaderMap) -> bool {
     matches!(status.as_u16(), 408 | 409 | 429) || status.as_u16() >= 500
 }
 
-/// The wait the server asked for: `retry-after-ms`, else `retry-after` in
-/// seconds or as an HTTP date (relative to `now`).
-///
-/// Returns `None` when neither header is present and valid, or when the value
-/// is not in `(0, 60]` seconds: then the caller uses [`backoff_delay`].
+/// The wait the server asked for, to be retried automatically: as
+/// [`requested_wait`], but `None` when the value is not in `(0, 60]`
+/// seconds: then the caller uses [`backoff_delay`].
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    requested_wait(headers, now).filter(|w| *w > Duration::ZERO && *w <= MAX_RETRY_AFTER)
+}
+
+/// The wait the server asked for, however long: `retry-after-ms`, else
+/// `retry-after` in seconds or as an HTTP date (relative to `now`). `None`
+/// when neither header is present and valid. A caller that decides for
+/// itself what is too long (a usage cap that resets in hours) reads this.
+pub fn requested_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let from_ms = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
@@ -50,7 +56,7 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             }
         }
     })?;
-    (wait > Duration::ZERO && wait <= MAX_RETRY_AFTER).then_some(wait)
+    Some(wait)
 }
 
 fn secs(v: f64) -> Option<Duration> {
@@ -68,6 +74,12 @@ pub fn backoff_delay(retry: u32, rand: f64) -> Duration {
         0.0
     };
     Duration::from_secs_f64(base * (1.0 - 0.25 * rand))
+}
+
+/// [`backoff_delay`] with the transport's own jitter: the wait before retry
+/// number `retry` (0-based) when the server did not say.
+pub fn retry_delay(retry: u32) -> Duration {
+    backoff_delay(retry, jitter())
 }
 
 /// The delay before retry number `retry` after a response with `headers`.
