@@ -29,9 +29,10 @@ const BATCHES: &str = "/v1/messages/batches";
 /// use messages_types::{BatchCreateParams, BatchRequest, MessageRequest};
 ///
 /// let batches = Batches::new(messages_http::Transport::from_env()?);
-/// let params = BatchCreateParams {
-///     requests: vec![BatchRequest::new("q1", MessageRequest::new("claude-haiku-4-5", 64).user("Hi"))],
-/// };
+/// let params = BatchCreateParams::new(vec![BatchRequest::new(
+///     "q1",
+///     MessageRequest::new("claude-haiku-4-5", 64).user("Hi"),
+/// )]);
 /// let batch = batches.create(&params).await?;
 /// batches.wait(&batch.id, WaitOptions::new()).await?;
 /// let mut results = batches.results(&batch.id).await?;

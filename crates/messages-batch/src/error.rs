@@ -33,6 +33,7 @@ struct Inner {
 /// A batch that a failed [`BatchJob::submit`](crate::BatchJob::submit)
 /// created before the failure: it runs (and is billed) like any other.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreatedBatch {
     /// The batch id.
     pub batch_id: String,

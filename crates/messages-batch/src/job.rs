@@ -465,6 +465,7 @@ pub fn is_resubmittable(result: &BatchResult) -> bool {
 
 /// A result joined to its input ([`BatchJob::join`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Joined<'a> {
     /// The request's position in the job.
     pub index: usize,

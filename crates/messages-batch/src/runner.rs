@@ -176,6 +176,7 @@ pub struct LocalRunner {
 
 /// What a [`LocalRunner`] run did.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RunReport {
     /// Requests in the job.
     pub total: u64,
@@ -734,13 +735,8 @@ fn classify(e: messages_http::Error, body_len: usize, max_line_len: usize) -> Ou
     {
         let error = match e.error_response() {
             Some(body) => body.clone(),
-            None => ErrorResponse {
-                error: ApiError {
-                    kind: a.kind.clone(),
-                    message: e.to_string(),
-                },
-                request_id: e.request_id().map(str::to_owned),
-            },
+            None => ErrorResponse::new(ApiError::new(a.kind.clone(), e.to_string()))
+                .with_request_id(e.request_id().map(str::to_owned)),
         };
         return Outcome::RunWide(BatchResult::Errored { error });
     }
@@ -794,10 +790,7 @@ fn rate_limited_error(
 
 fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> BatchResult {
     BatchResult::Errored {
-        error: ErrorResponse {
-            error: ApiError { kind, message },
-            request_id,
-        },
+        error: ErrorResponse::new(ApiError::new(kind, message)).with_request_id(request_id),
     }
 }
 
@@ -911,10 +904,7 @@ impl CheckpointWriter<'_> {
     /// asked: from its return, the result is acknowledged.
     fn append(&mut self, job: &BatchJob, i: usize, result: BatchResult) -> Result<BatchResultLine> {
         let request = &job.requests()[i];
-        let mut line = BatchResultLine {
-            custom_id: request.custom_id.clone(),
-            result,
-        };
+        let mut line = BatchResultLine::new(request.custom_id.clone(), result);
         let fingerprint = Fingerprint::of(&request.params);
         self.encode(&line, fingerprint)?;
         if self.buf.len() > self.max_line_len {

@@ -22,6 +22,7 @@ pub const BATCH_DISCOUNT: f64 = 0.5;
 /// 2x for 1 hour; cache reads 0.1x. Long-context surcharges are not
 /// modelled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelPrice {
     /// The model id prefix this price applies to, such as
     /// `"claude-sonnet-4-6"`; it matches the id itself and ids continuing
@@ -49,6 +50,7 @@ pub struct ModelPrice {
 /// assert!(t.price_of("claude-y").is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PriceTable {
     /// The date the prices were checked (`YYYY-MM-DD`).
     #[serde(default)]
@@ -74,7 +76,29 @@ impl std::error::Error for PriceTableError {}
 
 static DEFAULT_PRICES: OnceLock<PriceTable> = OnceLock::new();
 
+impl ModelPrice {
+    /// The price of models whose id is `prefix` or continues it with `-`,
+    /// in dollars per million input and output tokens.
+    pub fn new(prefix: impl Into<String>, input: f64, output: f64) -> ModelPrice {
+        ModelPrice {
+            prefix: prefix.into(),
+            input,
+            output,
+        }
+    }
+}
+
 impl PriceTable {
+    /// A table checked on `as_of` (`YYYY-MM-DD`) with these prices, most
+    /// specific prefix first, and no sources.
+    pub fn new(as_of: impl Into<String>, prices: Vec<ModelPrice>) -> PriceTable {
+        PriceTable {
+            as_of: as_of.into(),
+            sources: Vec::new(),
+            prices,
+        }
+    }
+
     /// The built-in table (parsed once per call; [`PriceTable::current`]
     /// keeps one).
     pub fn builtin() -> PriceTable {
@@ -200,6 +224,7 @@ pub fn cost_of(model: &str, usage: &Usage) -> Option<f64> {
 /// assert_eq!(s.estimated_cost_usd(), Some(1.0));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Summary {
     /// Results of type `succeeded`.
     pub succeeded: u64,

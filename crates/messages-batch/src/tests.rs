@@ -294,11 +294,9 @@ fn prices_match_by_family_and_unknown_models_have_no_cost() {
     let c = cost_of("claude-sonnet-4-5", &usage).unwrap();
     let expect = (3.0 * (1000.0 + 0.1 * 10000.0 + 1.25 * 2000.0) + 15.0 * 100.0) / 1e6;
     assert!((c - expect).abs() < 1e-12, "{c} vs {expect}");
-    usage.cache_creation = Some(messages_types::CacheCreation {
-        ephemeral_5m_input_tokens: 0,
-        ephemeral_1h_input_tokens: 2000,
-        ..Default::default()
-    });
+    let mut creation = messages_types::CacheCreation::default();
+    creation.ephemeral_1h_input_tokens = 2000;
+    usage.cache_creation = Some(creation);
     let c = cost_of("claude-sonnet-4-5", &usage).unwrap();
     let expect = (3.0 * (1000.0 + 0.1 * 10000.0 + 2.0 * 2000.0) + 15.0 * 100.0) / 1e6;
     assert!((c - expect).abs() < 1e-12);

@@ -17,6 +17,7 @@ use crate::error::{Error, Kind, Result};
 /// [`SubmittedJob`](crate::SubmittedJob) (summed over its batches) and the
 /// [`LocalRunner`](crate::LocalRunner).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Progress {
     /// All requests.
     pub total: u64,

@@ -35,15 +35,18 @@ fn json_strings_escape() {
 // ===== progress and human output =====
 
 fn progress(total: u64, succeeded: u64, errored: u64, canceled: u64, expired: u64) -> Progress {
-    Progress {
-        total,
-        processing: total - succeeded - errored - canceled - expired,
-        succeeded,
-        errored,
-        canceled,
-        expired,
-        ended: succeeded + errored + canceled + expired == total,
-    }
+    use messages::types::{MessageBatch, ProcessingStatus};
+    let processing = total - succeeded - errored - canceled - expired;
+    let status = if processing == 0 {
+        ProcessingStatus::Ended
+    } else {
+        ProcessingStatus::InProgress
+    };
+    let mut batch = MessageBatch::new("msgbatch_1", status);
+    let counts = &mut batch.request_counts;
+    (counts.processing, counts.succeeded, counts.errored) = (processing, succeeded, errored);
+    (counts.canceled, counts.expired) = (canceled, expired);
+    Progress::of_batch(&batch)
 }
 
 #[test]

@@ -456,10 +456,7 @@ async fn api_error(
     // One parse covers both shapes: `LooseErrorBody` ignores the tag.
     let parsed = serde_json::from_slice::<LooseErrorBody>(&bytes)
         .ok()
-        .map(|l| ErrorResponse {
-            error: l.error,
-            request_id: l.request_id,
-        });
+        .map(|l| ErrorResponse::new(l.error).with_request_id(l.request_id));
     let resp = parsed.unwrap_or_else(|| {
         let text = String::from_utf8_lossy(&bytes);
         let excerpt = one_line(&text, EXCERPT_CHARS);
@@ -472,13 +469,10 @@ async fn api_error(
             message.push_str(": ");
             message.push_str(&excerpt);
         }
-        ErrorResponse {
-            error: ApiError {
-                kind: ErrorType::from_status(status.as_u16()),
-                message,
-            },
-            request_id: None,
-        }
+        ErrorResponse::new(ApiError::new(
+            ErrorType::from_status(status.as_u16()),
+            message,
+        ))
     });
     Error::api(status, resp)
         .with_request_id(request_id)

@@ -24,6 +24,7 @@ use crate::{Error, Request, RequestOptions, Result, Transport};
 /// assert_eq!(params.limit, Some(100));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListParams {
     /// Items newer than this id (the page just before it).
     pub before_id: Option<String>,

@@ -634,10 +634,10 @@ impl Queue for LocalQueue {
             let lines: Vec<BatchResultLine> = st.results[start.min(end)..end]
                 .iter()
                 .filter_map(|id| {
-                    Some(BatchResultLine {
-                        custom_id: id.clone(),
-                        result: st.jobs.get(id)?.result.clone()?,
-                    })
+                    Some(BatchResultLine::new(
+                        id.clone(),
+                        st.jobs.get(id)?.result.clone()?,
+                    ))
                 })
                 .collect();
             let next = (end > start).then(|| end.to_string());

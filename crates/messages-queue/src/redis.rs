@@ -624,10 +624,7 @@ impl Queue for RedisQueue {
             for (_, fields) in rows {
                 let Some(id) = fields.get("id") else { continue };
                 if let Some(result) = self.result(id).await? {
-                    lines.push(BatchResultLine {
-                        custom_id: id.clone(),
-                        result,
-                    });
+                    lines.push(BatchResultLine::new(id.clone(), result));
                 }
             }
             Ok((lines, next))

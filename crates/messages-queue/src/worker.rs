@@ -527,9 +527,6 @@ fn classify(e: messages_http::Error) -> Sent {
 
 fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> BatchResult {
     BatchResult::Errored {
-        error: ErrorResponse {
-            error: ApiError { kind, message },
-            request_id,
-        },
+        error: ErrorResponse::new(ApiError::new(kind, message)).with_request_id(request_id),
     }
 }

@@ -9,13 +9,22 @@ use crate::request::MessageRequest;
 
 /// The body of `POST /v1/messages/batches`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchCreateParams {
     /// The requests, at most 100,000 (and 256 MB) per batch.
     pub requests: Vec<BatchRequest>,
 }
 
+impl BatchCreateParams {
+    /// The body that creates a batch of these requests.
+    pub fn new(requests: Vec<BatchRequest>) -> BatchCreateParams {
+        BatchCreateParams { requests }
+    }
+}
+
 /// One request of a batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchRequest {
     /// The caller's id for this request: 1 to 64 characters of
     /// `[A-Za-z0-9_-]`, unique within the batch.
@@ -45,6 +54,7 @@ impl BatchRequest {
 /// A message batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_batch")]
+#[non_exhaustive]
 pub struct MessageBatch {
     /// The batch id, `msgbatch_...`.
     pub id: String,
@@ -73,6 +83,25 @@ pub struct MessageBatch {
     pub extra: Map<String, Value>,
 }
 
+impl MessageBatch {
+    /// A batch with this id and status, no requests counted and no
+    /// timestamps; for tests and stand-in servers.
+    pub fn new(id: impl Into<String>, processing_status: ProcessingStatus) -> MessageBatch {
+        MessageBatch {
+            id: id.into(),
+            processing_status,
+            request_counts: RequestCounts::default(),
+            ended_at: None,
+            created_at: String::new(),
+            expires_at: String::new(),
+            archived_at: None,
+            cancel_initiated_at: None,
+            results_url: None,
+            extra: Map::new(),
+        }
+    }
+}
+
 string_enum! {
     /// The processing status of a batch.
     pub enum ProcessingStatus {
@@ -87,6 +116,7 @@ string_enum! {
 
 /// Requests of a batch by state.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RequestCounts {
     /// Still being processed.
     #[serde(default)]
@@ -108,9 +138,17 @@ pub struct RequestCounts {
 /// The answer of `DELETE /v1/messages/batches/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_batch_deleted")]
+#[non_exhaustive]
 pub struct DeletedMessageBatch {
     /// The deleted batch's id.
     pub id: String,
+}
+
+impl DeletedMessageBatch {
+    /// The answer to deleting batch `id`.
+    pub fn new(id: impl Into<String>) -> DeletedMessageBatch {
+        DeletedMessageBatch { id: id.into() }
+    }
 }
 
 /// One line of a batch's results (JSONL).
@@ -125,11 +163,22 @@ pub struct DeletedMessageBatch {
 /// assert_eq!(r.result, BatchResult::Expired);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BatchResultLine {
     /// The request's `custom_id`.
     pub custom_id: String,
     /// What happened to it.
     pub result: BatchResult,
+}
+
+impl BatchResultLine {
+    /// One line of a results file.
+    pub fn new(custom_id: impl Into<String>, result: BatchResult) -> BatchResultLine {
+        BatchResultLine {
+            custom_id: custom_id.into(),
+            result,
+        }
+    }
 }
 
 /// The result of one batch request.

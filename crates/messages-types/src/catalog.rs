@@ -30,6 +30,7 @@ pub const BUILTIN_JSON: &str = include_str!("../data/models.json");
 
 /// One model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelSpec {
     /// The canonical id, such as `claude-opus-4-5-20251101`.
     pub id: String,
@@ -60,6 +61,25 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
+    /// A model with these limits, its id as display name, no aliases, no
+    /// adaptive thinking, not deprecated.
+    pub fn new(id: impl Into<String>, context_window: u64, max_output_tokens: u64) -> ModelSpec {
+        let id = id.into();
+        ModelSpec {
+            display_name: id.clone(),
+            id,
+            created_at: String::new(),
+            aliases: Vec::new(),
+            context_window,
+            max_output_tokens,
+            adaptive_thinking: false,
+            deprecated: false,
+            retires_on: None,
+        }
+    }
+}
+
+impl ModelSpec {
     /// Whether `name` is this model's id or one of its aliases.
     pub fn answers_to(&self, name: &str) -> bool {
         self.id == name || self.aliases.iter().any(|a| a == name)
@@ -85,6 +105,7 @@ pub enum Lifecycle {
 
 /// A model table.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelCatalog {
     /// The date the table was last checked (`YYYY-MM-DD`).
     #[serde(default)]

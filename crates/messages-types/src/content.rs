@@ -185,6 +185,7 @@ impl ContentBlock {
 
 /// Prompt-caching breakpoint: `{"type":"ephemeral","ttl":"1h"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheControl {
     /// The cache kind; `"ephemeral"` today.
     #[serde(rename = "type")]
@@ -195,7 +196,15 @@ pub struct CacheControl {
 }
 
 impl CacheControl {
-    /// `{"type":"ephemeral"}`.
+    /// `{"type":"ephemeral","ttl":TTL}`, such as `"1h"`.
+    pub fn ephemeral_ttl(ttl: impl Into<String>) -> CacheControl {
+        CacheControl {
+            ttl: Some(ttl.into()),
+            ..CacheControl::ephemeral()
+        }
+    }
+
+    /// `{"type":"ephemeral"}`: the API's default time to live.
     pub fn ephemeral() -> CacheControl {
         CacheControl {
             kind: "ephemeral".to_owned(),
@@ -206,6 +215,7 @@ impl CacheControl {
 
 /// A `text` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextBlock {
     /// The text.
     pub text: String,
@@ -225,6 +235,12 @@ impl TextBlock {
             citations: None,
             cache_control: None,
         }
+    }
+
+    /// The same block with a prompt-caching breakpoint.
+    pub fn with_cache_control(mut self, cache_control: CacheControl) -> TextBlock {
+        self.cache_control = Some(cache_control);
+        self
     }
 }
 
@@ -260,6 +276,7 @@ tagged_deserialize!(Citation, "citation", {
 /// A citation of a document passage. The location fields depend on the
 /// kind; the ones not listed here are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DocumentCitation {
     /// The cited text.
     pub cited_text: String,
@@ -276,6 +293,7 @@ pub struct DocumentCitation {
 
 /// A citation of a web search result.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WebSearchCitation {
     /// The cited text.
     pub cited_text: String,
@@ -291,12 +309,23 @@ pub struct WebSearchCitation {
 
 /// An `image` block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ImageBlock {
     /// Where the image comes from.
     pub source: ImageSource,
     /// Prompt-caching breakpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<CacheControl>,
+}
+
+impl ImageBlock {
+    /// An image from this source, with no cache breakpoint.
+    pub fn new(source: ImageSource) -> ImageBlock {
+        ImageBlock {
+            source,
+            cache_control: None,
+        }
+    }
 }
 
 /// The source of an image.
@@ -375,6 +404,7 @@ impl<'de> Deserialize<'de> for ImageSource {
 
 /// A `document` block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DocumentBlock {
     /// Where the document comes from.
     pub source: DocumentSource,
@@ -392,11 +422,33 @@ pub struct DocumentBlock {
     pub cache_control: Option<CacheControl>,
 }
 
+impl DocumentBlock {
+    /// A document from this source, with no title, context, citations or
+    /// cache breakpoint.
+    pub fn new(source: DocumentSource) -> DocumentBlock {
+        DocumentBlock {
+            source,
+            title: None,
+            context: None,
+            citations: None,
+            cache_control: None,
+        }
+    }
+}
+
 /// Whether citations are enabled for a document.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CitationsConfig {
     /// Enables citations.
     pub enabled: bool,
+}
+
+impl CitationsConfig {
+    /// Citations on (`true`) or off.
+    pub fn new(enabled: bool) -> CitationsConfig {
+        CitationsConfig { enabled }
+    }
 }
 
 /// The source of a document.
@@ -549,6 +601,7 @@ impl<'de> Deserialize<'de> for BlocksOrText {
 
 /// A `tool_use` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolUseBlock {
     /// The call id, echoed by the matching `tool_result`.
     pub id: String,
@@ -571,6 +624,18 @@ pub struct ToolUseBlock {
 }
 
 impl ToolUseBlock {
+    /// A call of tool `name` with this input.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, input: Value) -> ToolUseBlock {
+        ToolUseBlock {
+            id: id.into(),
+            name: name.into(),
+            input,
+            ..ToolUseBlock::default()
+        }
+    }
+}
+
+impl ToolUseBlock {
     /// Whether [`input`](Self::input) is the whole input the model wrote;
     /// `false` when `max_tokens` cut it and it holds only the best valid
     /// prefix of [`incomplete_input`](Self::incomplete_input).
@@ -581,6 +646,7 @@ impl ToolUseBlock {
 
 /// A `tool_result` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResultBlock {
     /// The `id` of the `tool_use` this answers.
     pub tool_use_id: String,
@@ -595,8 +661,19 @@ pub struct ToolResultBlock {
     pub cache_control: Option<CacheControl>,
 }
 
+impl ToolResultBlock {
+    /// The result of tool call `tool_use_id`, with no content yet.
+    pub fn new(tool_use_id: impl Into<String>) -> ToolResultBlock {
+        ToolResultBlock {
+            tool_use_id: tool_use_id.into(),
+            ..ToolResultBlock::default()
+        }
+    }
+}
+
 /// A `thinking` block.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ThinkingBlock {
     /// The model's reasoning.
     pub thinking: String,
@@ -605,8 +682,19 @@ pub struct ThinkingBlock {
     pub signature: String,
 }
 
+impl ThinkingBlock {
+    /// A thinking block with its signature.
+    pub fn new(thinking: impl Into<String>, signature: impl Into<String>) -> ThinkingBlock {
+        ThinkingBlock {
+            thinking: thinking.into(),
+            signature: signature.into(),
+        }
+    }
+}
+
 /// A `redacted_thinking` block.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RedactedThinkingBlock {
     /// Encrypted reasoning, to pass back unchanged.
     pub data: String,
@@ -614,6 +702,7 @@ pub struct RedactedThinkingBlock {
 
 /// A `server_tool_use` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ServerToolUseBlock {
     /// The call id.
     pub id: String,
@@ -639,6 +728,7 @@ pub struct ServerToolUseBlock {
 /// `tool_search_tool_result`, `advisor_tool_result` and `mcp_tool_result`
 /// (the variant of [`ContentBlock`] names the kind).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ServerToolResultBlock {
     /// The `id` of the `server_tool_use` (or `mcp_tool_use`) this answers.
     pub tool_use_id: String,
@@ -658,6 +748,7 @@ pub struct ServerToolResultBlock {
 
 /// An `mcp_tool_use` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct McpToolUseBlock {
     /// The call id.
     pub id: String,
@@ -677,6 +768,7 @@ pub struct McpToolUseBlock {
 
 /// A `container_upload` block.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContainerUploadBlock {
     /// The uploaded file's id.
     pub file_id: String,
@@ -693,6 +785,7 @@ pub struct ContainerUploadBlock {
 /// `content: null` means the compaction failed to produce a summary; such a
 /// block may be sent back and is ignored by the API.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CompactionBlock {
     /// The summary of the compacted context.
     #[serde(default)]
@@ -711,6 +804,7 @@ pub struct CompactionBlock {
 /// A `fallback` block (beta): one model declined and the next one's output
 /// follows. Arrives whole in `content_block_start`, with no deltas.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FallbackBlock {
     /// The model whose output ends here.
     pub from: FallbackInfo,
@@ -723,6 +817,7 @@ pub struct FallbackBlock {
 
 /// One side of a fallback hop.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FallbackInfo {
     /// The model id.
     pub model: String,
@@ -733,6 +828,7 @@ pub struct FallbackInfo {
 
 /// A `web_search_tool_result` block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WebSearchToolResultBlock {
     /// The `id` of the `server_tool_use` this answers.
     pub tool_use_id: String,
@@ -744,6 +840,21 @@ pub struct WebSearchToolResultBlock {
     /// Fields this version does not know (such as `caller`), kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl WebSearchToolResultBlock {
+    /// The result of web search call `tool_use_id`.
+    pub fn new(
+        tool_use_id: impl Into<String>,
+        content: WebSearchToolResultContent,
+    ) -> WebSearchToolResultBlock {
+        WebSearchToolResultBlock {
+            tool_use_id: tool_use_id.into(),
+            content,
+            cache_control: None,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// The content of a `web_search_tool_result` block.
@@ -781,6 +892,7 @@ impl<'de> Deserialize<'de> for WebSearchToolResultContent {
 /// One web search result.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "web_search_result")]
+#[non_exhaustive]
 pub struct WebSearchResult {
     /// The page title.
     pub title: String,
@@ -796,6 +908,7 @@ pub struct WebSearchResult {
 /// A failed web search.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "web_search_tool_result_error")]
+#[non_exhaustive]
 pub struct WebSearchToolResultError {
     /// `too_many_requests`, `invalid_input`, `max_uses_exceeded`, ...
     pub error_code: String,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The whole error body: `{"type":"error","error":{..},"request_id":..}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "error")]
+#[non_exhaustive]
 pub struct ErrorResponse {
     /// The error itself.
     pub error: ApiError,
@@ -22,8 +23,25 @@ pub struct ErrorResponse {
     pub request_id: Option<String>,
 }
 
+impl ErrorResponse {
+    /// An error body with no request id.
+    pub fn new(error: ApiError) -> ErrorResponse {
+        ErrorResponse {
+            error,
+            request_id: None,
+        }
+    }
+
+    /// The same body with this request id.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> ErrorResponse {
+        self.request_id = request_id;
+        self
+    }
+}
+
 /// The `error` object inside an [`ErrorResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The kind of error.
     #[serde(rename = "type")]
@@ -31,6 +49,16 @@ pub struct ApiError {
     /// A human-readable message.
     #[serde(default)]
     pub message: String,
+}
+
+impl ApiError {
+    /// An error of this kind with this message.
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ApiError {

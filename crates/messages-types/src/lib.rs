@@ -16,6 +16,23 @@
 //! everywhere and kept (in an `extra` map) on the request and the larger
 //! response types.
 //!
+//! The structs are `#[non_exhaustive]` too, so a field the API adds is not a
+//! breaking change here. Outside this crate, build them with their
+//! constructors and builder methods ([`MessageRequest::new`] and its
+//! chain, [`TextBlock::new`], [`ToolUseBlock::new`], [`Usage::new`],
+//! [`ErrorResponse::new`], ...) or `Default::default()`, then assign the
+//! public fields; read and match them as usual (with `..` in patterns).
+//!
+//! ```
+//! use messages_types::{CacheControl, TextBlock, Usage};
+//!
+//! let block = TextBlock::new("Be brief.").with_cache_control(CacheControl::ephemeral());
+//! let mut usage = Usage::new(10, 5);
+//! usage.cache_read_input_tokens = Some(100);
+//! assert_eq!(block.text, "Be brief.");
+//! assert_eq!(usage.input_tokens, Some(10));
+//! ```
+//!
 //! # API versions and models
 //!
 //! [`ApiVersion`] models `2023-06-01` and `2026-10-21`; [`ApiVersion::LATEST`]

@@ -58,6 +58,7 @@ string_enum! {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message")]
+#[non_exhaustive]
 pub struct Message {
     /// The message id, `msg_...`.
     pub id: String,
@@ -128,6 +129,7 @@ impl Message {
 /// In a stream's `message_delta` the counts are cumulative: a client
 /// overwrites the fields that are present, it never adds them up.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Input tokens (after the last cache breakpoint). Absent from some
     /// `message_delta` events.
@@ -170,6 +172,15 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Usage with these input and output token counts and nothing else.
+    pub fn new(input_tokens: u64, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens: Some(input_tokens),
+            output_tokens,
+            ..Usage::default()
+        }
+    }
+
     /// Adds the counts of `other` to these, as for two requests whose usage
     /// is summed (a resumed stream's attempts, the results of a job):
     /// input, output, cache write and read tokens, cache writes by TTL,
@@ -183,8 +194,8 @@ impl Usage {
     /// ```
     /// use messages_types::Usage;
     ///
-    /// let mut total = Usage { input_tokens: Some(10), output_tokens: 5, ..Usage::default() };
-    /// total.add_counts(&Usage { input_tokens: Some(3), output_tokens: 2, ..Usage::default() });
+    /// let mut total = Usage::new(10, 5);
+    /// total.add_counts(&Usage::new(3, 2));
     /// assert_eq!((total.input_tokens, total.output_tokens), (Some(13), 7));
     /// ```
     pub fn add_counts(&mut self, other: &Usage) {
@@ -278,6 +289,7 @@ impl Usage {
 
 /// Cache writes by time to live.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheCreation {
     /// Tokens written with a 5 minute time to live.
     #[serde(default)]
@@ -292,6 +304,7 @@ pub struct CacheCreation {
 
 /// Output tokens by kind.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputTokensDetails {
     /// Output tokens spent on thinking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,6 +321,7 @@ pub struct OutputTokensDetails {
 /// `category` and `explanation` may be `null`; the category names are an
 /// open set (`cyber`, `bio`, ... in the official SDKs today).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StopDetails {
     /// The kind of details, `refusal` today.
     #[serde(rename = "type")]
@@ -334,6 +348,7 @@ impl StopDetails {
 
 /// The container the code execution tool ran in.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Container {
     /// The container id, to pass as the next request's `container`.
     pub id: String,
@@ -347,6 +362,7 @@ pub struct Container {
 
 /// Server tool call counts.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ServerToolUsage {
     /// Web searches.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ use crate::tools::{ThinkingConfig, Tool, ToolChoice};
 /// A model, from `GET /v1/models`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "model")]
+#[non_exhaustive]
 pub struct ModelInfo {
     /// The model id, such as `claude-sonnet-4-5-20250929`.
     pub id: String,
@@ -24,11 +25,25 @@ pub struct ModelInfo {
     pub extra: Map<String, Value>,
 }
 
+impl ModelInfo {
+    /// A model entry whose display name is its id, with no creation date.
+    pub fn new(id: impl Into<String>) -> ModelInfo {
+        let id = id.into();
+        ModelInfo {
+            display_name: id.clone(),
+            id,
+            created_at: String::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
 /// A page of a list endpoint: `{data, has_more, first_id, last_id}`.
 ///
 /// Pass `last_id` as `after_id` (or `first_id` as `before_id`) to get the
 /// next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// The items, newest first.
     pub data: Vec<T>,
@@ -42,8 +57,21 @@ pub struct Page<T> {
     pub last_id: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The last page: these items, no more after them, no cursors.
+    pub fn new(data: Vec<T>) -> Page<T> {
+        Page {
+            data,
+            has_more: false,
+            first_id: None,
+            last_id: None,
+        }
+    }
+}
+
 /// The body of `POST /v1/messages/count_tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CountTokensRequest {
     /// The model.
     pub model: String,
@@ -124,7 +152,15 @@ impl From<&MessageRequest> for CountTokensRequest {
 
 /// The answer of `POST /v1/messages/count_tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CountTokensResponse {
     /// Input tokens the request would use.
     pub input_tokens: u64,
+}
+
+impl CountTokensResponse {
+    /// The answer: this many input tokens.
+    pub fn new(input_tokens: u64) -> CountTokensResponse {
+        CountTokensResponse { input_tokens }
+    }
 }

@@ -30,6 +30,7 @@ use crate::version::{ApiVersion, VersionError};
 /// assert_eq!(body["system"], "Be brief.");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageRequest {
     /// The model, such as `claude-sonnet-4-5`.
     pub model: String,
@@ -305,11 +306,22 @@ impl MessageRequest {
 
 /// One turn of the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputMessage {
     /// `user` or `assistant`.
     pub role: Role,
     /// A string or blocks.
     pub content: MessageContent,
+}
+
+impl InputMessage {
+    /// A turn by `role` with this content.
+    pub fn new(role: Role, content: impl Into<MessageContent>) -> InputMessage {
+        InputMessage {
+            role,
+            content: content.into(),
+        }
+    }
 }
 
 impl InputMessage {
@@ -404,6 +416,7 @@ impl Serialize for System {
 
 /// Request metadata.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Metadata {
     /// An opaque id of the end user (no personal data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -415,6 +428,7 @@ pub struct Metadata {
 
 /// `output_config`: effort and structured output.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputConfig {
     /// How much effort the model spends: `low`, `medium`, `high`, `xhigh`
     /// or `max`.
@@ -430,6 +444,7 @@ pub struct OutputConfig {
 
 /// A structured output format: `{"type":"json_schema","schema":{...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutputFormat {
     /// `json_schema` today.
     #[serde(rename = "type")]
@@ -455,6 +470,7 @@ impl OutputFormat {
 
 /// A remote MCP server (`mcp_servers` entry).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct McpServer {
     /// `url` today.
     #[serde(rename = "type")]

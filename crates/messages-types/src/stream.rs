@@ -109,6 +109,7 @@ tagged_deserialize!(StreamEvent, "stream event", {
 /// `message_start`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_start")]
+#[non_exhaustive]
 pub struct MessageStartEvent {
     /// The message, with empty content.
     pub message: Message,
@@ -117,9 +118,20 @@ pub struct MessageStartEvent {
     pub extra: Map<String, Value>,
 }
 
+impl MessageStartEvent {
+    /// The event that opens a stream with this (empty) message.
+    pub fn new(message: Message) -> MessageStartEvent {
+        MessageStartEvent {
+            message,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// `content_block_start`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "content_block_start")]
+#[non_exhaustive]
 pub struct ContentBlockStartEvent {
     /// The block's index in the message content.
     pub index: u32,
@@ -144,6 +156,7 @@ impl ContentBlockStartEvent {
 /// `content_block_delta`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "content_block_delta")]
+#[non_exhaustive]
 pub struct ContentBlockDeltaEvent {
     /// The block's index in the message content.
     pub index: u32,
@@ -168,6 +181,7 @@ impl ContentBlockDeltaEvent {
 /// `content_block_stop`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "content_block_stop")]
+#[non_exhaustive]
 pub struct ContentBlockStopEvent {
     /// The block's index in the message content.
     pub index: u32,
@@ -189,6 +203,7 @@ impl ContentBlockStopEvent {
 /// `message_delta`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_delta")]
+#[non_exhaustive]
 pub struct MessageDeltaEvent {
     /// Top-level message fields that changed.
     pub delta: MessageDelta,
@@ -202,8 +217,21 @@ pub struct MessageDeltaEvent {
     pub extra: Map<String, Value>,
 }
 
+impl MessageDeltaEvent {
+    /// The closing delta with its usage.
+    pub fn new(delta: MessageDelta, usage: Usage) -> MessageDeltaEvent {
+        MessageDeltaEvent {
+            delta,
+            usage,
+            context_management: None,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// The `delta` of a `message_delta` event.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageDelta {
     /// Why the model stopped.
     #[serde(default)]
@@ -226,6 +254,7 @@ pub struct MessageDelta {
 /// `message_stop`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "message_stop")]
+#[non_exhaustive]
 pub struct MessageStopEvent {
     /// Top-level fields of the event this version does not know, kept verbatim.
     #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
@@ -235,6 +264,7 @@ pub struct MessageStopEvent {
 /// `ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "ping")]
+#[non_exhaustive]
 pub struct PingEvent {
     /// Top-level fields of the event this version does not know, kept verbatim.
     #[serde(flatten, deserialize_with = "crate::macros::extra_without_type")]
@@ -297,6 +327,7 @@ impl ContentBlockDelta {
 
 /// `text_delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TextDelta {
     /// Text to append.
     pub text: Text,
@@ -305,8 +336,19 @@ pub struct TextDelta {
     pub extra: Extra,
 }
 
+impl TextDelta {
+    /// A delta carrying this `text`.
+    pub fn new(text: impl Into<Text>) -> TextDelta {
+        TextDelta {
+            text: text.into(),
+            ..TextDelta::default()
+        }
+    }
+}
+
 /// `input_json_delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputJsonDelta {
     /// A piece of the tool input's JSON text, to append.
     pub partial_json: Text,
@@ -315,8 +357,19 @@ pub struct InputJsonDelta {
     pub extra: Extra,
 }
 
+impl InputJsonDelta {
+    /// A delta carrying this `partial_json`.
+    pub fn new(partial_json: impl Into<Text>) -> InputJsonDelta {
+        InputJsonDelta {
+            partial_json: partial_json.into(),
+            ..InputJsonDelta::default()
+        }
+    }
+}
+
 /// `thinking_delta`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ThinkingDelta {
     /// Reasoning text to append.
     pub thinking: Text,
@@ -328,8 +381,19 @@ pub struct ThinkingDelta {
     pub extra: Extra,
 }
 
+impl ThinkingDelta {
+    /// A delta carrying this `thinking`.
+    pub fn new(thinking: impl Into<Text>) -> ThinkingDelta {
+        ThinkingDelta {
+            thinking: thinking.into(),
+            ..ThinkingDelta::default()
+        }
+    }
+}
+
 /// `signature_delta`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SignatureDelta {
     /// The block's signature (replaces, never appends).
     pub signature: Text,
@@ -338,8 +402,19 @@ pub struct SignatureDelta {
     pub extra: Extra,
 }
 
+impl SignatureDelta {
+    /// A delta carrying this `signature`.
+    pub fn new(signature: impl Into<Text>) -> SignatureDelta {
+        SignatureDelta {
+            signature: signature.into(),
+            ..SignatureDelta::default()
+        }
+    }
+}
+
 /// `citations_delta`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CitationsDelta {
     /// The citation to add.
     pub citation: Citation,
@@ -348,11 +423,22 @@ pub struct CitationsDelta {
     pub extra: Extra,
 }
 
+impl CitationsDelta {
+    /// A delta adding this citation.
+    pub fn new(citation: Citation) -> CitationsDelta {
+        CitationsDelta {
+            citation,
+            extra: Extra::default(),
+        }
+    }
+}
+
 /// `compaction_delta` (beta).
 ///
 /// `content` is appended to the `compaction` block's summary; a non-null
 /// `encrypted_content` replaces the block's opaque metadata.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CompactionDelta {
     /// Summary text to append (`null` when none).
     #[serde(default)]

@@ -161,6 +161,7 @@ impl<'de> Deserialize<'de> for Tool {
 
 /// A tool defined by the caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CustomTool {
     /// The name the model calls it by.
     pub name: String,
@@ -185,8 +186,24 @@ pub struct CustomTool {
     pub extra: Map<String, Value>,
 }
 
+impl CustomTool {
+    /// A custom tool with this name and JSON Schema for its input.
+    pub fn new(name: impl Into<String>, input_schema: Value) -> CustomTool {
+        CustomTool {
+            name: name.into(),
+            description: None,
+            input_schema,
+            cache_control: None,
+            strict: None,
+            eager_input_streaming: None,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// The web search server tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WebSearchTool {
     /// The versioned type, such as `web_search_20250305`.
     #[serde(rename = "type")]
@@ -227,6 +244,7 @@ impl Default for WebSearchTool {
 /// Approximate user location for web search.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "approximate")]
+#[non_exhaustive]
 pub struct UserLocation {
     /// City.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,6 +262,7 @@ pub struct UserLocation {
 
 /// The web fetch server tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WebFetchTool {
     /// The versioned type, such as `web_fetch_20250910`.
     #[serde(rename = "type")]
@@ -270,9 +289,26 @@ pub struct WebFetchTool {
     pub cache_control: Option<CacheControl>,
 }
 
+impl Default for WebFetchTool {
+    /// Version `web_fetch_20250910`, no limits.
+    fn default() -> WebFetchTool {
+        WebFetchTool {
+            kind: "web_fetch_20250910".to_owned(),
+            name: "web_fetch".to_owned(),
+            max_uses: None,
+            allowed_domains: None,
+            blocked_domains: None,
+            citations: None,
+            max_content_tokens: None,
+            cache_control: None,
+        }
+    }
+}
+
 /// A built-in tool identified by its versioned type and name
 /// (bash, text editor, code execution).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BuiltinTool {
     /// The versioned type, such as `bash_20250124`.
     #[serde(rename = "type")]
@@ -285,6 +321,18 @@ pub struct BuiltinTool {
     /// Other parameters (such as `max_characters`), kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl BuiltinTool {
+    /// A built-in tool by its versioned type and name.
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> BuiltinTool {
+        BuiltinTool {
+            kind: kind.into(),
+            name: name.into(),
+            cache_control: None,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// How the model may use the tools.

@@ -102,6 +102,7 @@ impl fmt::Display for ApiVersion {
 /// [`field`](VersionError::field) is the path of the field, as the API names
 /// fields in its errors (`temperature`, `messages.1.content.0`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionError {
     field: String,
     version: ApiVersion,

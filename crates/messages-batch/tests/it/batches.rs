@@ -256,12 +256,10 @@ async fn delete_only_ended_batches() {
         .unwrap();
     let batches = batches(&emu);
     let b = batches
-        .create(&messages_types::BatchCreateParams {
-            requests: vec![
-                messages_types::BatchRequest::new("a", request("a")),
-                messages_types::BatchRequest::new("b", request("b")),
-            ],
-        })
+        .create(&messages_types::BatchCreateParams::new(vec![
+            messages_types::BatchRequest::new("a", request("a")),
+            messages_types::BatchRequest::new("b", request("b")),
+        ]))
         .await
         .unwrap();
     let err = batches.delete(&b.id).await.unwrap_err();
@@ -312,9 +310,9 @@ async fn wait_tolerates_the_transient_404_after_create() {
     let emu = emulator().start().await.unwrap();
     let batches = messages_batch::Batches::new(transport_with_transient_404(&emu));
     let b = batches
-        .create(&messages_types::BatchCreateParams {
-            requests: vec![messages_types::BatchRequest::new("a", request("a"))],
-        })
+        .create(&messages_types::BatchCreateParams::new(vec![
+            messages_types::BatchRequest::new("a", request("a")),
+        ]))
         .await
         .unwrap();
     let ended = batches.wait(&b.id, fast_wait()).await.unwrap();
@@ -330,9 +328,9 @@ async fn wait_tolerates_the_transient_404_after_create() {
 
     // Without a grace period the 404 is an error that says so.
     let b2 = batches
-        .create(&messages_types::BatchCreateParams {
-            requests: vec![messages_types::BatchRequest::new("b", request("b"))],
-        })
+        .create(&messages_types::BatchCreateParams::new(vec![
+            messages_types::BatchRequest::new("b", request("b")),
+        ]))
         .await
         .unwrap();
     let err = batches

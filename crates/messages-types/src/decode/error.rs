@@ -35,6 +35,7 @@ const EXCERPT_AFTER: usize = 40;
 /// assert_eq!(err.path(), "usage.output_tokens");
 /// assert!(err.is_data());
 /// ```
+#[non_exhaustive]
 pub struct DecodeError {
     inner: Box<Inner>,
 }

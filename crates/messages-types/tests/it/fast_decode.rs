@@ -44,22 +44,10 @@ const DELTAS: [(&str, &str); 4] = [
 fn expected_delta(kind: usize, s: &str) -> ContentBlockDelta {
     let t = Text::from(s);
     match kind {
-        0 => ContentBlockDelta::Text(TextDelta {
-            text: t,
-            ..Default::default()
-        }),
-        1 => ContentBlockDelta::InputJson(InputJsonDelta {
-            partial_json: t,
-            ..Default::default()
-        }),
-        2 => ContentBlockDelta::Thinking(ThinkingDelta {
-            thinking: t,
-            ..Default::default()
-        }),
-        _ => ContentBlockDelta::Signature(SignatureDelta {
-            signature: t,
-            ..Default::default()
-        }),
+        0 => ContentBlockDelta::Text(TextDelta::new(t)),
+        1 => ContentBlockDelta::InputJson(InputJsonDelta::new(t)),
+        2 => ContentBlockDelta::Thinking(ThinkingDelta::new(t)),
+        _ => ContentBlockDelta::Signature(SignatureDelta::new(t)),
     }
 }
 
@@ -107,11 +95,12 @@ fn usage() -> impl Strategy<Value = Usage> {
         any::<u32>(),
         prop::option::of(any::<u32>()),
     )
-        .prop_map(|(input, output, cache)| Usage {
-            input_tokens: input.map(u64::from),
-            output_tokens: u64::from(output),
-            cache_read_input_tokens: cache.map(u64::from),
-            ..Usage::default()
+        .prop_map(|(input, output, cache)| {
+            let mut usage = Usage::default();
+            usage.input_tokens = input.map(u64::from);
+            usage.output_tokens = u64::from(output);
+            usage.cache_read_input_tokens = cache.map(u64::from);
+            usage
         })
 }
 
@@ -163,20 +152,16 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
                     if let Some(t) = top.clone() {
                         top_extra.insert("x_top".to_owned(), t);
                     }
-                    StreamEvent::MessageDelta(Box::new(MessageDeltaEvent {
-                        delta: MessageDelta {
-                            stop_reason,
-                            stop_sequence,
-                            stop_details: category.map(
-                                |c| json!({"type": "refusal", "category": c, "explanation": null}),
-                            ),
-                            container: None,
-                            extra,
-                        },
-                        usage,
-                        context_management: top.filter(|v| !v.is_null()),
-                        extra: top_extra,
-                    }))
+                    let mut delta = MessageDelta::default();
+                    delta.stop_reason = stop_reason;
+                    delta.stop_sequence = stop_sequence;
+                    delta.stop_details = category
+                        .map(|c| json!({"type": "refusal", "category": c, "explanation": null}));
+                    delta.extra = extra;
+                    let mut event = MessageDeltaEvent::new(delta, usage);
+                    event.context_management = top.filter(|v| !v.is_null());
+                    event.extra = top_extra;
+                    StreamEvent::MessageDelta(Box::new(event))
                 }
             ),
         (
@@ -184,32 +169,19 @@ fn stream_event() -> impl Strategy<Value = StreamEvent> {
             any::<String>(),
             prop::option::of("req_[a-z0-9]{4}")
         )
-            .prop_map(
-                |(kind, message, request_id)| StreamEvent::Error(ErrorResponse {
-                    error: ApiError {
-                        kind: ErrorType::from_wire(&kind),
-                        message
-                    },
-                    request_id,
-                })
-            ),
+            .prop_map(|(kind, message, request_id)| StreamEvent::Error(
+                ErrorResponse::new(ApiError::new(ErrorType::from_wire(&kind), message))
+                    .with_request_id(request_id)
+            )),
         (any::<String>(), any::<String>(), usage()).prop_map(|(id, model, usage)| {
             let mut m = Message::new(id, model);
             m.usage = usage;
-            StreamEvent::MessageStart(Box::new(MessageStartEvent {
-                message: m,
-                extra: Map::new(),
-            }))
+            StreamEvent::MessageStart(Box::new(MessageStartEvent::new(m)))
         }),
         (any::<u32>(), any::<String>(), json_value()).prop_map(|(index, name, input)| {
             StreamEvent::ContentBlockStart(Box::new(ContentBlockStartEvent::new(
                 index,
-                ContentBlock::ToolUse(ToolUseBlock {
-                    id: "toolu_1".to_owned(),
-                    name,
-                    input,
-                    ..ToolUseBlock::default()
-                }),
+                ContentBlock::ToolUse(ToolUseBlock::new("toolu_1", name, input)),
             )))
         }),
         (any::<u32>(), any::<String>()).prop_map(|(index, text)| {

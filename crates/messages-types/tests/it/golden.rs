@@ -24,23 +24,25 @@ fn minimal_request() {
 #[test]
 fn full_request() {
     let req = MessageRequest::new("claude-opus-4-1", 2048)
-        .system(System::Blocks(vec![TextBlock {
-            cache_control: Some(CacheControl::ephemeral()),
-            ..TextBlock::new("You are terse.")
-        }]))
+        .system(System::Blocks(vec![
+            TextBlock::new("You are terse.").with_cache_control(CacheControl::ephemeral()),
+        ]))
         .user("What's the weather?")
-        .assistant(vec![ContentBlock::ToolUse(messages_types::ToolUseBlock {
-            id: "toolu_1".into(),
-            name: "get_weather".into(),
-            input: json!({"city": "Paris"}),
-            ..Default::default()
-        })])
+        .assistant(vec![ContentBlock::ToolUse(messages_types::ToolUseBlock::new(
+            "toolu_1",
+            "get_weather",
+            json!({"city": "Paris"}),
+        ))])
         .user(vec![ContentBlock::tool_result("toolu_1", "18°C")])
         .tool(
             Tool::custom("get_weather", json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}))
                 .with_description("Current weather"),
         )
-        .tool(Tool::WebSearch(WebSearchTool { max_uses: Some(3), ..WebSearchTool::default() }))
+        .tool(Tool::WebSearch({
+            let mut search = WebSearchTool::default();
+            search.max_uses = Some(3);
+            search
+        }))
         .tool_choice(ToolChoice::Auto { disable_parallel_tool_use: Some(true) })
         .thinking(2048)
         .stop_sequence("\n\nHuman:")
@@ -116,31 +118,22 @@ fn image_and_document_blocks() {
         json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}),
     );
     check(
-        &ContentBlock::Image(ImageBlock {
-            source: ImageSource::Url {
-                url: "https://x/a.png".into(),
-            },
-            cache_control: None,
-        }),
+        &ContentBlock::Image(ImageBlock::new(ImageSource::Url {
+            url: "https://x/a.png".into(),
+        })),
         json!({"type": "image", "source": {"type": "url", "url": "https://x/a.png"}}),
     );
     check(
-        &ContentBlock::Image(ImageBlock {
-            source: ImageSource::File {
-                file_id: "file_1".into(),
-            },
-            cache_control: None,
-        }),
+        &ContentBlock::Image(ImageBlock::new(ImageSource::File {
+            file_id: "file_1".into(),
+        })),
         json!({"type": "image", "source": {"type": "file", "file_id": "file_1"}}),
     );
     let doc = |source| {
-        ContentBlock::Document(DocumentBlock {
-            source,
-            title: Some("T".into()),
-            context: None,
-            citations: Some(messages_types::CitationsConfig { enabled: true }),
-            cache_control: None,
-        })
+        let mut document = DocumentBlock::new(source);
+        document.title = Some("T".into());
+        document.citations = Some(messages_types::CitationsConfig::new(true));
+        ContentBlock::Document(document)
     };
     check(
         &doc(DocumentSource::Base64 {
@@ -176,11 +169,11 @@ fn image_and_document_blocks() {
 #[test]
 fn tool_result_with_blocks_and_error() {
     check(
-        &ContentBlock::ToolResult(messages_types::ToolResultBlock {
-            tool_use_id: "toolu_1".into(),
-            content: Some(vec![ContentBlock::text("boom")].into()),
-            is_error: Some(true),
-            cache_control: None,
+        &ContentBlock::ToolResult({
+            let mut result = messages_types::ToolResultBlock::new("toolu_1");
+            result.content = Some(vec![ContentBlock::text("boom")].into());
+            result.is_error = Some(true);
+            result
         }),
         json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "boom"}], "is_error": true}),
     );
@@ -204,18 +197,16 @@ fn count_tokens_request() {
 
 #[test]
 fn batch_create_params() {
-    let params = BatchCreateParams {
-        requests: vec![
-            BatchRequest::new(
-                "req-1",
-                MessageRequest::new("claude-haiku-4-5", 100).user("a"),
-            ),
-            BatchRequest::new(
-                "req_2",
-                MessageRequest::new("claude-haiku-4-5", 100).user("b"),
-            ),
-        ],
-    };
+    let params = BatchCreateParams::new(vec![
+        BatchRequest::new(
+            "req-1",
+            MessageRequest::new("claude-haiku-4-5", 100).user("a"),
+        ),
+        BatchRequest::new(
+            "req_2",
+            MessageRequest::new("claude-haiku-4-5", 100).user("b"),
+        ),
+    ]);
     check(
         &params,
         json!({"requests": [
@@ -227,4 +218,55 @@ fn batch_create_params() {
     assert!(!BatchRequest::custom_id_is_valid(""));
     assert!(!BatchRequest::custom_id_is_valid("a b"));
     assert!(!BatchRequest::custom_id_is_valid(&"a".repeat(65)));
+}
+
+/// The constructors of the `#[non_exhaustive]` structs give the minimal wire
+/// shape: required fields set, every optional field absent.
+#[test]
+fn constructors_give_the_minimal_wire_shape() {
+    use messages_types::{
+        ApiError, BatchResult, BatchResultLine, BuiltinTool, CustomTool, ErrorResponse, ErrorType,
+        InputMessage, Role, ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage,
+    };
+    check(
+        &ErrorResponse::new(ApiError::new(ErrorType::Overloaded, "Overloaded"))
+            .with_request_id(Some("req_1".into())),
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "req_1"}),
+    );
+    check(
+        &BatchResultLine::new("a", BatchResult::Canceled),
+        json!({"custom_id": "a", "result": {"type": "canceled"}}),
+    );
+    check(
+        &Usage::new(3, 2),
+        json!({"input_tokens": 3, "output_tokens": 2}),
+    );
+    check(
+        &ToolUseBlock::new("toolu_1", "f", json!({"a": 1})),
+        json!({"id": "toolu_1", "name": "f", "input": {"a": 1}}),
+    );
+    check(
+        &ToolResultBlock::new("toolu_1"),
+        json!({"tool_use_id": "toolu_1"}),
+    );
+    check(
+        &ThinkingBlock::new("hm", "sig"),
+        json!({"thinking": "hm", "signature": "sig"}),
+    );
+    check(
+        &InputMessage::new(Role::Assistant, "ok"),
+        json!({"role": "assistant", "content": "ok"}),
+    );
+    check(
+        &CustomTool::new("f", json!({"type": "object"})),
+        json!({"name": "f", "input_schema": {"type": "object"}}),
+    );
+    check(
+        &BuiltinTool::new("bash_20250124", "bash"),
+        json!({"type": "bash_20250124", "name": "bash"}),
+    );
+    check(
+        &TextBlock::new("t").with_cache_control(CacheControl::ephemeral_ttl("1h")),
+        json!({"text": "t", "cache_control": {"type": "ephemeral", "ttl": "1h"}}),
+    );
 }

@@ -29,23 +29,16 @@ fn content_block() -> impl Strategy<Value = ContentBlock> {
     let leaf = prop_oneof![
         any::<String>().prop_map(ContentBlock::text),
         (any::<String>(), any::<String>(), json_value()).prop_map(|(id, name, input)| {
-            ContentBlock::ToolUse(ToolUseBlock {
-                id,
-                name,
-                input,
-                ..ToolUseBlock::default()
-            })
+            ContentBlock::ToolUse(ToolUseBlock::new(id, name, input))
         }),
         (any::<String>(), any::<String>()).prop_map(|(m, d)| ContentBlock::image_base64(m, d)),
-        "[a-z]{1,10}".prop_map(|url| ContentBlock::Image(messages_types::ImageBlock {
-            source: ImageSource::Url { url },
-            cache_control: Some(messages_types::CacheControl::ephemeral()),
-        })),
+        "[a-z]{1,10}".prop_map(|url| {
+            let mut image = messages_types::ImageBlock::new(ImageSource::Url { url });
+            image.cache_control = Some(messages_types::CacheControl::ephemeral());
+            ContentBlock::Image(image)
+        }),
         (any::<String>(), any::<String>()).prop_map(|(thinking, signature)| {
-            ContentBlock::Thinking(messages_types::ThinkingBlock {
-                thinking,
-                signature,
-            })
+            ContentBlock::Thinking(messages_types::ThinkingBlock::new(thinking, signature))
         }),
         unknown_object().prop_map(ContentBlock::Unknown),
     ];
@@ -56,12 +49,10 @@ fn content_block() -> impl Strategy<Value = ContentBlock> {
             prop::option::of(any::<bool>()),
         )
             .prop_map(|(id, blocks, is_error)| {
-                ContentBlock::ToolResult(ToolResultBlock {
-                    tool_use_id: id,
-                    content: Some(ToolResultContent::Blocks(blocks)),
-                    is_error,
-                    cache_control: None,
-                })
+                let mut result = ToolResultBlock::new(id);
+                result.content = Some(ToolResultContent::Blocks(blocks));
+                result.is_error = is_error;
+                ContentBlock::ToolResult(result)
             })
     })
 }
@@ -81,11 +72,9 @@ fn message() -> impl Strategy<Value = Message> {
             let mut m = Message::new(id, "claude-test");
             m.content = content;
             m.stop_reason = stop_reason;
-            m.usage = Usage {
-                input_tokens: Some(3),
-                output_tokens: u64::from(out),
-                ..Usage::default()
-            };
+            m.usage = Usage::default();
+            m.usage.input_tokens = Some(3);
+            m.usage.output_tokens = u64::from(out);
             m
         })
 }
@@ -177,15 +166,14 @@ proptest! {
     fn batch_result_lines_round_trip(m in message(), id in "[A-Za-z0-9_-]{1,64}", which in 0..5u8, unknown in unknown_object()) {
         let result = match which {
             0 => BatchResult::Succeeded { message: m },
-            1 => BatchResult::Errored { error: ErrorResponse {
-                error: messages_types::ApiError { kind: ErrorType::Overloaded, message: "Overloaded".into() },
-                request_id: None,
-            } },
+            1 => BatchResult::Errored {
+                error: ErrorResponse::new(messages_types::ApiError::new(ErrorType::Overloaded, "Overloaded")),
+            },
             2 => BatchResult::Canceled,
             3 => BatchResult::Expired,
             _ => BatchResult::Unknown(unknown),
         };
-        value_round_trip(&BatchResultLine { custom_id: id, result });
+        value_round_trip(&BatchResultLine::new(id, result));
     }
 
     #[test]
@@ -289,13 +277,8 @@ fn system_blocks_keep_their_type() {
     };
     assert_eq!(
         b[0],
-        TextBlock {
-            cache_control: Some(messages_types::CacheControl {
-                kind: "ephemeral".into(),
-                ttl: Some("1h".into())
-            }),
-            ..TextBlock::new("Be brief.")
-        }
+        TextBlock::new("Be brief.")
+            .with_cache_control(messages_types::CacheControl::ephemeral_ttl("1h"))
     );
     let bad = serde_json::from_value::<System>(
         json!([{"type": "image", "source": {"type": "url", "url": "u"}}]),

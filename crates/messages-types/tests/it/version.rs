@@ -40,16 +40,10 @@ fn sampling_parameters_are_rejected_by_2026_10_21_even_at_defaults() {
 
 #[test]
 fn assistant_documents_and_user_citations_are_rejected_by_2026_10_21() {
-    let doc = ContentBlock::Document(DocumentBlock {
-        source: DocumentSource::Text {
-            media_type: "text/plain".into(),
-            data: "x".into(),
-        },
-        title: None,
-        context: None,
-        citations: None,
-        cache_control: None,
-    });
+    let doc = ContentBlock::Document(DocumentBlock::new(DocumentSource::Text {
+        media_type: "text/plain".into(),
+        data: "x".into(),
+    }));
     let req = base().assistant(vec![ContentBlock::text("a"), doc.clone()]);
     let e = req.check_version(ApiVersion::V2026_10_21).unwrap_err();
     assert_eq!(e.field(), "messages.1.content.1");

@@ -173,12 +173,10 @@ async fn batches_are_reachable_from_the_client() {
     use messages::types::batch::{BatchCreateParams, BatchRequest};
     let emu = emulator().await;
     let client = client(&emu);
-    let params = BatchCreateParams {
-        requests: vec![BatchRequest::new(
-            "one",
-            MessageRequest::new("claude-sonnet-4-6", 20).user("hi"),
-        )],
-    };
+    let params = BatchCreateParams::new(vec![BatchRequest::new(
+        "one",
+        MessageRequest::new("claude-sonnet-4-6", 20).user("hi"),
+    )]);
     let created = client.batches().create(&params).await.expect("create");
     let list: Vec<_> = client.batches().list(Default::default()).collect().await;
     let ids: Vec<String> = list.into_iter().map(|b| b.expect("batch").id).collect();
