@@ -15,13 +15,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use messages_types::ApiVersion;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use crate::generate::generate;
+use crate::generate::{Generation, generate};
 use crate::models::Model;
 use crate::util::{self, Rng, now_secs, rfc3339};
 use crate::validate::{self, Failure};
+use crate::wire::{
+    self, BatchResult, ErrorBody, ErrorDetail, MessageBatch, RequestCounts, ResultLine,
+};
 
 /// The API's limit on requests per batch.
 pub(crate) const MAX_REQUESTS: usize = 100_000;
@@ -74,6 +79,9 @@ struct Batch {
     results: Vec<Bytes>,
     counts: Counts,
     seq: u64,
+    /// The `anthropic-version` of the create request: its requests are
+    /// checked against that version's rules, as direct requests are.
+    version: ApiVersion,
 }
 
 impl Batch {
@@ -86,57 +94,63 @@ impl Batch {
         self.total() - c.succeeded - c.errored - c.canceled - c.expired
     }
 
-    fn to_json(&self, base_url: &str) -> Value {
+    fn to_wire(&self, base_url: &str) -> MessageBatch {
         let c = self.counts;
-        json!({
-            "id": self.id,
-            "type": "message_batch",
-            "processing_status": self.status.as_str(),
-            "request_counts": {
-                "processing": self.processing(),
-                "succeeded": c.succeeded,
-                "errored": c.errored,
-                "canceled": c.canceled,
-                "expired": c.expired,
+        MessageBatch {
+            id: self.id.clone(),
+            kind: "message_batch",
+            processing_status: self.status.as_str(),
+            request_counts: RequestCounts {
+                processing: self.processing(),
+                succeeded: c.succeeded,
+                errored: c.errored,
+                canceled: c.canceled,
+                expired: c.expired,
             },
-            "ended_at": self.ended_at.map(rfc3339),
-            "created_at": rfc3339(self.created_at),
-            "expires_at": rfc3339(self.expires_at),
-            "archived_at": null,
-            "cancel_initiated_at": self.cancel_initiated_at.map(rfc3339),
-            "results_url": (self.status == Status::Ended)
+            ended_at: self.ended_at.map(rfc3339),
+            created_at: rfc3339(self.created_at),
+            expires_at: rfc3339(self.expires_at),
+            archived_at: None,
+            cancel_initiated_at: self.cancel_initiated_at.map(rfc3339),
+            results_url: (self.status == Status::Ended)
                 .then(|| format!("{base_url}/v1/messages/batches/{}/results", self.id)),
-        })
+        }
     }
 
-    fn meta_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "ended_at": self.ended_at,
-            "cancel_initiated_at": self.cancel_initiated_at,
-            "processing_status": self.status.as_str(),
-            "seq": self.seq,
-        })
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            id: &self.id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            ended_at: self.ended_at,
+            cancel_initiated_at: self.cancel_initiated_at,
+            processing_status: self.status.as_str(),
+            seq: self.seq,
+            anthropic_version: self.version.as_str(),
+        }
     }
 
     /// Records one finished request; returns the line for the results file.
-    fn record(&mut self, index: usize, result: Value) -> Option<Bytes> {
+    fn record(&mut self, index: usize, result: &BatchResult<'_>) -> Option<Bytes> {
+        let custom_id = self.custom_ids.get(index)?;
+        let mut line = wire::to_string(&ResultLine { custom_id, result });
+        line.push('\n');
+        self.record_line(index, result.kind(), Bytes::from(line))
+    }
+
+    /// Records one finished request whose results line (ending in `\n`) is
+    /// already written; returns it unless the request was done already.
+    fn record_line(&mut self, index: usize, kind: &str, line: Bytes) -> Option<Bytes> {
         if self.done.get(index).copied().unwrap_or(true) {
             return None;
         }
-        match result.get("type").and_then(Value::as_str) {
-            Some("succeeded") => self.counts.succeeded += 1,
-            Some("errored") => self.counts.errored += 1,
-            Some("canceled") => self.counts.canceled += 1,
+        match kind {
+            "succeeded" => self.counts.succeeded += 1,
+            "errored" => self.counts.errored += 1,
+            "canceled" => self.counts.canceled += 1,
             _ => self.counts.expired += 1,
         }
         self.done[index] = true;
-        let mut line =
-            util::to_json_string(&json!({"custom_id": self.custom_ids[index], "result": result}));
-        line.push('\n');
-        let line = Bytes::from(line);
         self.results.push(line.clone());
         Some(line)
     }
@@ -148,6 +162,9 @@ pub(crate) struct BatchConfig {
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) pace: Duration,
     pub(crate) expiry: Duration,
+    /// The date model retirement is checked against, as for direct
+    /// requests (`YYYY-MM-DD`).
+    pub(crate) today: String,
 }
 
 #[derive(Debug, Default)]
@@ -246,13 +263,16 @@ impl BatchStore {
             .map(|d| d.join("batches").join(id))
     }
 
-    /// Validates and stores a new batch, then starts processing it.
+    /// Validates and stores a new batch, then starts processing it. Its
+    /// requests will be checked against the rules of `version`, the create
+    /// request's `anthropic-version`.
     pub(crate) fn create(
         self: &Arc<Self>,
         body: &Map<String, Value>,
         base_url: &str,
         expiry_ms: Option<u64>,
-    ) -> Result<Value, Failure> {
+        version: ApiVersion,
+    ) -> Result<MessageBatch, Failure> {
         let requests = match body.get("requests") {
             None | Some(Value::Null) => return Err(Failure::invalid("requests: Field required")),
             Some(Value::Array(a)) => a,
@@ -335,7 +355,7 @@ impl BatchStore {
         let now = now_secs();
         let id = util::new_id("msgbatch_");
         let n = custom_ids.len();
-        let json = {
+        let batch = {
             let mut inner = self.lock();
             let seq = inner.next_seq;
             inner.next_seq += 1;
@@ -353,6 +373,7 @@ impl BatchStore {
                 results: Vec::new(),
                 counts: Counts::default(),
                 seq,
+                version,
             };
             if let Some(dir) = self.dir(&id) {
                 persist_new(&dir, &batch).map_err(|e| {
@@ -363,33 +384,33 @@ impl BatchStore {
                     )
                 })?;
             }
-            let json = batch.to_json(base_url);
+            let wire = batch.to_wire(base_url);
             inner.batches.insert(id.clone(), batch);
-            json
+            wire
         };
         self.spawn_worker(id);
-        Ok(json)
+        Ok(batch)
     }
 
-    pub(crate) fn get(&self, id: &str, base_url: &str) -> Result<Value, Failure> {
+    pub(crate) fn get(&self, id: &str, base_url: &str) -> Result<MessageBatch, Failure> {
         self.lock()
             .batches
             .get(id)
-            .map(|b| b.to_json(base_url))
+            .map(|b| b.to_wire(base_url))
             .ok_or_else(|| not_found(id))
     }
 
     /// All batches, newest first.
-    pub(crate) fn list(&self, base_url: &str) -> Vec<(String, Value)> {
+    pub(crate) fn list(&self, base_url: &str) -> Vec<(String, MessageBatch)> {
         let inner = self.lock();
         let mut all: Vec<&Batch> = inner.batches.values().collect();
         all.sort_by_key(|b| std::cmp::Reverse(b.seq));
         all.iter()
-            .map(|b| (b.id.clone(), b.to_json(base_url)))
+            .map(|b| (b.id.clone(), b.to_wire(base_url)))
             .collect()
     }
 
-    pub(crate) fn cancel(&self, id: &str, base_url: &str) -> Result<Value, Failure> {
+    pub(crate) fn cancel(&self, id: &str, base_url: &str) -> Result<MessageBatch, Failure> {
         let mut inner = self.lock();
         let b = inner.batches.get_mut(id).ok_or_else(|| not_found(id))?;
         if b.status == Status::InProgress {
@@ -399,10 +420,11 @@ impl BatchStore {
                 write_meta(&dir, b).map_err(persist_failure)?;
             }
         }
-        Ok(b.to_json(base_url))
+        Ok(b.to_wire(base_url))
     }
 
-    pub(crate) fn delete(&self, id: &str) -> Result<Value, Failure> {
+    /// Deletes an ended batch.
+    pub(crate) fn delete(&self, id: &str) -> Result<(), Failure> {
         let mut inner = self.lock();
         let b = inner.batches.get(id).ok_or_else(|| not_found(id))?;
         if b.status != Status::Ended {
@@ -415,7 +437,7 @@ impl BatchStore {
             fs::remove_dir_all(&dir).map_err(persist_failure)?;
         }
         inner.batches.remove(id);
-        Ok(json!({"id": id, "type": "message_batch_deleted"}))
+        Ok(())
     }
 
     /// The results lines of an ended batch.
@@ -462,7 +484,7 @@ impl BatchStore {
             } else if step % 64 == 0 {
                 tokio::task::yield_now().await;
             }
-            let params = {
+            let (params, version) = {
                 let mut inner = self.lock();
                 let Some(b) = inner.batches.get_mut(&id) else {
                     return;
@@ -470,14 +492,32 @@ impl BatchStore {
                 if self.finish_if_due(b) {
                     return;
                 }
-                b.params[index].clone()
+                (b.params[index].clone(), b.version)
             };
-            let result = process(&params, &self.models);
+            let rules = validate::Rules {
+                version,
+                today: self.config.today.clone(),
+            };
+            let outcome = process(&params, &self.models, &rules);
+            let result = match &outcome {
+                Ok(g) => BatchResult::Succeeded {
+                    message: g.message(),
+                },
+                Err(f) => BatchResult::Errored {
+                    error: ErrorBody {
+                        error: ErrorDetail {
+                            kind: &f.kind,
+                            message: &f.message,
+                        },
+                        request_id: None,
+                    },
+                },
+            };
             let mut inner = self.lock();
             let Some(b) = inner.batches.get_mut(&id) else {
                 return;
             };
-            if let Some(line) = b.record(index, result)
+            if let Some(line) = b.record(index, &result)
                 && let Some(dir) = self.dir(&id)
             {
                 let _ = append_results(&dir, &[line]);
@@ -487,7 +527,7 @@ impl BatchStore {
         if let Some(b) = inner.batches.get_mut(&id)
             && !self.finish_if_due(b)
         {
-            self.end(b, "canceled");
+            self.end(b, BatchResult::Canceled);
         }
     }
 
@@ -497,22 +537,22 @@ impl BatchStore {
             return true;
         }
         if b.status == Status::Canceling {
-            self.end(b, "canceled");
+            self.end(b, BatchResult::Canceled);
             return true;
         }
         if now_secs() >= b.expires_at {
-            self.end(b, "expired");
+            self.end(b, BatchResult::Expired);
             return true;
         }
         false
     }
 
     /// Marks every unfinished request `kind` and ends the batch.
-    fn end(&self, b: &mut Batch, kind: &str) {
+    fn end(&self, b: &mut Batch, result: BatchResult<'_>) {
         let mut lines = Vec::new();
         for i in 0..b.custom_ids.len() {
             if !b.done[i]
-                && let Some(l) = b.record(i, json!({"type": kind}))
+                && let Some(l) = b.record(i, &result)
             {
                 lines.push(l);
             }
@@ -534,18 +574,21 @@ fn persist_failure(e: io::Error) -> Failure {
     Failure::new(500, "api_error", format!("batch storage failed: {e}"))
 }
 
-/// Runs one batch request: a `succeeded` or `errored` result.
+/// Runs one batch request: the message, or the failure of an `errored`
+/// result.
 ///
-/// Model retirement is checked against today's date; the body rules of an
-/// API version are not applied to batch requests (the version of the
-/// create request is not kept with the batch).
-fn process(params: &Value, models: &[Model]) -> Value {
-    let rules = validate::Rules {
-        version: messages_types::ApiVersion::V2023_06_01,
-        today: messages_types::catalog::today_utc(),
-    };
+/// `rules` are a direct request's: the create request's API version and
+/// the date model retirement is checked against. So a request the version
+/// refuses (say `temperature` under `2026-10-21`) gets the same error as
+/// it would from `POST /v1/messages`, as an `errored` result: the API
+/// validates each request's params when it processes it, not at create.
+fn process(
+    params: &Value,
+    models: &[Model],
+    rules: &validate::Rules,
+) -> Result<Generation, Failure> {
     let outcome = match params {
-        Value::Object(p) => validate::message_request(p, models, &rules, "").and_then(|mp| {
+        Value::Object(p) => validate::message_request(p, models, rules, "").and_then(|mp| {
             if mp.stream {
                 Err(Failure::invalid(
                     "stream: Batch requests cannot be streamed",
@@ -558,16 +601,30 @@ fn process(params: &Value, models: &[Model]) -> Value {
             "params: Input should be a valid dictionary",
         )),
     };
-    match outcome {
-        Ok(mp) => json!({"type": "succeeded", "message": generate(&mp).message_json()}),
-        Err(f) => json!({
-            "type": "errored",
-            "error": {"type": "error", "error": {"type": f.kind, "message": f.message}},
-        }),
-    }
+    outcome.map(|mp| generate(&mp))
 }
 
 // ===== persistence =====
+
+/// `meta.json`: a batch's status and times (Unix seconds).
+#[derive(Serialize)]
+struct Meta<'a> {
+    id: &'a str,
+    created_at: f64,
+    expires_at: f64,
+    ended_at: Option<f64>,
+    cancel_initiated_at: Option<f64>,
+    processing_status: &'static str,
+    seq: u64,
+    anthropic_version: &'static str,
+}
+
+/// A line of `requests.jsonl`.
+#[derive(Serialize)]
+struct StoredRequest<'a> {
+    custom_id: &'a str,
+    params: &'a Value,
+}
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
@@ -580,14 +637,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_meta(dir: &Path, b: &Batch) -> io::Result<()> {
-    write_atomic(&dir.join("meta.json"), b.meta_json().to_string().as_bytes())
+    write_atomic(
+        &dir.join("meta.json"),
+        wire::to_string(&b.meta()).as_bytes(),
+    )
 }
 
 fn persist_new(dir: &Path, b: &Batch) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let mut buf = Vec::new();
     for (cid, p) in b.custom_ids.iter().zip(&b.params) {
-        serde_json::to_writer(&mut buf, &json!({"custom_id": cid, "params": p}))?;
+        serde_json::to_writer(
+            &mut buf,
+            &StoredRequest {
+                custom_id: cid,
+                params: p,
+            },
+        )?;
         buf.push(b'\n');
     }
     write_atomic(&dir.join("requests.jsonl"), &buf)?;
@@ -666,6 +732,13 @@ fn load_batch(dir: &Path) -> io::Result<Batch> {
         results: Vec::new(),
         counts: Counts::default(),
         seq: meta.get("seq").and_then(Value::as_u64).unwrap_or(0),
+        // A batch stored before the version was kept: the version the
+        // emulator assumes when the header is absent.
+        version: meta
+            .get("anthropic_version")
+            .and_then(Value::as_str)
+            .and_then(ApiVersion::parse)
+            .unwrap_or(ApiVersion::V2023_06_01),
     };
 
     // Replay the results; a torn last line (a crash mid-append) is cut off
@@ -680,17 +753,22 @@ fn load_batch(dir: &Path) -> io::Result<Batch> {
             None => break,
         };
         let line = &data[pos..end];
-        let parsed: Option<(String, Value)> =
+        let parsed: Option<(String, String)> =
             serde_json::from_slice::<Value>(line).ok().and_then(|v| {
                 let cid = v.get("custom_id")?.as_str()?.to_owned();
-                Some((cid, v.get("result")?.clone()))
+                let kind = v.get("result")?.get("type")?.as_str()?.to_owned();
+                Some((cid, kind))
             });
-        let Some((cid, result)) = parsed else {
+        let Some((cid, kind)) = parsed else {
             break;
         };
-        // `record` ignores a repeated line for a request already done.
+        // The line is kept as it was written; `record_line` ignores a
+        // repeated line for a request already done.
         if let Some(&i) = index.get(&cid) {
-            batch.record(i, result);
+            let mut kept = Vec::with_capacity(line.len() + 1);
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+            batch.record_line(i, &kind, Bytes::from(kept));
         }
         pos = end + 1;
         good_len = pos;

@@ -1,10 +1,16 @@
 //! Deterministic generation: a request's content seeds everything, so the same
 //! request always gets the same message, streamed or not.
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
 
 use crate::util::{Rng, base62};
 use crate::validate::{MessageParams, Thinking, ToolChoice, ToolDef};
+use crate::wire::{
+    CacheCreation, Content, Delta, Event, Message, MessageDelta, ModelRef, OutputTokensDetails,
+    StopDetails, Usage,
+};
 
 /// Words the generated text is made of, besides the prompt's own words.
 const VOCABULARY: &[&str] = &[
@@ -132,77 +138,90 @@ impl Block {
     }
 
     /// The block as the non-streamed message holds it.
-    pub(crate) fn full_json(&self) -> Value {
+    pub(crate) fn full(&self) -> Content<'_> {
         match self {
             Block::Thinking {
                 chunks, signature, ..
-            } => json!({
-                "type": "thinking",
-                "thinking": join(chunks),
-                "signature": signature,
-            }),
-            Block::Text { chunks } => json!({"type": "text", "text": join(chunks)}),
+            } => Content::Thinking {
+                thinking: Cow::Owned(join(chunks)),
+                signature,
+            },
+            Block::Text { chunks } => Content::Text {
+                text: Cow::Owned(join(chunks)),
+            },
             Block::ToolUse {
                 id, name, input, ..
-            } => json!({"type": "tool_use", "id": id, "name": name, "input": input}),
-            Block::Compaction { chunks, encrypted } => json!({
-                "type": "compaction",
-                "content": join(chunks),
-                "encrypted_content": encrypted,
-            }),
-            Block::Fallback { from, to } => {
-                json!({"type": "fallback", "from": {"model": from}, "to": {"model": to}})
-            }
+            } => Content::ToolUse {
+                id,
+                name,
+                input: Cow::Borrowed(input),
+            },
+            Block::Compaction { chunks, encrypted } => Content::Compaction {
+                content: Some(join(chunks)),
+                encrypted_content: Some(encrypted),
+            },
+            Block::Fallback { from, to } => Content::Fallback {
+                from: ModelRef { model: from },
+                to: ModelRef { model: to },
+            },
         }
     }
 
     /// The block as `content_block_start` announces it.
-    pub(crate) fn start_json(&self) -> Value {
+    pub(crate) fn start(&self) -> Content<'_> {
         match self {
-            Block::Thinking { .. } => json!({"type": "thinking", "thinking": "", "signature": ""}),
-            Block::Text { .. } => json!({"type": "text", "text": ""}),
-            Block::ToolUse { id, name, .. } => {
-                json!({"type": "tool_use", "id": id, "name": name, "input": {}})
-            }
-            Block::Compaction { .. } => {
-                json!({"type": "compaction", "content": null, "encrypted_content": null})
-            }
-            Block::Fallback { .. } => self.full_json(),
+            Block::Thinking { .. } => Content::Thinking {
+                thinking: Cow::Borrowed(""),
+                signature: "",
+            },
+            Block::Text { .. } => Content::Text {
+                text: Cow::Borrowed(""),
+            },
+            Block::ToolUse { id, name, .. } => Content::ToolUse {
+                id,
+                name,
+                input: Cow::Owned(Value::Object(Map::new())),
+            },
+            Block::Compaction { .. } => Content::Compaction {
+                content: None,
+                encrypted_content: None,
+            },
+            Block::Fallback { .. } => self.full(),
         }
     }
 
     /// The deltas, each with the tokens it stands for (for pacing).
-    pub(crate) fn deltas(&self) -> Vec<(Value, u64)> {
+    pub(crate) fn deltas(&self) -> Vec<(Delta<'_>, u64)> {
         match self {
             Block::Thinking {
                 chunks, signature, ..
             } => {
-                let mut out: Vec<(Value, u64)> = chunks
+                let mut out: Vec<(Delta<'_>, u64)> = chunks
                     .iter()
-                    .map(|(t, n)| (json!({"type": "thinking_delta", "thinking": t}), *n))
+                    .map(|(t, n)| (Delta::Thinking { thinking: t }, *n))
                     .collect();
-                out.push((
-                    json!({"type": "signature_delta", "signature": signature}),
-                    0,
-                ));
+                out.push((Delta::Signature { signature }, 0));
                 out
             }
             Block::Text { chunks } => chunks
                 .iter()
-                .map(|(t, n)| (json!({"type": "text_delta", "text": t}), *n))
+                .map(|(t, n)| (Delta::Text { text: t }, *n))
                 .collect(),
             Block::ToolUse { chunks, .. } => chunks
                 .iter()
-                .map(|(t, n)| (json!({"type": "input_json_delta", "partial_json": t}), *n))
+                .map(|(t, n)| (Delta::InputJson { partial_json: t }, *n))
                 .collect(),
             // The summary in pieces; the opaque metadata with the last one.
             Block::Compaction { chunks, encrypted } => chunks
                 .iter()
                 .enumerate()
                 .map(|(i, (t, n))| {
-                    let enc = (i + 1 == chunks.len()).then_some(encrypted);
+                    let encrypted_content = (i + 1 == chunks.len()).then_some(encrypted.as_str());
                     (
-                        json!({"type": "compaction_delta", "content": t, "encrypted_content": enc}),
+                        Delta::Compaction {
+                            content: t,
+                            encrypted_content,
+                        },
                         *n,
                     )
                 })
@@ -227,7 +246,7 @@ pub(crate) struct Generation {
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
     /// `stop_details` (fault `refusal=CATEGORY`).
-    pub(crate) stop_details: Option<Value>,
+    pub(crate) stop_details: Option<StopDetails>,
     /// The model `message_start` names when a fallback changed it.
     pub(crate) start_model: Option<String>,
 }
@@ -264,91 +283,88 @@ impl Generation {
             self.blocks.retain(|b| !matches!(b, Block::ToolUse { .. }));
             self.stop_reason = "refusal";
             self.stop_sequence = None;
-            self.stop_details = Some(json!({
-                "type": "refusal",
-                "category": category,
-                "explanation": "This request was declined by the emulator's refusal fault.",
-            }));
+            self.stop_details = Some(StopDetails {
+                category: category.clone(),
+                explanation: "This request was declined by the emulator's refusal fault.",
+            });
         }
         self.output_tokens = self.blocks.iter().map(Block::tokens).sum::<u64>().max(1);
     }
 
-    /// The usage object of the final message.
-    pub(crate) fn usage(&self, output_tokens: u64) -> Value {
-        let mut usage = json!({
-            "input_tokens": self.input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-            "output_tokens": output_tokens,
-            "service_tier": "standard",
-        });
-        self.add_thinking_tokens(&mut usage);
-        usage
+    /// The usage of a message with `output_tokens`.
+    pub(crate) fn usage(&self, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            cache_creation: Some(CacheCreation::default()),
+            output_tokens,
+            service_tier: Some("standard"),
+            output_tokens_details: self.thinking_tokens(),
+        }
     }
 
-    /// Adds `output_tokens_details.thinking_tokens` when the reply thought.
-    fn add_thinking_tokens(&self, usage: &mut Value) {
+    /// `output_tokens_details.thinking_tokens`, when the reply thought.
+    fn thinking_tokens(&self) -> Option<OutputTokensDetails> {
         let thinking: u64 = self
             .blocks
             .iter()
             .filter(|b| matches!(b, Block::Thinking { .. }))
             .map(Block::tokens)
             .sum();
-        if thinking > 0 {
-            usage["output_tokens_details"] = json!({"thinking_tokens": thinking});
-        }
-    }
-
-    /// The message a non-streaming request returns.
-    pub(crate) fn message_json(&self) -> Value {
-        let mut m = json!({
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": self.blocks.iter().map(Block::full_json).collect::<Vec<_>>(),
-            "stop_reason": self.stop_reason,
-            "stop_sequence": self.stop_sequence,
-            "usage": self.usage(self.output_tokens),
-        });
-        if let Some(d) = &self.stop_details {
-            m["stop_details"] = d.clone();
-        }
-        m
-    }
-
-    /// The message inside `message_start`: no content, no stop reason yet.
-    pub(crate) fn start_message_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.start_model.as_ref().unwrap_or(&self.model),
-            "content": [],
-            "stop_reason": null,
-            "stop_sequence": null,
-            "usage": self.usage(self.output_tokens.min(1)),
+        (thinking > 0).then_some(OutputTokensDetails {
+            thinking_tokens: thinking,
         })
     }
 
-    /// The `message_delta` event's data.
-    pub(crate) fn message_delta_json(&self) -> Value {
-        let mut event = json!({
-            "type": "message_delta",
-            "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
-            "usage": {
-                "input_tokens": self.input_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": self.output_tokens,
-            },
-        });
-        self.add_thinking_tokens(&mut event["usage"]);
-        if let Some(d) = &self.stop_details {
-            event["delta"]["stop_details"] = d.clone();
+    /// The message a non-streaming request returns.
+    pub(crate) fn message(&self) -> Message<'_> {
+        Message {
+            id: &self.id,
+            kind: "message",
+            role: "assistant",
+            model: &self.model,
+            content: self.blocks.iter().map(Block::full).collect(),
+            stop_reason: Some(self.stop_reason),
+            stop_sequence: self.stop_sequence.as_deref(),
+            stop_details: self.stop_details.as_ref(),
+            usage: self.usage(self.output_tokens),
         }
-        event
+    }
+
+    /// The message inside `message_start`: no content, no stop reason yet.
+    pub(crate) fn start_message(&self) -> Message<'_> {
+        Message {
+            id: &self.id,
+            kind: "message",
+            role: "assistant",
+            model: self.start_model.as_ref().unwrap_or(&self.model),
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            stop_details: None,
+            usage: self.usage(self.output_tokens.min(1)),
+        }
+    }
+
+    /// The `message_delta` event.
+    pub(crate) fn message_delta(&self) -> Event<'_> {
+        Event::MessageDelta {
+            delta: MessageDelta {
+                stop_reason: self.stop_reason,
+                stop_sequence: self.stop_sequence.as_deref(),
+                stop_details: self.stop_details.as_ref(),
+            },
+            usage: Usage {
+                input_tokens: self.input_tokens,
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: 0,
+                cache_creation: None,
+                output_tokens: self.output_tokens,
+                service_tier: None,
+                output_tokens_details: self.thinking_tokens(),
+            },
+        }
     }
 }
 

@@ -73,7 +73,9 @@
 //!   non-empty `citations` on a user text block (these two texts are the
 //!   emulator's own; the real ones were not available). No header means
 //!   `2023-06-01`; an unknown version is a 400 naming the header. Batch
-//!   requests are checked without version rules;
+//!   requests get the rules of the batch create request's version, each
+//!   refused request as an `errored` result with the same error (see
+//!   Batches);
 //! - with both `x-api-key` and `Authorization: Bearer`, only `x-api-key`
 //!   is checked, as the API does.
 //!
@@ -187,7 +189,12 @@
 //! up to 256 MB, `custom_id` 1 to 64 characters of `[A-Za-z0-9_-]` and unique
 //! in the batch, `params` an object with `model`, `max_tokens` and
 //! `messages`. The rest of each request's validation happens while processing
-//! and yields an `errored` result, like the API's. Requests are processed in
+//! and yields an `errored` result, like the API's, which validates each
+//! request's params when it processes it: the rules are those of a direct
+//! request with the create request's `anthropic-version` (kept with the
+//! batch, across restarts), so a request the version refuses (`temperature`
+//! under `2026-10-21`) is `errored` with the error a direct request gets.
+//! Requests are processed in
 //! the background, one per [`EmulatorBuilder::batch_pace`], in a shuffled
 //! order, with `request_counts` moving as they finish. Cancel moves a batch to
 //! `canceling`, then `ended` with the unprocessed requests `canceled`; a batch
@@ -231,6 +238,7 @@ mod sse;
 mod stream;
 mod util;
 mod validate;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -674,6 +682,7 @@ impl EmulatorBuilder {
                 data_dir: config.data_dir.clone(),
                 pace: config.batch_pace,
                 expiry: config.batch_expiry,
+                today: config.today.clone().unwrap_or_default(),
             },
             Arc::clone(&models),
             shutdown_rx.clone(),

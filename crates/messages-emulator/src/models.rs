@@ -4,7 +4,8 @@
 //! `--model ID` or a models file.
 
 use messages_types::catalog::{ModelCatalog, ModelSpec};
-use serde_json::{Value, json};
+
+use crate::wire::ModelInfo;
 
 /// One known model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,15 +76,15 @@ impl Model {
         }
     }
 
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "type": "model",
-            "id": self.id,
-            "display_name": self.display_name,
-            "created_at": self.created_at,
-            "max_input_tokens": self.context_window,
-            "max_tokens": self.max_output_tokens,
-        })
+    /// The model as `GET /v1/models` lists it.
+    pub(crate) fn info(&self) -> ModelInfo<'_> {
+        ModelInfo {
+            id: &self.id,
+            display_name: &self.display_name,
+            created_at: &self.created_at,
+            max_input_tokens: self.context_window,
+            max_tokens: self.max_output_tokens,
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::Config;
 use crate::batch::BatchStore;
@@ -21,6 +22,7 @@ use crate::models::{self, Model};
 use crate::stream::{self, StreamOptions};
 use crate::util::{Fnv, new_id, now_secs, rfc3339_secs};
 use crate::validate::{self, Failure};
+use crate::wire::{self, BatchDeleted, ErrorBody, ErrorDetail, ModelInfo, Page, TokenCount};
 
 /// The header that injects faults into one request.
 pub(crate) const FAULT_HEADER: &str = "x-emulator-fault";
@@ -98,21 +100,23 @@ struct Reply {
 }
 
 impl Reply {
-    fn json(value: &Value) -> Reply {
+    fn json<T: Serialize>(value: &T) -> Reply {
         Reply {
             status: 200,
             content_type: "application/json",
-            body: Body::full(crate::util::to_json_string(value)),
+            body: Body::full(wire::to_string(value)),
             extra: Vec::new(),
         }
     }
 
     fn failure(f: &Failure, request_id: &str) -> Reply {
-        let text = crate::util::to_json_string(&json!({
-            "type": "error",
-            "error": {"type": f.kind, "message": f.message},
-            "request_id": request_id,
-        }));
+        let text = wire::to_string(&ErrorBody {
+            error: ErrorDetail {
+                kind: &f.kind,
+                message: &f.message,
+            },
+            request_id: Some(request_id),
+        });
         Reply {
             status: f.status,
             content_type: "application/json",
@@ -341,37 +345,40 @@ async fn serve(
             obj.remove("stream");
             if obj.get("max_tokens").is_none_or(Value::is_null) {
                 // Token counting takes no `max_tokens`; any valid value does.
-                obj.insert("max_tokens".into(), json!(1));
+                obj.insert("max_tokens".into(), Value::from(1));
             }
             let p =
                 validate::message_request(&obj, &state.models, &rules(state, &parts.headers)?, "")?;
-            Ok(Reply::json(&json!({"input_tokens": p.input_tokens})))
+            Ok(Reply::json(&TokenCount {
+                input_tokens: p.input_tokens,
+            }))
         }
         Route::ListModels => {
-            let items: Vec<(String, Value)> = state
+            let items: Vec<(String, ModelInfo<'_>)> = state
                 .models
                 .iter()
-                .map(|m| (m.id.clone(), m.to_json()))
+                .map(|m| (m.id.clone(), m.info()))
                 .collect();
-            Ok(Reply::json(&page(items, query(parts))?))
+            page(&items, query(parts))
         }
         Route::GetModel(id) => models::find(&state.models, id)
-            .map(|m| Reply::json(&m.to_json()))
+            .map(|m| Reply::json(&m.info()))
             .ok_or_else(|| Failure::not_found(format!("model: {id}"))),
         Route::CreateBatch => {
             let obj = validate::parse_object(&body)?;
+            let version = rules(state, &parts.headers)?.version;
             state
                 .batches
-                .create(&obj, &base_url, faults.batch_expiry_ms)
+                .create(&obj, &base_url, faults.batch_expiry_ms, version)
                 .map(|v| Reply::json(&v))
         }
-        Route::ListBatches => Ok(Reply::json(&page(
-            state.batches.list(&base_url),
-            query(parts),
-        )?)),
+        Route::ListBatches => page(&state.batches.list(&base_url), query(parts)),
         Route::GetBatch(id) => state.batches.get(id, &base_url).map(|v| Reply::json(&v)),
         Route::CancelBatch(id) => state.batches.cancel(id, &base_url).map(|v| Reply::json(&v)),
-        Route::DeleteBatch(id) => state.batches.delete(id).map(|v| Reply::json(&v)),
+        Route::DeleteBatch(id) => state
+            .batches
+            .delete(id)
+            .map(|()| Reply::json(&BatchDeleted { id })),
         Route::BatchResults(id) => {
             let lines = state.batches.results(id)?;
             if let Some(n) = faults.malformed_results {
@@ -466,7 +473,10 @@ fn query(parts: &http::request::Parts) -> Vec<(String, String)> {
 }
 
 /// Pages a newest-first list by `before_id`, `after_id` and `limit`.
-fn page(items: Vec<(String, Value)>, query: Vec<(String, String)>) -> Result<Value, Failure> {
+fn page<T: Serialize>(
+    items: &[(String, T)],
+    query: Vec<(String, String)>,
+) -> Result<Reply, Failure> {
     let mut limit = 20usize;
     let mut before = None;
     let mut after = None;
@@ -494,7 +504,7 @@ fn page(items: Vec<(String, Value)>, query: Vec<(String, String)>) -> Result<Val
         ));
     }
     let position = |id: &str| items.iter().position(|(i, _)| i == id);
-    let (slice, has_more): (&[(String, Value)], bool) = if let Some(a) = after {
+    let (slice, has_more): (&[(String, T)], bool) = if let Some(a) = after {
         let start = position(&a).map_or(items.len(), |p| p + 1);
         let end = (start + limit).min(items.len());
         (&items[start..end], end < items.len())
@@ -506,11 +516,12 @@ fn page(items: Vec<(String, Value)>, query: Vec<(String, String)>) -> Result<Val
         let end = limit.min(items.len());
         (&items[..end], end < items.len())
     };
-    Ok(json!({
-        "data": slice.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-        "has_more": has_more,
-        "first_id": slice.first().map(|(i, _)| i.clone()),
-        "last_id": slice.last().map(|(i, _)| i.clone()),
+    let data: Vec<&T> = slice.iter().map(|(_, v)| v).collect();
+    Ok(Reply::json(&Page {
+        data: &data,
+        has_more,
+        first_id: slice.first().map(|(i, _)| i.as_str()),
+        last_id: slice.last().map(|(i, _)| i.as_str()),
     }))
 }
 
@@ -608,7 +619,7 @@ fn messages(
     if !params.stream {
         let mut g = generate(&params);
         g.apply_content_faults(&faults, params.seed);
-        return Ok(Reply::json(&g.message_json()));
+        return Ok(Reply::json(&g.message()));
     }
     let sse = "text/event-stream; charset=utf-8";
     if let Some(replay) = &state.config.replay {

@@ -1,28 +1,34 @@
 //! Turning a generated reply into an SSE stream, with pacing and faults.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::body::{Abort, Body};
 use crate::fault::ActiveFaults;
 use crate::generate::Generation;
 use crate::sse;
+use crate::wire::{self, Content, Delta, ErrorDetail, Event, MessageDelta, Usage};
 
 /// One event to send: its name, its JSON data and the tokens it stands for.
 #[derive(Debug, Clone)]
 pub(crate) struct Ev {
     pub(crate) name: &'static str,
-    pub(crate) data: Value,
+    pub(crate) data: String,
     pub(crate) tokens: u64,
 }
 
-fn ev(name: &'static str, data: Value, tokens: u64) -> Ev {
-    Ev { name, data, tokens }
+/// Writes `event`'s data; its name is its `type`.
+fn ev(event: &Event<'_>, tokens: u64) -> Ev {
+    Ev {
+        name: event.name(),
+        data: wire::to_string(event),
+        tokens,
+    }
 }
 
 /// The events of a reply, in the real API's order: `message_start`, per block
@@ -30,52 +36,43 @@ fn ev(name: &'static str, data: Value, tokens: u64) -> Ev {
 /// `message_stop`; a `ping` after the first `content_block_start` and then
 /// after every `ping_every` deltas (0: no further pings).
 pub(crate) fn events(g: &Generation, ping_every: usize) -> Vec<Ev> {
-    let mut out = vec![ev(
-        "message_start",
-        json!({"type": "message_start", "message": g.start_message_json()}),
-        0,
-    )];
+    let message = g.start_message();
+    let mut out = vec![ev(&Event::MessageStart { message }, 0)];
     let mut deltas_sent = 0usize;
     for (index, block) in g.blocks.iter().enumerate() {
+        let content_block = block.start();
         out.push(ev(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": index, "content_block": block.start_json()}),
+            &Event::ContentBlockStart {
+                index,
+                content_block,
+            },
             0,
         ));
         if index == 0 {
-            out.push(ev("ping", json!({"type": "ping"}), 0));
+            out.push(ev(&Event::Ping, 0));
         }
         for (delta, tokens) in block.deltas() {
-            out.push(ev(
-                "content_block_delta",
-                json!({"type": "content_block_delta", "index": index, "delta": delta}),
-                tokens,
-            ));
+            out.push(ev(&Event::ContentBlockDelta { index, delta }, tokens));
             deltas_sent += 1;
             if ping_every > 0 && deltas_sent.is_multiple_of(ping_every) {
-                out.push(ev("ping", json!({"type": "ping"}), 0));
+                out.push(ev(&Event::Ping, 0));
             }
         }
-        out.push(ev(
-            "content_block_stop",
-            json!({"type": "content_block_stop", "index": index}),
-            0,
-        ));
+        out.push(ev(&Event::ContentBlockStop { index }, 0));
     }
-    out.push(ev("message_delta", g.message_delta_json(), 0));
-    out.push(ev("message_stop", json!({"type": "message_stop"}), 0));
+    out.push(ev(&g.message_delta(), 0));
+    out.push(ev(&Event::MessageStop, 0));
     out
 }
 
 /// Renders one event as an SSE frame, padded when `pad` is set.
 pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
-    let data = crate::util::to_json_string(&e.data);
     if pad {
         // Deterministic, varied padding like the real API's.
         let n = (seq * 7 + 3) % 17;
-        sse::encode(buf, e.name, sse::pad(&data, n));
+        sse::encode(buf, e.name, sse::pad(&e.data, n));
     } else {
-        sse::encode(buf, e.name, data);
+        sse::encode(buf, e.name, e.data.clone());
     }
 }
 
@@ -172,11 +169,16 @@ async fn write_events(
         None => Ok(()),
         Some((_, Terminal::Disconnect)) => abort(tx).await,
         Some((_, Terminal::Error(kind))) => {
-            let data = json!({
-                "type": "error",
-                "error": {"type": kind, "message": error_message(kind)},
-            });
-            render(&mut buf, &ev("error", data, 0), stop, opts.pad_json);
+            let error = ErrorDetail {
+                kind,
+                message: error_message(kind),
+            };
+            render(
+                &mut buf,
+                &ev(&Event::Error { error }, 0),
+                stop,
+                opts.pad_json,
+            );
             tx.send(Ok(buf.split().freeze())).await.map_err(drop)
         }
         Some((_, Terminal::Stall)) => {
@@ -229,32 +231,30 @@ pub(crate) fn firehose(g: &Generation, n: u64, pad: bool) -> Body {
     const PER_CHUNK: u64 = 256;
     let text = " token";
     let mut head = BytesMut::new();
-    let mut start = g.start_message_json();
-    start["usage"]["output_tokens"] = json!(1);
+    let mut message = g.start_message();
+    message.usage.output_tokens = 1;
+    render(&mut head, &ev(&Event::MessageStart { message }, 0), 0, pad);
+    let content_block = Content::Text {
+        text: Cow::Borrowed(""),
+    };
     render(
         &mut head,
         &ev(
-            "message_start",
-            json!({"type": "message_start", "message": start}),
-            0,
-        ),
-        0,
-        pad,
-    );
-    render(
-        &mut head,
-        &ev(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            &Event::ContentBlockStart {
+                index: 0,
+                content_block,
+            },
             0,
         ),
         1,
         pad,
     );
-    render(&mut head, &ev("ping", json!({"type": "ping"}), 0), 2, pad);
+    render(&mut head, &ev(&Event::Ping, 0), 2, pad);
     let delta = ev(
-        "content_block_delta",
-        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        &Event::ContentBlockDelta {
+            index: 0,
+            delta: Delta::Text { text },
+        },
         1,
     );
     let mut one = BytesMut::new();
@@ -274,26 +274,28 @@ pub(crate) fn firehose(g: &Generation, n: u64, pad: bool) -> Body {
     }
     render(
         &mut tail,
-        &ev(
-            "content_block_stop",
-            json!({"type": "content_block_stop", "index": 0}),
-            0,
-        ),
+        &ev(&Event::ContentBlockStop { index: 0 }, 0),
         4,
         pad,
     );
-    let md = json!({
-        "type": "message_delta",
-        "delta": {"stop_reason": "end_turn", "stop_sequence": null},
-        "usage": {"input_tokens": g.input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": n},
-    });
-    render(&mut tail, &ev("message_delta", md, 0), 5, pad);
-    render(
-        &mut tail,
-        &ev("message_stop", json!({"type": "message_stop"}), 0),
-        6,
-        pad,
-    );
+    let md = Event::MessageDelta {
+        delta: MessageDelta {
+            stop_reason: "end_turn",
+            stop_sequence: None,
+            stop_details: None,
+        },
+        usage: Usage {
+            input_tokens: g.input_tokens,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            cache_creation: None,
+            output_tokens: n,
+            service_tier: None,
+            output_tokens_details: None,
+        },
+    };
+    render(&mut tail, &ev(&md, 0), 5, pad);
+    render(&mut tail, &ev(&Event::MessageStop, 0), 6, pad);
     Body::Repeat {
         head: Some(head.freeze()),
         chunk: chunk.freeze(),

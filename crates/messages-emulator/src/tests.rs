@@ -153,13 +153,27 @@ fn rfc3339_formats_known_instants() {
 }
 
 #[test]
-fn json_is_written_type_first() {
-    let v = json!({"index": 0, "delta": {"text": "a\"b\n", "type": "text_delta"}, "type": "content_block_delta"});
-    let s = crate::util::to_json_string(&v);
+fn wire_types_write_fields_in_the_apis_order() {
+    use crate::wire::{Delta, ErrorBody, ErrorDetail, Event, to_string};
+    let delta = Event::ContentBlockDelta {
+        index: 0,
+        delta: Delta::Text { text: "a\"b\n" },
+    };
+    assert_eq!(delta.name(), "content_block_delta");
     assert_eq!(
-        s,
-        r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"a\"b\n"},"index":0}"#
+        to_string(&delta),
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"b\n"}}"#
     );
-    let back: serde_json::Value = serde_json::from_str(&s).unwrap();
-    assert_eq!(back, v);
+    assert_eq!(to_string(&Event::Ping), r#"{"type":"ping"}"#);
+    let error = ErrorBody {
+        error: ErrorDetail {
+            kind: "not_found_error",
+            message: "Not found",
+        },
+        request_id: Some("req_1"),
+    };
+    assert_eq!(
+        to_string(&error),
+        r#"{"type":"error","error":{"type":"not_found_error","message":"Not found"},"request_id":"req_1"}"#
+    );
 }

@@ -2,67 +2,14 @@
 //! loopback `TcpListener`. Every command must end, with the right exit code,
 //! and leave no temporary file behind.
 
-use std::future::Future;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use test_support::raw::raw;
+use tokio::io::AsyncWriteExt;
 
 use crate::{msgs, output, stderr, temp_dir};
-
-/// Serves every connection with `reply(request)` once the request head (and
-/// its `content-length` body) is read; returns the base URL.
-async fn raw<F, Fut>(reply: F) -> String
-where
-    F: Fn(TcpStream, String) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let reply = Arc::new(reply);
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                let req = read_request(&mut conn).await;
-                reply(conn, req).await;
-            });
-        }
-    });
-    url
-}
-
-async fn read_request(conn: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = conn.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return String::new();
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = conn.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
 
 const JSONL_HEAD: &str =
     "HTTP/1.1 200 OK\r\ncontent-type: application/x-jsonl\r\nconnection: close\r\n\r\n";

@@ -471,3 +471,137 @@ async fn unknown_batch_ids_are_404() {
         .await
         .api_error(404, "not_found_error");
 }
+
+/// The errored result of `custom_id`: its error type and message.
+fn errored(results: &HashMap<String, Value>, custom_id: &str) -> (String, String) {
+    let r = &results[custom_id];
+    assert_eq!(r["type"], "errored", "{custom_id}: {r}");
+    assert_eq!(r["error"]["type"], "error", "{r}");
+    let error = &r["error"]["error"];
+    (
+        error["type"].as_str().unwrap().to_owned(),
+        error["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Creates a batch of `(custom_id, params)` with these headers, waits for it
+/// and returns its results.
+async fn run_batch(
+    addr: SocketAddr,
+    headers: &[(&str, &str)],
+    requests: &[(&str, &Value)],
+) -> HashMap<String, Value> {
+    let requests: Vec<Value> = requests
+        .iter()
+        .map(|(id, params)| json!({"custom_id": id, "params": params}))
+        .collect();
+    let body = json!({ "requests": requests }).to_string();
+    let r = send(addr, "POST", BATCHES, headers, body).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    wait_ended(addr, &id).await;
+    parse_results(&get(addr, &format!("{BATCHES}/{id}/results")).await.body)
+}
+
+#[tokio::test]
+async fn batch_requests_get_the_rules_of_the_create_requests_api_version() {
+    let emu = start().await;
+    let addr = emu.local_addr();
+    let new = [("anthropic-version", "2026-10-21")];
+    let old = [("anthropic-version", "2023-06-01")];
+
+    let mut temperature = request("hi", 5);
+    temperature["temperature"] = json!(1.0);
+    let mut top_k = request("hi", 5);
+    top_k["top_k"] = json!(5);
+    let mut citations = request("hi", 5);
+    citations["messages"] = json!([{"role": "user", "content": [
+        {"type": "text", "text": "q", "citations": [{"type": "char_location", "cited_text": "q", "document_index": 0, "start_char_index": 0, "end_char_index": 1}]}
+    ]}]);
+    let fine = request("hi", 5);
+    let requests = [
+        ("temperature", &temperature),
+        ("top_k", &top_k),
+        ("citations", &citations),
+        ("fine", &fine),
+    ];
+
+    // Under 2026-10-21 each request the version refuses is an errored
+    // result carrying the error a direct request gets; the others succeed.
+    let results = run_batch(addr, &new, &requests).await;
+    for (custom_id, params) in &requests[..3] {
+        let direct = send(addr, "POST", "/v1/messages", &new, params.to_string()).await;
+        let message = direct.api_error(400, "invalid_request_error");
+        assert_eq!(
+            errored(&results, custom_id),
+            ("invalid_request_error".to_owned(), message),
+            "{custom_id}"
+        );
+    }
+    assert_eq!(results["fine"]["type"], "succeeded", "{}", results["fine"]);
+    let (_, message) = errored(&results, "temperature");
+    assert_eq!(message, "temperature: Extra inputs are not permitted");
+
+    // Under 2023-06-01 (and with no header, the emulator's default) the
+    // same requests all succeed, as direct requests do.
+    for headers in [&old[..], &[]] {
+        let results = run_batch(addr, headers, &requests).await;
+        for (custom_id, _) in &requests {
+            assert_eq!(results[*custom_id]["type"], "succeeded", "{custom_id}");
+        }
+    }
+
+    // An unknown version fails the create, as it fails a direct request.
+    let body = json!({"requests": [{"custom_id": "a", "params": fine}]}).to_string();
+    let r = send(
+        addr,
+        "POST",
+        BATCHES,
+        &[("anthropic-version", "2099-01-01")],
+        body,
+    )
+    .await;
+    let msg = r.api_error(400, "invalid_request_error");
+    assert!(
+        msg.starts_with("anthropic-version: unknown API version"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_keeps_its_api_version_across_a_restart() {
+    let dir = TempDir::new("version-restart");
+    let emu = builder()
+        .data_dir(&dir.0)
+        .batch_pace(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let mut temperature = request("hi", 5);
+    temperature["temperature"] = json!(1.0);
+    let body = json!({"requests": [{"custom_id": "t", "params": temperature}]}).to_string();
+    let r = send(
+        emu.local_addr(),
+        "POST",
+        BATCHES,
+        &[("anthropic-version", "2026-10-21")],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    // Stopped before the request was processed (the pace is an hour).
+    emu.shutdown().await;
+
+    let emu = builder().data_dir(&dir.0).start().await.unwrap();
+    let addr = emu.local_addr();
+    wait_ended(addr, &id).await;
+    let results = parse_results(&get(addr, &format!("{BATCHES}/{id}/results")).await.body);
+    assert_eq!(
+        errored(&results, "t"),
+        (
+            "invalid_request_error".to_owned(),
+            "temperature: Extra inputs are not permitted".to_owned()
+        )
+    );
+}

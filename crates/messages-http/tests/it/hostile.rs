@@ -7,9 +7,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use messages_http::{ListParams, Request, RequestOptions};
+use test_support::alloc::peak_of;
 use tokio::time::Instant;
 
-use crate::peak::peak_of;
 use crate::support::*;
 
 /// 64 KiB of `a`, without allocating per chunk.

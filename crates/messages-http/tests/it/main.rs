@@ -2,9 +2,13 @@
 
 mod errors;
 mod hostile;
-mod peak;
 mod retry;
 mod secrets;
 mod support;
 mod timeouts;
 mod tls;
+
+/// Counts allocations and peak memory per thread, for the memory bounds
+/// asserted with `test_support::alloc::peak_of` (hostile servers).
+#[global_allocator]
+static GLOBAL: test_support::alloc::Tracking = test_support::alloc::Tracking;

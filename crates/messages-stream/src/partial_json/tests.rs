@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::lexer::{MAX_DEPTH, is_ws};
 use super::*;
 
 /// Feeds `fragments` one by one; returns the previews after each push.

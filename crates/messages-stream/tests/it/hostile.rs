@@ -1,73 +1,21 @@
 //! Hostile servers (issue 18), raw HTTP/1.1 on a loopback `TcpListener`:
 //! replies that are not event streams, streams that never stop, stalls.
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
 use messages_http::Transport;
 use messages_stream::{MessageStream, StreamOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use test_support::alloc::peak_of;
+use test_support::raw::raw;
+use tokio::io::AsyncWriteExt;
 
-use crate::peak::peak_of;
 use crate::support::request;
-
-/// Serves every connection with `reply` once the request (head and
-/// `content-length` body) is read.
-async fn raw<F, Fut>(reply: F) -> String
-where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let reply = std::sync::Arc::new(reply);
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                read_request(&mut conn).await;
-                reply(conn).await;
-            });
-        }
-    });
-    url
-}
-
-async fn read_request(conn: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = conn.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - head_end;
-    while have < len {
-        let n = conn.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return;
-        }
-        have += n;
-    }
-}
 
 /// A server answering every request with `head` (status line and headers,
 /// `connection: close` added) and `body`.
 async fn fixed(head: &'static str, body: &'static [u8]) -> String {
-    raw(move |mut conn| async move {
+    raw(move |mut conn, _| async move {
         let head = format!("{head}\r\nconnection: close\r\nrequest-id: req_hostile\r\n\r\n");
         let _ = conn.write_all(head.as_bytes()).await;
         let _ = conn.write_all(body).await;
@@ -162,7 +110,7 @@ async fn content_beyond_max_tokens_is_a_protocol_error_with_memory_bounded() {
         "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n"
     );
     let chunk = Bytes::from(delta.repeat(64));
-    let url = raw(move |mut conn| {
+    let url = raw(move |mut conn, _| {
         let chunk = chunk.clone();
         async move {
             let head =
@@ -214,7 +162,7 @@ async fn content_beyond_max_tokens_is_a_protocol_error_with_memory_bounded() {
 // Case 9: one error message names the request id once.
 #[tokio::test(start_paused = true)]
 async fn a_stalled_stream_names_its_request_id_once() {
-    let url = raw(|mut conn| async move {
+    let url = raw(|mut conn, _| async move {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_once\r\nconnection: close\r\n\r\n";
         let _ = conn.write_all(head.as_bytes()).await;
         let _ = conn.write_all(START.as_bytes()).await;

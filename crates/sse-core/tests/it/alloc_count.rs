@@ -1,49 +1,16 @@
 //! Zero heap allocations per single-line event in steady state, counted by
-//! a global allocator that counts per thread.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! the global allocator of `main.rs` (`test_support::alloc::Tracking`),
+//! which counts per thread.
 
 use bytes::Bytes;
 use sse_core::Parser;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: delegates to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
+use test_support::alloc::{allocations, is_installed};
 
 const EVENT: &[u8] = b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello, world\"}}\n\n: keep-alive\nevent: ping\ndata: {\"type\": \"ping\"}\n\n";
 
 #[test]
 fn single_line_events_do_not_allocate() {
+    assert!(is_installed(), "the counting allocator of main.rs");
     let chunks: Vec<Bytes> = (0..64).map(|_| Bytes::from(EVENT.repeat(100))).collect();
     // Make the chunks shared up front (the first clone of a `Vec`-backed
     // `Bytes` allocates its shared header once per chunk, not per event).
@@ -78,6 +45,7 @@ fn single_line_events_do_not_allocate() {
 
 #[test]
 fn split_and_multi_line_events_reuse_their_buffer() {
+    assert!(is_installed(), "the counting allocator of main.rs");
     // Copying is allowed here, but the buffer's capacity is reused, so the
     // allocation count stays far below the event count.
     let input = b"data: first line\ndata: second line\n\n".repeat(2000);

@@ -12,3 +12,7 @@ mod props;
 mod reference;
 mod stream;
 mod support;
+
+/// Counts allocations per thread (`alloc_count`).
+#[global_allocator]
+static GLOBAL: test_support::alloc::Tracking = test_support::alloc::Tracking;

@@ -1,0 +1,24 @@
+//! Test support shared by the workspace's integration tests, one copy of
+//! what several crates' tests need:
+//!
+//! - [`alloc`]: a global allocator that counts allocations and tracks the
+//!   bytes live and their peak per thread, for tests that assert "no
+//!   allocation" or "memory stays bounded";
+//! - [`raw`] (feature `net`): hostile servers, raw HTTP/1.1 on a loopback
+//!   `TcpListener`, whose replies the test writes byte by byte.
+//!
+//! Used only as a dev-dependency; never published.
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![deny(clippy::missing_safety_doc, clippy::undocumented_unsafe_blocks)]
+
+pub mod alloc;
+#[cfg(feature = "net")]
+pub mod raw;
+
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: alloc::Tracking = alloc::Tracking;
+
+#[cfg(test)]
+mod tests;
