@@ -197,6 +197,13 @@ impl Transport {
         self.inner.config.version.to_str().unwrap_or_default()
     }
 
+    /// The retries after a failed attempt this transport makes (see
+    /// [`TransportBuilder::max_retries`]), for callers that retry a
+    /// request on their own with [`RequestOptions::max_retries`]`(0)`.
+    pub fn max_retries(&self) -> u32 {
+        self.inner.config.max_retries
+    }
+
     /// The absolute URL for `path` (which starts with `/` and may carry a
     /// query), or `path` itself if it is an absolute URL with the same origin
     /// as the base URL.
@@ -335,10 +342,13 @@ impl Transport {
                 "response headers"
             );
         }
-        // Streaming requests without an explicit timeout: the deadline
-        // covered the headers; the body is guarded by the idle timeout.
+        // An explicit timeout (per request or the transport's) bounds the
+        // whole exchange, body included, streaming or not. Streaming
+        // requests without one: the default deadline covered the headers;
+        // the body is guarded by the idle timeout.
+        let explicit_timeout = opts.timeout.is_some() || cfg.timeout.is_some();
         let body_deadline =
-            (!opts.streaming || opts.timeout.is_some()).then_some((deadline_len, deadline));
+            (!opts.streaming || explicit_timeout).then_some((deadline_len, deadline));
         let idle = opts.idle_timeout.unwrap_or(cfg.idle_timeout);
         let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts)
             .with_max_size(opts.max_body_size.unwrap_or(cfg.max_body_size));
@@ -655,10 +665,15 @@ impl TransportBuilder {
         self
     }
 
-    /// The overall deadline of a request, retries included: the whole
-    /// exchange for non-streaming requests, the wait for the response headers
-    /// for streaming ones. Setting it disables the "streaming is required"
-    /// guard. Default is 10 minutes.
+    /// The overall deadline of every request, retries included: the
+    /// response headers and the whole body, streaming or not (the same
+    /// meaning as [`RequestOptions::timeout`], which overrides it for one
+    /// request). Setting it disables the "streaming is required" guard.
+    ///
+    /// Default (unset): 10 minutes for a non-streaming request; for a
+    /// streaming one, 10 minutes to the response headers and no bound on
+    /// the body, which the [idle timeout](Self::idle_timeout) guards
+    /// instead, so a long stream is never cut while it is flowing.
     pub fn timeout(mut self, timeout: Duration) -> TransportBuilder {
         self.timeout = Some(timeout);
         self
