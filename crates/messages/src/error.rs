@@ -202,8 +202,8 @@ impl Error {
     /// A [`LocalRunner`](messages_batch::LocalRunner) run stopped because
     /// an API answer said every request would fail (authentication,
     /// permission, billing, an unknown model); see
-    /// [`messages_batch::Error::is_run_wide`].
-    /// [`http`](Error::http) has that answer.
+    /// [`messages_batch::Error::is_run_wide`]. The message names the
+    /// API's error type.
     #[cfg(feature = "batch")]
     pub fn is_run_wide(&self) -> bool {
         self.batch().is_some_and(messages_batch::Error::is_run_wide)

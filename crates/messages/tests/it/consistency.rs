@@ -143,6 +143,7 @@ async fn a_failed_resumption_is_incomplete_with_its_partial_message() {
         .expect("opens")
         .final_message()
         .await
+        .map_err(messages::Error::from)
         .expect_err("cut, not resumable");
     assert!(err.is_resume(), "{err:?}");
     assert!(err.is_incomplete(), "{err:?}");
@@ -192,6 +193,7 @@ async fn the_client_timeout_bounds_a_whole_stream_like_the_per_call_timeout() {
                 .expect("headers in time")
                 .final_message()
                 .await
+                .map_err(messages::Error::from)
         })
         .await
         .unwrap_or_else(|_| panic!("{name}: the stream was not bounded"));
@@ -242,7 +244,7 @@ async fn runner_errors_have_their_predicates_on_the_one_error() {
         .into();
     assert!(err.is_run_wide(), "{err:?}");
     assert!(!err.is_changed() && !err.is_checkpoint());
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.to_string().contains("authentication_error"), "{err}");
 
     // Changed: a request edited since its result was saved.
     let checkpoint = dir.join("checkpoint.jsonl");
