@@ -282,9 +282,11 @@ fn prices_match_by_family_and_unknown_models_have_no_cost() {
     assert_eq!(price_of("claude-opus-4-5-20251101").unwrap().input, 5.0);
     assert_eq!(price_of("claude-opus-4-6").unwrap().output, 25.0);
     assert_eq!(price_of("claude-sonnet-4-6").unwrap().input, 3.0);
-    // Models whose public prices disagree are not priced: cost unknown.
-    assert!(price_of("claude-opus-5").is_none());
-    assert!(price_of("claude-sonnet-5").is_none());
+    // Priced from Anthropic's pages (see data/prices.json).
+    assert_eq!(price_of("claude-opus-5").unwrap().input, 5.0);
+    assert_eq!(price_of("claude-sonnet-5").unwrap().output, 10.0);
+    // A model the table does not list: cost unknown.
+    assert!(price_of("claude-opus-5-5").is_none());
     assert!(price_of("claude-opus-45").is_none());
     assert!(price_of("gpt-4").is_none());
 
