@@ -164,8 +164,7 @@ fn civil_dates() {
 #[test]
 fn count_tokens_requests_carry_every_field_the_endpoint_accepts() {
     use messages_types::{CountTokensRequest, McpServer, OutputConfig, Tool, ToolChoice};
-    let mut output = OutputConfig::default();
-    output.effort = Some("low".into());
+    let output: OutputConfig = serde_json::from_value(json!({"effort": "low"})).unwrap();
     let count = CountTokensRequest::new("claude-opus-4-6")
         .system("Be brief")
         .user("Search for Rust news")
