@@ -199,7 +199,7 @@ impl Transport {
 
     /// The retries after a failed attempt this transport makes (see
     /// [`TransportBuilder::max_retries`]), for callers that retry a
-    /// request on their own with [`RequestOptions::max_retries`]`(0)`.
+    /// request on their own with [`RequestOptions::max_retries`](crate::RequestOptions::max_retries)`(0)`.
     pub fn max_retries(&self) -> u32 {
         self.inner.config.max_retries
     }
@@ -667,7 +667,7 @@ impl TransportBuilder {
 
     /// The overall deadline of every request, retries included: the
     /// response headers and the whole body, streaming or not (the same
-    /// meaning as [`RequestOptions::timeout`], which overrides it for one
+    /// meaning as [`RequestOptions::timeout`](crate::RequestOptions::timeout), which overrides it for one
     /// request). Setting it disables the "streaming is required" guard.
     ///
     /// Default (unset): 10 minutes for a non-streaming request; for a
