@@ -8,9 +8,10 @@
 //!
 //! Not covered, on purpose: [`MessageStream::resumable`] and
 //! [`MessageStream::from_source`] read a response the caller already sent
-//! with another client (nothing is left to check before sending), and the
-//! batch facade and its local runner send job files line by line without
-//! this crate (see their docs).
+//! with another client (nothing is left to check before sending). The
+//! batch facade (`BatchJob::submit`) and its local runner sit beside this
+//! crate, not above it: they make the same version and retired-model checks
+//! with messages-batch's own copy, without the deprecation warning.
 //!
 //! [`MessageStream::resumable`]: crate::MessageStream::resumable
 //! [`MessageStream::from_source`]: crate::MessageStream::from_source
