@@ -100,6 +100,17 @@ impl Batches {
     /// A [`retrieve`](Batches::retrieve) right after this can transiently
     /// answer 404; [`wait`](Batches::wait) tolerates that.
     ///
+    /// **Sent at most once when it may have been served.** A create costs
+    /// money, so it is not retried like other requests: it is tried again
+    /// (up to the transport's [`max_retries`](Transport::max_retries), with
+    /// its backoff) only when the failure shows that no batch was created:
+    /// the connection could not be made, or the API refused it with 429 or
+    /// 529 (or asked for a retry with `x-should-retry: true`). A timeout,
+    /// a connection lost after the request was sent, a 5xx or an unreadable
+    /// answer is returned at once, with a message saying that the batch may
+    /// have been created: [`list`](Batches::list) the newest batches before
+    /// creating it again.
+    ///
     /// # Errors
     ///
     /// [`Error::is_http`]: the transport failed or the API refused the batch
@@ -110,19 +121,43 @@ impl Batches {
     /// Dropping the future abandons the request; the batch may or may not
     /// have been created.
     pub async fn create(&self, params: &BatchCreateParams) -> Result<MessageBatch> {
-        let req = Request::post(BATCHES).with_json(params)?;
-        self.send_json(req, None).await
+        let body = Request::post(BATCHES).with_json(params)?.body().clone();
+        self.create_raw(body).await
     }
 
     /// Creates a batch from an already serialized body
-    /// (`{"requests":[...]}`).
+    /// (`{"requests":[...]}`), with the retry rules of
+    /// [`create`](Batches::create).
     ///
     /// # Errors
     ///
     /// As [`Batches::create`].
     pub async fn create_raw(&self, body: bytes::Bytes) -> Result<MessageBatch> {
-        self.send_json(Request::post(BATCHES).with_body(body), None)
-            .await
+        let mut retry = 0;
+        loop {
+            let req = Request::post(BATCHES)
+                .with_body(body.clone())
+                .with_options(RequestOptions::new().max_retries(0));
+            let e = match self.transport.send(req).await {
+                // A 2xx whose answer cannot be read: created, id unknown.
+                Ok(resp) => return resp.json().await.map_err(maybe_created),
+                Err(e) => e,
+            };
+            if !was_not_served(&e) {
+                // A 4xx refused it; anything else may have created it.
+                let refused = e.status().is_some_and(|s| s.is_client_error());
+                return Err(if refused { e.into() } else { maybe_created(e) });
+            }
+            if retry >= self.transport.max_retries() {
+                return Err(e.into());
+            }
+            let wait = e
+                .headers()
+                .and_then(|h| messages_http::retry_after(h, std::time::SystemTime::now()))
+                .unwrap_or_else(|| messages_http::retry_delay(retry));
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
     }
 
     /// Retrieves a batch: `GET /v1/messages/batches/{id}`.
@@ -353,4 +388,36 @@ impl Stream for ResultsStream {
             },
         }
     }
+}
+
+/// Whether a failed create certainly created nothing: no connection was
+/// made, or the API answered a status that refuses the request before it
+/// is served.
+fn was_not_served(e: &messages_http::Error) -> bool {
+    if e.is_connect() {
+        return true;
+    }
+    let Some(status) = e.status() else {
+        return false;
+    };
+    match e
+        .headers()
+        .and_then(|h| h.get("x-should-retry"))
+        .map(|v| v.as_bytes())
+    {
+        Some(b"true") => true,
+        Some(b"false") => false,
+        _ => matches!(status.as_u16(), 429 | 529),
+    }
+}
+
+/// A create that failed after it may have been served: the batch may
+/// exist (and be billed).
+fn maybe_created(e: messages_http::Error) -> Error {
+    Error::new(
+        crate::error::Kind::Http,
+        "the batch may have been created (the request was sent, no usable answer came back): \
+         list the newest batches before creating it again",
+    )
+    .with_source(e)
 }

@@ -362,7 +362,9 @@ impl BatchJob {
     /// # Errors
     ///
     /// [`Error::is_invalid_input`] before anything is sent (see
-    /// [`plan`](BatchJob::plan)); [`Error::is_http`] when a create fails.
+    /// [`plan`](BatchJob::plan)), also for a request with a field the
+    /// transport's API version rejects or a retired model (the message names
+    /// its `custom_id`); [`Error::is_http`] when a create fails.
     /// If some batches were created before the failure,
     /// [`Error::created_batches`] has their ids and the requests each holds
     /// (the message names them too): watch them with
@@ -375,6 +377,16 @@ impl BatchJob {
     /// keep running.
     pub async fn submit(&self, batches: &Batches) -> Result<SubmittedJob> {
         let plan = self.plan()?;
+        // The API version's rules and retired models, before any batch is
+        // created (the API would only report them per request, at the end).
+        let version = batches.transport().anthropic_version();
+        let today = crate::preflight::today();
+        for r in self.requests() {
+            if let Some(why) = crate::preflight::refusal(&r.params, version, &today) {
+                return Err(Error::invalid(format!("request {}: {why}", r.custom_id))
+                    .with_custom_id(r.custom_id.clone()));
+            }
+        }
         let mut created: Vec<CreatedBatch> = Vec::with_capacity(plan.len());
         for range in plan {
             let body = self.body(range.clone())?;

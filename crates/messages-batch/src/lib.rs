@@ -74,6 +74,7 @@ mod fingerprint;
 pub mod hybrid;
 mod job;
 mod pace;
+mod preflight;
 mod runner;
 mod summary;
 mod wait;

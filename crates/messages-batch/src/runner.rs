@@ -103,6 +103,12 @@ const MAX_MESSAGES_BODY: usize = 32 * 1000 * 1000;
 /// bad request and is recorded as its result; an authentication, permission
 /// or billing error never is.
 ///
+/// **Requests the API would refuse are not sent.** A request with a field
+/// the transport's `anthropic-version` rejects (sampling parameters under
+/// `2026-10-21`, ...) or a model retired today gets an errored
+/// `invalid_request_error` result naming the field or the retirement date,
+/// without a request: the checks of the umbrella client's `create`.
+///
 /// **Changed requests are not served from the checkpoint.** Each checkpoint
 /// line carries a fingerprint of the request that produced it (see
 /// [`CHECKPOINT_FORMAT`]). When the job's request for a `custom_id` has
@@ -456,6 +462,10 @@ impl LocalRunner {
             buf: Vec::new(),
         };
         let mut pacer = Pacer::new(self.concurrency);
+        // A request the API version or the model table refuses is not
+        // sent: it gets an errored result at once (see `preflight`).
+        let version = self.transport.anthropic_version().to_owned();
+        let today = crate::preflight::today();
         // The next request, serialized (its size is its token cost).
         let mut next: Option<(usize, Body)> = None;
         // 429/529 answers per request, and in a row for the run.
@@ -479,7 +489,12 @@ impl LocalRunner {
             while !report.stopped && !halted && too_long.is_none() && in_flight.len() < limit {
                 if next.is_none() {
                     let Some(i) = queue.pop_front() else { break };
-                    next = Some((i, Body::of(&job.requests()[i].params)));
+                    let params = &job.requests()[i].params;
+                    let mut body = Body::of(params);
+                    if let Some(why) = crate::preflight::refusal(params, &version, &today) {
+                        body.bytes = Err(why);
+                    }
+                    next = Some((i, body));
                 }
                 let Some((_, body)) = &next else { break };
                 let now = Instant::now();

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 /// The built-in price table (`data/prices.json` in this crate), embedded at
 /// build time. Its `as_of` date and `sources` say where each price comes
 /// from; models it does not price get no estimate.
+///
+/// The newest models are priced from Anthropic's own pages only: Opus 5,
+/// Opus 4.8 and Opus 4.7 from the "Model pricing" table of
+/// <https://platform.claude.com/docs/en/about-claude/pricing>, Sonnet 5 from
+/// <https://platform.claude.com/docs/en/models/sonnet-5/overview> (read on
+/// 2026-11-30; third-party reports that disagreed were not used). Newer
+/// minor versions the table does not list (Opus 5.5, Sonnet 5.5, ...) stay
+/// "cost unknown"; see [`PriceTable::price_of`].
 pub const PRICES_JSON: &str = include_str!("../data/prices.json");
 
 /// The discount of the Message Batches API: half the standard price.
@@ -154,11 +162,18 @@ impl PriceTable {
     }
 
     /// The price entry for a model id, if the table has one.
+    ///
+    /// A prefix matches the id itself and the id continued by `-` and a
+    /// suffix such as a date (`claude-opus-4-1` prices
+    /// `claude-opus-4-1-20250805`), but never by a short number, which is a
+    /// newer minor version with prices of its own: `claude-opus-5` does not
+    /// price `claude-opus-5-5`, which gets no estimate until the table names
+    /// it.
     pub fn price_of(&self, model: &str) -> Option<&ModelPrice> {
         self.prices.iter().find(|p| {
             model
                 .strip_prefix(p.prefix.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+                .is_some_and(|rest| rest.is_empty() || is_suffix_of_same_model(rest))
         })
     }
 
@@ -178,6 +193,19 @@ impl PriceTable {
         let input_cost = p.input * (input + 1.25 * write_5m + 2.0 * write_1h + 0.1 * read);
         Some((input_cost + p.output * usage.output_tokens as f64) / 1_000_000.0)
     }
+}
+
+/// Whether `rest` (what follows a price prefix in a model id) names the
+/// same model: `-20250805` or `-latest` do, `-5` or `-5-20270101` (a minor
+/// version, one or two digits) do not.
+fn is_suffix_of_same_model(rest: &str) -> bool {
+    let Some(rest) = rest.strip_prefix('-') else {
+        return false;
+    };
+    let segment = rest.split('-').next().unwrap_or("");
+    let minor_version =
+        !segment.is_empty() && segment.len() <= 2 && segment.bytes().all(|b| b.is_ascii_digit());
+    !minor_version
 }
 
 /// The price entry for a model id in the [current](PriceTable::current)

@@ -282,9 +282,11 @@ fn prices_match_by_family_and_unknown_models_have_no_cost() {
     assert_eq!(price_of("claude-opus-4-5-20251101").unwrap().input, 5.0);
     assert_eq!(price_of("claude-opus-4-6").unwrap().output, 25.0);
     assert_eq!(price_of("claude-sonnet-4-6").unwrap().input, 3.0);
-    // Models whose public prices disagree are not priced: cost unknown.
-    assert!(price_of("claude-opus-5").is_none());
-    assert!(price_of("claude-sonnet-5").is_none());
+    // Priced from Anthropic's pages (see data/prices.json).
+    assert_eq!(price_of("claude-opus-5").unwrap().input, 5.0);
+    assert_eq!(price_of("claude-sonnet-5").unwrap().output, 10.0);
+    // A model the table does not list: cost unknown.
+    assert!(price_of("claude-opus-5-5").is_none());
     assert!(price_of("claude-opus-45").is_none());
     assert!(price_of("gpt-4").is_none());
 
@@ -483,22 +485,56 @@ fn the_builtin_price_table_is_dated_and_parses() {
     assert_eq!(t.as_of.len(), 10);
     assert!(!t.sources.is_empty());
     assert!(t.prices.len() >= 10);
-    // Every priced model of the model table resolves; none is guessed.
+    // Every model of the model table has a price.
     let catalog = messages_types::ModelCatalog::builtin();
     for m in &catalog.models {
-        let priced = t.price_of(&m.id).is_some();
-        let unpriced_on_purpose = [
-            "claude-opus-5",
-            "claude-sonnet-5",
-            "claude-opus-4-8",
-            "claude-opus-4-7",
-        ]
-        .contains(&m.id.as_str());
-        assert!(priced != unpriced_on_purpose, "{}", m.id);
+        assert!(t.price_of(&m.id).is_some(), "{} has no price", m.id);
     }
     let e = crate::PriceTable::from_json(r#"{"prices":[{"prefix":"x","input":-1,"output":1}]}"#)
         .unwrap_err();
     assert!(e.to_string().contains("`x`"), "{e}");
     let e = crate::PriceTable::load("/nonexistent/prices.json").unwrap_err();
     assert!(e.to_string().contains("/nonexistent/prices.json"), "{e}");
+}
+
+#[test]
+fn the_newest_models_have_their_published_prices() {
+    // platform.claude.com/docs/en/about-claude/pricing (Opus) and the
+    // Sonnet 5 model page, as cited in data/prices.json.
+    let t = crate::PriceTable::builtin();
+    for id in ["claude-opus-5", "claude-opus-4-8", "claude-opus-4-7"] {
+        let p = t.price_of(id).expect(id);
+        assert_eq!((p.input, p.output), (5.0, 25.0), "{id}");
+    }
+    let p = t.price_of("claude-sonnet-5").expect("sonnet 5");
+    assert_eq!((p.input, p.output), (2.0, 10.0));
+    // The cache multipliers of the table give the published cache prices:
+    // Sonnet 5 writes at $2.50 (5m) and $4 (1h), reads at $0.20.
+    let usage: messages_types::Usage = serde_json::from_str(
+        r#"{"input_tokens":0,"output_tokens":0,"cache_read_input_tokens":1000000,
+            "cache_creation":{"ephemeral_5m_input_tokens":1000000,"ephemeral_1h_input_tokens":1000000}}"#,
+    )
+    .unwrap();
+    let cost = t.cost_of("claude-sonnet-5", &usage).unwrap();
+    assert!((cost - (2.5 + 4.0 + 0.2)).abs() < 1e-9, "{cost}");
+    let cost = t.cost_of("claude-opus-5", &usage).unwrap();
+    assert!((cost - (6.25 + 10.0 + 0.5)).abs() < 1e-9, "{cost}");
+}
+
+#[test]
+fn a_price_prefix_never_prices_a_newer_minor_version() {
+    let t = crate::PriceTable::builtin();
+    // Opus 5.5 and Sonnet 5.5 have prices of their own; the table does not
+    // list them, so they are "cost unknown", not Opus 5's or Sonnet 5's.
+    assert!(t.price_of("claude-opus-5-5").is_none());
+    assert!(t.price_of("claude-sonnet-5-5").is_none());
+    assert!(t.price_of("claude-opus-5-5-20270101").is_none());
+    // Dated and other suffixes still match their model.
+    assert_eq!(
+        t.price_of("claude-opus-5-20260724").unwrap().prefix,
+        "claude-opus-5"
+    );
+    assert_eq!(t.price_of("claude-opus-4-1-20250805").unwrap().output, 75.0);
+    assert_eq!(t.price_of("claude-3-opus-20240229").unwrap().output, 75.0);
+    assert!(t.price_of("claude-opus-50").is_none());
 }

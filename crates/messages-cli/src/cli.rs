@@ -64,6 +64,21 @@ pub(crate) struct Global {
     pub(crate) prices: Option<PathBuf>,
 }
 
+/// `--timeout SECS`, the same flag on `msgs stream`, `msgs run` and
+/// `msgs worker`.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub(crate) struct TimeoutArg {
+    /// The overall deadline of each request, in seconds (fractions
+    /// allowed): retries, the response headers and the whole body, streamed
+    /// or not. Setting it also lets a non-streaming request with a large
+    /// --max-tokens through (without it, one expected to take over 10
+    /// minutes is refused). Default: 10 minutes, and for a stream only up
+    /// to its response headers (the body is then guarded by a 60 s idle
+    /// timeout).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
 /// Seconds, fractions allowed, as a `Duration`.
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
     s.parse::<f64>()
@@ -141,6 +156,8 @@ pub(crate) struct StreamArgs {
     /// no repeated text.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
     pub(crate) resume: Option<u32>,
+    #[command(flatten)]
+    pub(crate) timeout: TimeoutArg,
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +341,8 @@ pub(crate) struct RunArgs {
     /// checkpoint with longer lines (default 64 MiB).
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_line_bytes: Option<usize>,
+    #[command(flatten)]
+    pub(crate) timeout: TimeoutArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,18 +369,40 @@ pub(crate) struct EmulatorArgs {
     /// Accept only this key (default: any non-empty key).
     #[arg(long)]
     pub(crate) api_key: Option<String>,
+    /// Accept one more model id (repeatable).
+    #[arg(long = "model", value_name = "ID")]
+    pub(crate) models_extra: Vec<String>,
+    /// Add the models of a models file (the format of messages-types'
+    /// data/models.json).
+    #[arg(long = "models", value_name = "FILE.json")]
+    pub(crate) models_file: Option<PathBuf>,
     /// Answer every streaming request with this SSE file, verbatim.
     #[arg(long, value_name = "FILE.sse")]
     pub(crate) replay: Option<PathBuf>,
     /// Stream pacing per token in milliseconds.
     #[arg(long, default_value_t = 3, value_name = "MS")]
     pub(crate) token_delay_ms: u64,
+    /// Pad stream JSON with spaces like the real API.
+    #[arg(long)]
+    pub(crate) pad_json: bool,
+    /// A ping event after every N deltas (default 25).
+    #[arg(long, value_name = "N")]
+    pub(crate) ping_every: Option<usize>,
     /// Time to process one batch request in milliseconds.
     #[arg(long, default_value_t = 5, value_name = "MS")]
     pub(crate) batch_pace_ms: u64,
+    /// Batch expiry after creation, in seconds (default 86400).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) batch_expiry_secs: Option<u64>,
+    /// The largest request body, in bytes (default 33554432).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_body_bytes: Option<usize>,
     /// Delay before every response head in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub(crate) latency_ms: u64,
+    /// The time a request body may take to arrive, in seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) body_timeout_secs: Option<u64>,
     /// Server-wide faults in the x-emulator-fault grammar (repeatable).
     #[arg(long, value_name = "SPEC")]
     pub(crate) fault: Vec<String>,
@@ -373,4 +414,7 @@ pub(crate) struct EmulatorArgs {
     /// max_tokens), reported in the anthropic-ratelimit-tokens-* headers.
     #[arg(long, value_name = "N")]
     pub(crate) tokens_per_minute: Option<u64>,
+    /// The window of both rate limits, in milliseconds (default 60000).
+    #[arg(long, value_name = "MS")]
+    pub(crate) rate_limit_window_ms: Option<u64>,
 }

@@ -44,6 +44,15 @@ pub(crate) async fn embedded_emulator(
 /// Builds the client. With no credentials and no base URL in the
 /// environment or flags, starts the embedded emulator and says so on stderr.
 pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
+    connect_with(global, None).await
+}
+
+/// [`connect`] with `--timeout`: the overall deadline of every request,
+/// body included (see `ClientBuilder::timeout`).
+pub(crate) async fn connect_with(
+    global: &Global,
+    timeout: Option<std::time::Duration>,
+) -> Result<Conn, CliError> {
     let mut headers = Vec::with_capacity(global.headers.len());
     for h in &global.headers {
         headers.push(parse_header(h)?);
@@ -74,6 +83,10 @@ pub(crate) async fn connect(global: &Global) -> Result<Conn, CliError> {
         }
         t
     });
+    let builder = match timeout {
+        Some(t) => builder.timeout(t),
+        None => builder,
+    };
     let client = builder.build()?;
     Ok(Conn { client, embedded })
 }

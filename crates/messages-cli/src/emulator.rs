@@ -27,6 +27,35 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     if let Some(n) = args.tokens_per_minute {
         b = b.tokens_per_minute(n);
     }
+    if let Some(ms) = args.rate_limit_window_ms {
+        b = b.rate_limit_window(Duration::from_millis(ms));
+    }
+    for id in &args.models_extra {
+        b = b.model(id.clone());
+    }
+    if let Some(path) = &args.models_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!("--models: cannot read {}: {e}", path.display()))
+        })?;
+        messages::types::ModelCatalog::from_json(&text)
+            .map_err(|e| CliError::input(format!("--models: {}: {e}", path.display())))?;
+        b = b.models_json(&text);
+    }
+    if args.pad_json {
+        b = b.pad_json(true);
+    }
+    if let Some(n) = args.ping_every {
+        b = b.ping_every(n);
+    }
+    if let Some(secs) = args.batch_expiry_secs {
+        b = b.batch_expiry(Duration::from_secs(secs));
+    }
+    if let Some(n) = args.max_body_bytes {
+        b = b.max_body_bytes(n);
+    }
+    if let Some(secs) = args.body_timeout_secs {
+        b = b.request_body_timeout(Duration::from_secs(secs));
+    }
     if let Some(path) = args.replay {
         let bytes = std::fs::read(&path).map_err(|e| {
             CliError::input(format!("--replay: cannot read {}: {e}", path.display()))

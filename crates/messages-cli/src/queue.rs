@@ -2,7 +2,7 @@
 //! the embedded local store (messages-queue).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,6 @@ use messages_queue::{
 };
 
 use crate::cli::Global;
-use crate::connect::connect;
 use crate::error::{CliError, EXIT_INTERRUPTED};
 
 /// Where the queue is: Redis, or a local directory.
@@ -177,6 +176,8 @@ pub(crate) struct WorkerArgs {
     /// scripts; default: run until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     pub(crate) exit_when_idle: Option<u64>,
+    #[command(flatten)]
+    pub(crate) timeout: crate::cli::TimeoutArg,
 }
 
 /// `msgs queue ...`.
@@ -239,18 +240,13 @@ async fn show(args: ShowArgs) -> Result<(), CliError> {
 
 async fn results(args: ResultsArgs) -> Result<(), CliError> {
     let q = args.at.open().await?;
-    let to_stdout = args.output.as_os_str() == "-";
-    let out: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stdout().lock())
-    } else {
-        let f = File::create(&args.output).map_err(|e| {
-            CliError::input(format!("cannot create {}: {e}", args.output.display()))
-        })?;
-        Box::new(f)
-    };
-    let mut out = BufWriter::new(out);
+    let to_stdout = crate::output::is_stdout(&args.output);
+    // Like every `-o` output: a temporary file renamed into place once
+    // complete, a write error exits 74 and leaves no partial file.
+    let mut out = crate::batch::Sink::open((!to_stdout).then_some(args.output.as_path()))?;
     let mut cursor: Option<String> = None;
     let mut n = 0u64;
+    let mut line_buf = Vec::new();
     loop {
         let (page, next) = q
             .results_page(cursor.as_deref(), 500)
@@ -260,16 +256,15 @@ async fn results(args: ResultsArgs) -> Result<(), CliError> {
             break;
         }
         for line in page {
-            serde_json::to_writer(&mut out, &line)
-                .map_err(|e| CliError::other(format!("writing results: {e}")))?;
-            out.write_all(b"\n")
-                .map_err(|e| CliError::other(format!("writing results: {e}")))?;
+            line_buf.clear();
+            serde_json::to_writer(&mut line_buf, &line)
+                .map_err(|e| CliError::other(format!("encoding a result: {e}")))?;
+            out.write_line(&line_buf)?;
             n += 1;
         }
         cursor = next;
     }
-    out.flush()
-        .map_err(|e| CliError::other(format!("writing results: {e}")))?;
+    out.commit()?;
     if !to_stdout {
         eprintln!("{n} results in {}", args.output.display());
     }
@@ -313,7 +308,7 @@ async fn dead_letters(args: DeadArgs) -> Result<(), CliError> {
 /// `msgs worker`.
 pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliError> {
     let q = args.at.open().await?;
-    let conn = connect(global).await?;
+    let conn = crate::connect::connect_with(global, args.timeout.timeout).await?;
     let vis = Duration::from_secs(args.at.visibility_timeout.max(1));
     let mut worker = Worker::new(q.clone(), conn.client.transport().clone())
         .concurrency(args.concurrency)

@@ -6,7 +6,6 @@ use std::time::Duration;
 use messages::batch::LocalRunner;
 
 use crate::cli::{Global, RunArgs};
-use crate::connect::connect;
 use crate::error::{CliError, EXIT_INTERRUPTED, check_all_succeeded};
 use crate::{input, output, progress};
 
@@ -34,7 +33,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<(), CliError> 
     };
     // Before the first request: a bad -o is found now, not after the work.
     output::check(&args.output)?;
-    let conn = connect(global).await?;
+    let conn = crate::connect::connect_with(global, args.timeout.timeout).await?;
     let bar = progress::bar("run");
     let b = bar.clone();
     let runner = LocalRunner::new(conn.client.transport().clone())

@@ -59,7 +59,7 @@ pub(crate) async fn stream(global: &Global, args: StreamArgs) -> Result<(), CliE
         request = request.adaptive_thinking();
     }
     warn_if_deprecated(&request.model);
-    let conn = connect(global).await?;
+    let conn = crate::connect::connect_with(global, args.timeout.timeout).await?;
     let mut stream = match args.resume {
         Some(n) => {
             let options = messages::stream::StreamOptions::new()

@@ -105,3 +105,27 @@ fn tables_align_columns() {
     );
     assert_eq!(t, "ID           N\na            5\nlong-id  12345");
 }
+
+#[test]
+fn msgs_emulator_has_every_flag_of_the_standalone_emulator() {
+    use clap::CommandFactory;
+    // The flags the `messages-emulator` binary documents in its usage text.
+    let source = include_str!("../../messages-emulator/src/main.rs");
+    let usage = &source[source.find("usage: messages-emulator").expect("usage")..];
+    let usage = &usage[..usage.find("\";").expect("end of usage")];
+    let standalone: std::collections::BTreeSet<String> = usage
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_start_matches('-').to_owned())
+        .filter(|f| f != "help")
+        .collect();
+    assert!(standalone.len() >= 15, "{standalone:?}");
+    let cli = crate::cli::Cli::command();
+    let emulator = cli.find_subcommand("emulator").expect("msgs emulator");
+    let ours: std::collections::BTreeSet<String> = emulator
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .collect();
+    let missing: Vec<_> = standalone.difference(&ours).collect();
+    assert!(missing.is_empty(), "msgs emulator lacks {missing:?}");
+}

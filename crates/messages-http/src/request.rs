@@ -209,9 +209,11 @@ impl RequestOptions {
     }
 
     /// Sets the overall deadline of this request, covering retries, the
-    /// response headers and the whole body, streaming or not. Setting it also
-    /// disables the "streaming is required" guard. Default is the transport's
-    /// timeout.
+    /// response headers and the whole body, streaming or not: the same
+    /// meaning as [`TransportBuilder::timeout`](crate::TransportBuilder::timeout),
+    /// which it overrides for this request. Setting it also disables the
+    /// "streaming is required" guard. Default is the transport's timeout
+    /// (unset: 10 minutes, and for a stream only up to its headers).
     pub fn timeout(mut self, timeout: Duration) -> RequestOptions {
         self.timeout = Some(timeout);
         self
@@ -259,6 +261,13 @@ impl RequestOptions {
     /// Whether the request is marked streaming.
     pub fn is_streaming(&self) -> bool {
         self.streaming
+    }
+
+    /// The per-call headers set with [`header`](RequestOptions::header)
+    /// (a per-call `anthropic-version`, for example, which checks made
+    /// before sending must use instead of the transport's).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }
 

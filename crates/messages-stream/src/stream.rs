@@ -110,15 +110,33 @@ impl MessageStream {
     /// 5xx, connection errors), as configured. The request is cloned once
     /// when resumption is enabled, to build continuation requests.
     ///
+    /// Before anything is sent, the request goes through [`preflight`]
+    /// under the `anthropic-version` it will be sent with (a per-request
+    /// header, else the transport's): a field that version rejects or a
+    /// retired model fails here, exactly as through the umbrella `Client`.
+    ///
+    /// [`preflight`]: crate::preflight()
+    ///
     /// # Errors
     ///
-    /// The transport failed or the API answered with an error status
+    /// The request failed the [`preflight`] checks (an
+    /// [`Error::is_http`] error whose transport error
+    /// [`is_builder`](messages_http::Error::is_builder); nothing was sent),
+    /// the transport failed, or the API answered with an error status
     /// ([`Error::is_http`]; [`Error::api_error`] has the API's error).
     pub async fn open(
         transport: &Transport,
         request: &MessageRequest,
         options: StreamOptions,
     ) -> Result<MessageStream> {
+        crate::preflight::preflight(
+            request,
+            crate::preflight::version_for(
+                transport.anthropic_version(),
+                &options.request,
+                &options.headers,
+            ),
+        )?;
         let http_request = stream_request(request, &options.request, &options.headers)?;
         let response = transport.send(http_request).await?;
         Ok(MessageStream::resumable(

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::content::MessageContent;
-use crate::request::{InputMessage, MessageRequest, System};
+use crate::content::{CacheControl, MessageContent};
+use crate::request::{InputMessage, McpServer, MessageRequest, OutputConfig, System};
 use crate::tools::{ThinkingConfig, Tool, ToolChoice};
 
 /// A model, from `GET /v1/models`.
@@ -70,6 +70,37 @@ impl<T> Page<T> {
 }
 
 /// The body of `POST /v1/messages/count_tokens`.
+///
+/// The fields are those the endpoint accepts, as the API reference and the
+/// official SDKs' generated types list them
+/// (<https://platform.claude.com/docs/en/api/messages/count_tokens>;
+/// `MessageCountTokensParams` in anthropic-sdk-python: `messages`, `model`,
+/// `cache_control`, `output_config`, `system`, `thinking`, `tool_choice`,
+/// `tools`; the beta variant adds `context_management` and `mcp_servers`,
+/// sent with their `anthropic-beta` header). `tools` takes server tools
+/// (web search, code execution, ...) as well as custom ones, and `thinking`
+/// takes adaptive thinking. A count request has no `max_tokens`, sampling
+/// parameters or `stream`.
+///
+/// The API version rules of [`MessageRequest`] apply
+/// ([`check_version`](CountTokensRequest::check_version)); the umbrella
+/// client checks them before sending.
+///
+/// ```
+/// use messages_types::{CountTokensRequest, MessageRequest, Tool};
+/// use serde_json::json;
+///
+/// let request = MessageRequest::new("claude-opus-4-6", 1024)
+///     .user("What is the weather in Paris?")
+///     .tool(Tool::custom("get_weather", json!({"type": "object"})))
+///     .adaptive_thinking()
+///     .effort("low");
+/// let count = CountTokensRequest::from(&request);
+/// let body = serde_json::to_value(&count).unwrap();
+/// assert_eq!(body["thinking"]["type"], "adaptive");
+/// assert_eq!(body["output_config"]["effort"], "low");
+/// assert!(body.get("max_tokens").is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CountTokensRequest {
@@ -80,15 +111,27 @@ pub struct CountTokensRequest {
     /// The system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<System>,
-    /// Tools.
+    /// Tools: custom tools and server tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// Tool choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
-    /// Extended thinking.
+    /// Thinking: enabled with a budget, disabled, or adaptive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking: Option<ThinkingConfig>,
+    /// Output options: effort and a structured output format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
+    /// Top-level cache control: a breakpoint on the last cacheable block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+    /// Context management (beta), as on [`MessageRequest::context_management`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<Value>,
+    /// Remote MCP servers (beta), whose tool definitions count as input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<McpServer>>,
     /// Any other field, serialized as it is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -104,6 +147,10 @@ impl CountTokensRequest {
             tools: None,
             tool_choice: None,
             thinking: None,
+            output_config: None,
+            cache_control: None,
+            context_management: None,
+            mcp_servers: None,
             extra: Map::new(),
         }
     }
@@ -115,6 +162,13 @@ impl CountTokensRequest {
         self
     }
 
+    /// Appends an assistant turn.
+    #[must_use]
+    pub fn assistant(mut self, content: impl Into<MessageContent>) -> CountTokensRequest {
+        self.messages.push(InputMessage::assistant(content));
+        self
+    }
+
     /// Sets the system prompt.
     #[must_use]
     pub fn system(mut self, system: impl Into<System>) -> CountTokensRequest {
@@ -122,9 +176,52 @@ impl CountTokensRequest {
         self
     }
 
+    /// Adds a tool (custom or server tool).
+    #[must_use]
+    pub fn tool(mut self, tool: Tool) -> CountTokensRequest {
+        self.tools.get_or_insert_with(Vec::new).push(tool);
+        self
+    }
+
+    /// Sets how the model may use the tools.
+    #[must_use]
+    pub fn tool_choice(mut self, choice: ToolChoice) -> CountTokensRequest {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Sets the thinking configuration (enabled, disabled or adaptive).
+    #[must_use]
+    pub fn thinking(mut self, thinking: ThinkingConfig) -> CountTokensRequest {
+        self.thinking = Some(thinking);
+        self
+    }
+
+    /// Sets the output options (effort, structured output format).
+    #[must_use]
+    pub fn output_config(mut self, config: OutputConfig) -> CountTokensRequest {
+        self.output_config = Some(config);
+        self
+    }
+
+    /// Adds a remote MCP server (beta).
+    #[must_use]
+    pub fn mcp_server(mut self, server: McpServer) -> CountTokensRequest {
+        self.mcp_servers.get_or_insert_with(Vec::new).push(server);
+        self
+    }
+
+    /// Sets the context management configuration (beta).
+    #[must_use]
+    pub fn context_management(mut self, config: Value) -> CountTokensRequest {
+        self.context_management = Some(config);
+        self
+    }
+
     /// Checks that every field is accepted by the API `version` (the
     /// rules of [`MessageRequest::check_version`] apply to token counting
-    /// too).
+    /// too: sampling parameters set through `extra`, `document` blocks in
+    /// assistant messages and citations on user text under `2026-10-21`).
     ///
     /// # Errors
     ///
@@ -136,7 +233,8 @@ impl CountTokensRequest {
 
 impl From<&MessageRequest> for CountTokensRequest {
     /// The fields of `request` that count tokens accepts (no `max_tokens`,
-    /// sampling or `stream`; `extra` is not carried over).
+    /// sampling, `stream`, `metadata`, `stop_sequences`, `service_tier`,
+    /// `container` or `inference_geo`; `extra` is not carried over).
     fn from(request: &MessageRequest) -> CountTokensRequest {
         CountTokensRequest {
             model: request.model.clone(),
@@ -145,6 +243,10 @@ impl From<&MessageRequest> for CountTokensRequest {
             tools: request.tools.clone(),
             tool_choice: request.tool_choice.clone(),
             thinking: request.thinking.clone(),
+            output_config: request.output_config.clone(),
+            cache_control: request.cache_control.clone(),
+            context_management: request.context_management.clone(),
+            mcp_servers: request.mcp_servers.clone(),
             extra: Map::new(),
         }
     }

@@ -1,16 +1,11 @@
 //! The umbrella [`Client`].
 
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use messages_http::{ListParams, Pages, Request, RequestOptions, Transport, TransportBuilder};
 use messages_stream::{MessageStream, StreamOptions};
-use messages_types::catalog::{Lifecycle, ModelCatalog, today_utc};
-use messages_types::{
-    ApiVersion, CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo,
-};
+use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRequest, ModelInfo};
 
 /// The client of the whole API.
 ///
@@ -105,7 +100,7 @@ impl Client {
                  use `Client::stream`",
             ));
         }
-        self.preflight(request)?;
+        messages_stream::preflight(request, version_for(&self.transport, &options))?;
         let http = Request::post("/v1/messages")
             .with_json(request)?
             .with_options(options.max_tokens(u64::from(request.max_tokens)));
@@ -134,49 +129,36 @@ impl Client {
         request: &MessageRequest,
         options: StreamOptions,
     ) -> Result<MessageStream> {
-        self.preflight(request)?;
+        // `MessageStream::open` makes the preflight checks itself.
         Ok(MessageStream::open(&self.transport, request, options).await?)
     }
 
-    /// The checks made before a Messages request is sent:
+    /// The checks made before a Messages request is sent, under this
+    /// client's `anthropic-version` (see [`messages_stream::preflight`]):
+    /// a field the version does not accept, or a retired model, is a
+    /// [builder](messages_http::Error::is_builder) error; a deprecated
+    /// model gets one `tracing` warning per process and model.
     ///
-    /// - a field the transport's `anthropic-version` does not accept (see
-    ///   [`MessageRequest::check_version`]) is a
-    ///   [builder](messages_http::Error::is_builder) error naming the field
-    ///   and the version;
-    /// - a model of the model table ([`ModelCatalog`]) that is retired on
-    ///   today's date (UTC) is refused with its retirement date;
-    /// - a deprecated model gets one `tracing` warning per process and model.
-    ///
-    /// A version or model these types do not know is sent as it is.
+    /// `create`, `stream` and `count_tokens` make these checks themselves
+    /// (under a per-call `anthropic-version` header when there is one), and
+    /// so does [`MessageStream::open`] called directly.
     ///
     /// # Errors
     ///
     /// As above; nothing was sent.
     pub fn preflight(&self, request: &MessageRequest) -> messages_http::Result<()> {
-        if let Some(version) = ApiVersion::parse(self.transport.anthropic_version()) {
-            request.check_version(version)?;
-        }
-        match catalog().lifecycle(&request.model, &today_utc()) {
-            Some(Lifecycle::Retired { on }) => {
-                return Err(messages_http::Error::from(RetiredModel {
-                    model: request.model.clone(),
-                    on,
-                }));
-            }
-            Some(Lifecycle::Deprecated { retires_on }) => {
-                warn_deprecated(&request.model, retires_on)
-            }
-            _ => {}
-        }
-        Ok(())
+        messages_stream::preflight(request, self.transport.anthropic_version())
     }
 
     /// Counts the input tokens of a request.
     ///
+    /// The request is checked first as [`create`](Client::create) checks
+    /// one (see [`messages_stream::preflight_count_tokens`]): a field the
+    /// API version rejects or a retired model is refused before sending.
+    ///
     /// # Errors
     ///
-    /// Transport failures and API errors.
+    /// The checks above, transport failures and API errors.
     pub async fn count_tokens(&self, request: &CountTokensRequest) -> Result<CountTokensResponse> {
         self.count_tokens_with(request, RequestOptions::new()).await
     }
@@ -191,11 +173,7 @@ impl Client {
         request: &CountTokensRequest,
         options: RequestOptions,
     ) -> Result<CountTokensResponse> {
-        if let Some(version) = ApiVersion::parse(self.transport.anthropic_version()) {
-            request
-                .check_version(version)
-                .map_err(messages_http::Error::from)?;
-        }
+        messages_stream::preflight_count_tokens(request, version_for(&self.transport, &options))?;
         let http = Request::post("/v1/messages/count_tokens")
             .with_json(request)?
             .with_options(options);
@@ -255,7 +233,17 @@ impl ClientBuilder {
         self
     }
 
-    /// The overall timeout of non-streaming requests (default 10 minutes).
+    /// The overall deadline of every call, retries included: the response
+    /// headers and the whole body, for `create` and for streams alike (the
+    /// same meaning as [`RequestOptions::timeout`], which overrides it for
+    /// one call). A stream still flowing at the deadline fails with
+    /// [`is_timeout`](crate::Error::is_timeout); its partial message is
+    /// kept. Setting it lifts the refusal of non-streaming requests with a
+    /// large `max_tokens`.
+    ///
+    /// Default (unset): 10 minutes for `create`; for a stream, 10 minutes
+    /// to the response headers and no bound on the body, which the
+    /// [idle timeout](ClientBuilder::idle_timeout) guards instead.
     pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.transport = self.transport.timeout(timeout);
         self
@@ -350,53 +338,12 @@ impl Models {
         Ok(self.transport.send(request).await?.json().await?)
     }
 }
-// ===== model lifecycle =====
-
-/// The built-in model table, parsed once.
-fn catalog() -> &'static ModelCatalog {
-    static CATALOG: OnceLock<ModelCatalog> = OnceLock::new();
-    CATALOG.get_or_init(ModelCatalog::builtin)
-}
-
-/// Warns once per process and model that `model` is deprecated.
-fn warn_deprecated(model: &str, retires_on: Option<String>) {
-    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let warned = WARNED.get_or_init(Mutex::default);
-    let first = warned
-        .lock()
-        .map(|mut w| w.insert(model.to_owned()))
-        .unwrap_or(false);
-    if first {
-        match retires_on {
-            Some(on) => {
-                tracing::warn!(model, retires_on = %on, "the model is deprecated and retires on {on}")
-            }
-            None => tracing::warn!(model, "the model is deprecated"),
-        }
-    }
-}
-
-/// A retired model, refused before sending.
-#[derive(Debug)]
-struct RetiredModel {
-    model: String,
-    on: String,
-}
-
-impl std::fmt::Display for RetiredModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "model `{}` was retired on {} and is no longer served; choose a current model",
-            self.model, self.on
-        )
-    }
-}
-
-impl std::error::Error for RetiredModel {}
-
-impl From<RetiredModel> for messages_http::Error {
-    fn from(e: RetiredModel) -> messages_http::Error {
-        messages_http::Error::client_side(e.to_string())
-    }
+/// The `anthropic-version` a call will be sent with: a per-call header
+/// overrides the transport's.
+fn version_for<'a>(transport: &'a Transport, options: &'a RequestOptions) -> &'a str {
+    options
+        .headers()
+        .get("anthropic-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| transport.anthropic_version())
 }

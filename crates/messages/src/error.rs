@@ -152,9 +152,13 @@ impl Error {
 
     /// A stream ended or broke before `message_stop`;
     /// [`partial`](Error::partial) has what arrived.
+    ///
+    /// This includes a broken stream that resumption could not continue
+    /// ([`is_resume`](Error::is_resume) is then true as well): the reply is
+    /// incomplete either way, and its partial message is kept.
     pub fn is_incomplete(&self) -> bool {
         self.stream()
-            .is_some_and(messages_stream::Error::is_incomplete)
+            .is_some_and(|e| e.is_incomplete() || e.is_resume())
     }
 
     /// Nothing was sent: the configuration or the request is invalid (bad
@@ -184,6 +188,34 @@ impl Error {
             #[cfg(feature = "batch")]
             Layer::Batch(e) => e.is_decode() || e.is_line_too_long() || e.is_truncated(),
         }
+    }
+
+    /// A [`LocalRunner`](messages_batch::LocalRunner) checkpoint holds
+    /// results of requests whose params changed since; nothing was sent
+    /// (see [`messages_batch::Error::is_changed`]).
+    /// [`custom_id`](Error::custom_id) is the first such request.
+    #[cfg(feature = "batch")]
+    pub fn is_changed(&self) -> bool {
+        self.batch().is_some_and(messages_batch::Error::is_changed)
+    }
+
+    /// A [`LocalRunner`](messages_batch::LocalRunner) run stopped because
+    /// an API answer said every request would fail (authentication,
+    /// permission, billing, an unknown model); see
+    /// [`messages_batch::Error::is_run_wide`]. The message names the
+    /// API's error type.
+    #[cfg(feature = "batch")]
+    pub fn is_run_wide(&self) -> bool {
+        self.batch().is_some_and(messages_batch::Error::is_run_wide)
+    }
+
+    /// A [`LocalRunner`](messages_batch::LocalRunner) checkpoint file has a
+    /// complete line that is not a result of this job; the file is left as
+    /// it is (see [`messages_batch::Error::is_checkpoint`]).
+    #[cfg(feature = "batch")]
+    pub fn is_checkpoint(&self) -> bool {
+        self.batch()
+            .is_some_and(messages_batch::Error::is_checkpoint)
     }
 
     /// Reading or writing a local file failed (a job file, a checkpoint, an

@@ -1,6 +1,7 @@
 //! Integration tests against the in-process emulator.
 
 mod batches;
+mod create_once;
 mod hostile;
 mod results;
 mod runner;

@@ -2,6 +2,8 @@
 //! are not recorded, and a changed request is never served from the
 //! checkpoint.
 
+use std::collections::HashMap;
+
 use messages_batch::{LocalRunner, read_results, write_output};
 use messages_types::{BatchResult, MessageRequest};
 
@@ -191,4 +193,63 @@ async fn a_format_1_checkpoint_without_fingerprints_is_not_trusted_silently() {
     let err = runner().run(&job, &checkpoint).await.unwrap_err();
     assert!(err.is_checkpoint() && err.line() == Some(1), "{err}");
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_the_api_version_rejects_are_not_sent_by_the_runner_or_submit() {
+    let emu = emulator().start().await.unwrap();
+    let dir = TempDir::new("version-refused");
+    let checkpoint = dir.path("checkpoint.jsonl");
+    let mut job = messages_batch::BatchJob::new();
+    job.add("ok", request("ok")).unwrap();
+    job.add("hot", request("hot").temperature(0.5)).unwrap();
+    job.add(
+        "retired",
+        MessageRequest::new("claude-sonnet-4-5", 16).user("old model"),
+    )
+    .unwrap();
+
+    // The runner: an errored result for each, and only `ok` is sent.
+    let report = LocalRunner::new(transport_builder(&emu).build().unwrap())
+        .run(&job, &checkpoint)
+        .await
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(posts(&emu), 1, "only the valid request is sent");
+    let results: HashMap<String, BatchResult> = read_results(&checkpoint)
+        .unwrap()
+        .map(|l| {
+            let l = l.unwrap();
+            (l.custom_id, l.result)
+        })
+        .collect();
+    let message = |id: &str| match &results[id] {
+        BatchResult::Errored { error } => error.error.message.clone(),
+        other => panic!("{id}: {other:?}"),
+    };
+    assert!(message("hot").contains("temperature") && message("hot").contains("2026-10-21"));
+    assert!(message("retired").contains("retired on 2026-11-30"));
+    assert!(matches!(results["ok"], BatchResult::Succeeded { .. }));
+
+    // Under 2023-06-01 the sampling parameter is accepted and sent.
+    let old = transport_builder(&emu)
+        .anthropic_version("2023-06-01")
+        .build()
+        .unwrap();
+    let mut only_hot = messages_batch::BatchJob::new();
+    only_hot
+        .add("hot", request("hot").temperature(0.5))
+        .unwrap();
+    LocalRunner::new(old)
+        .run(&only_hot, dir.path("old.jsonl"))
+        .await
+        .unwrap();
+    assert_eq!(posts(&emu), 2);
+
+    // Submit: refused before any batch is created, naming the request.
+    let err = job.submit(&batches(&emu)).await.unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    assert_eq!(err.custom_id(), Some("hot"));
+    assert!(err.to_string().contains("temperature"), "{err}");
+    assert_eq!(emu.request_log().count("POST", "/v1/messages/batches"), 0);
 }

@@ -189,10 +189,15 @@ impl TransportBuilder {
         self
     }
 
-    /// The overall deadline of a request, retries included: the whole
-    /// exchange for non-streaming requests, the wait for the response headers
-    /// for streaming ones. Setting it disables the "streaming is required"
-    /// guard. Default is 10 minutes.
+    /// The overall deadline of every request, retries included: the
+    /// response headers and the whole body, streaming or not (the same
+    /// meaning as [`RequestOptions::timeout`](crate::RequestOptions::timeout), which overrides it for one
+    /// request). Setting it disables the "streaming is required" guard.
+    ///
+    /// Default (unset): 10 minutes for a non-streaming request; for a
+    /// streaming one, 10 minutes to the response headers and no bound on
+    /// the body, which the [idle timeout](Self::idle_timeout) guards
+    /// instead, so a long stream is never cut while it is flowing.
     pub fn timeout(mut self, timeout: Duration) -> TransportBuilder {
         self.timeout = Some(timeout);
         self

@@ -153,6 +153,13 @@ impl Transport {
     pub fn anthropic_version(&self) -> &str {
         self.inner.config.version.to_str().unwrap_or_default()
     }
+
+    /// The retries after a failed attempt this transport makes (see
+    /// [`TransportBuilder::max_retries`]), for callers that retry a
+    /// request on their own with [`RequestOptions::max_retries`](crate::RequestOptions::max_retries)`(0)`.
+    pub fn max_retries(&self) -> u32 {
+        self.inner.config.max_retries
+    }
 }
 
 impl fmt::Debug for Transport {

@@ -120,10 +120,13 @@ impl Transport {
                 "response headers"
             );
         }
-        // Streaming requests without an explicit timeout: the deadline
-        // covered the headers; the body is guarded by the idle timeout.
+        // An explicit timeout (per request or the transport's) bounds the
+        // whole exchange, body included, streaming or not. Streaming
+        // requests without one: the default deadline covered the headers;
+        // the body is guarded by the idle timeout.
+        let explicit_timeout = opts.timeout.is_some() || cfg.timeout.is_some();
         let body_deadline =
-            (!opts.streaming || opts.timeout.is_some()).then_some((deadline_len, deadline));
+            (!opts.streaming || explicit_timeout).then_some((deadline_len, deadline));
         let idle = opts.idle_timeout.unwrap_or(cfg.idle_timeout);
         let body = Body::new(body, idle, body_deadline, request_id.clone(), attempts)
             .with_max_size(opts.max_body_size.unwrap_or(cfg.max_body_size));

@@ -102,7 +102,7 @@ async fn default_deadline_is_ten_minutes_and_covers_retry_waits() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn deadline_covers_non_streaming_bodies_only() {
+async fn an_explicit_deadline_covers_bodies_the_default_only_non_streaming_ones() {
     // Non-streaming: the deadline (30 s) cuts a body stalled for 100 s.
     let s = stalling(Duration::from_secs(100)).await;
     let t = transport(&s.url())
@@ -116,8 +116,21 @@ async fn deadline_covers_non_streaming_bodies_only() {
     assert!(e.is_timeout() && !e.is_idle_timeout(), "{e:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(30));
 
-    // Streaming: the same stall is fine (only the idle timeout applies).
+    // Streaming, with the transport's explicit timeout: it covers the
+    // whole body too (the same meaning as a per-request timeout).
+    let start = Instant::now();
     let r = t
+        .send(Request::get("/x").with_options(RequestOptions::new().streaming(true)))
+        .await
+        .unwrap();
+    assert!(r.bytes().await.unwrap_err().is_timeout());
+    assert_eq!(start.elapsed(), Duration::from_secs(30));
+
+    // Streaming with the default deadline: the same stall is fine (the
+    // deadline covered the headers; only the idle timeout, off here,
+    // guards the body).
+    let default = transport(&s.url()).idle_timeout(None).build().unwrap();
+    let r = default
         .send(Request::get("/x").with_options(RequestOptions::new().streaming(true)))
         .await
         .unwrap();
@@ -127,7 +140,10 @@ async fn deadline_covers_non_streaming_bodies_only() {
     let opts = RequestOptions::new()
         .streaming(true)
         .timeout(Duration::from_secs(10));
-    let r = t.send(Request::get("/x").with_options(opts)).await.unwrap();
+    let r = default
+        .send(Request::get("/x").with_options(opts))
+        .await
+        .unwrap();
     assert!(r.bytes().await.unwrap_err().is_timeout());
 }
 

@@ -154,3 +154,96 @@ fn civil_dates() {
     assert_eq!(civil_date(20_787), "2026-11-30");
     assert_eq!(civil_date(11_016), "2000-02-29");
 }
+
+#[test]
+fn count_tokens_requests_carry_every_field_the_endpoint_accepts() {
+    use messages_types::{CountTokensRequest, McpServer, OutputConfig, Tool, ToolChoice};
+    let output: OutputConfig = serde_json::from_value(json!({"effort": "low"})).unwrap();
+    let count = CountTokensRequest::new("claude-opus-4-6")
+        .system("Be brief")
+        .user("Search for Rust news")
+        .tool(Tool::web_search())
+        .tool(Tool::custom("get_weather", json!({"type": "object"})))
+        .tool_choice(ToolChoice::auto())
+        .thinking(ThinkingConfig::Adaptive {
+            display: Some("omitted".into()),
+        })
+        .output_config(output)
+        .mcp_server(McpServer::url("docs", "https://mcp.example.com/sse"))
+        .context_management(json!({"edits": [{"type": "clear_tool_uses_20250919"}]}));
+    let body = serde_json::to_value(&count).unwrap();
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "adaptive", "display": "omitted"})
+    );
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert_eq!(
+        body["tools"][0]["type"]
+            .as_str()
+            .map(|t| t.starts_with("web_search")),
+        Some(true)
+    );
+    assert_eq!(body["tools"][1]["name"], "get_weather");
+    assert_eq!(body["tool_choice"]["type"], "auto");
+    assert_eq!(body["mcp_servers"][0]["name"], "docs");
+    assert_eq!(
+        body["context_management"]["edits"][0]["type"],
+        "clear_tool_uses_20250919"
+    );
+    assert!(body.get("max_tokens").is_none() && body.get("stream").is_none());
+    // The typed fields round-trip, and nothing lands in `extra`.
+    let back: CountTokensRequest = serde_json::from_value(body).unwrap();
+    assert_eq!(back, count);
+    assert!(back.extra.is_empty());
+
+    // From a MessageRequest: the fields count tokens accepts, nothing else.
+    let req = base()
+        .adaptive_thinking()
+        .effort("high")
+        .json_schema(json!({"type": "object"}))
+        .mcp_server(McpServer::url("docs", "https://mcp.example.com/sse"))
+        .service_tier("auto")
+        .stop_sequence("END");
+    let count = CountTokensRequest::from(&req);
+    assert_eq!(count.output_config, req.output_config);
+    assert_eq!(count.mcp_servers, req.mcp_servers);
+    assert_eq!(count.thinking, req.thinking);
+    let body = serde_json::to_value(&count).unwrap();
+    for absent in [
+        "max_tokens",
+        "service_tier",
+        "stop_sequences",
+        "temperature",
+    ] {
+        assert!(body.get(absent).is_none(), "{absent}: {body}");
+    }
+}
+
+#[test]
+fn count_tokens_requests_follow_the_version_rules_of_message_requests() {
+    use messages_types::CountTokensRequest;
+    let doc = ContentBlock::Document(DocumentBlock::new(DocumentSource::Text {
+        media_type: "text/plain".into(),
+        data: "x".into(),
+    }));
+    // Each rule, on a MessageRequest and on the count request made from it:
+    // the same field, the same version.
+    let cases = [
+        base().extra("temperature", json!(0.5)),
+        base().assistant(vec![ContentBlock::text("a"), doc]),
+    ];
+    for req in cases {
+        let count = CountTokensRequest::from(&req);
+        let mut count = count;
+        count.extra = req.extra.clone();
+        let a = req.check_version(ApiVersion::V2026_10_21).unwrap_err();
+        let b = count.check_version(ApiVersion::V2026_10_21).unwrap_err();
+        assert_eq!((a.field(), a.version()), (b.field(), b.version()));
+        assert!(count.check_version(ApiVersion::V2023_06_01).is_ok());
+    }
+    // Adaptive thinking and output_config are accepted by both versions.
+    let count = CountTokensRequest::from(&base().adaptive_thinking().effort("low"));
+    for v in ApiVersion::ALL {
+        assert!(count.check_version(v).is_ok(), "{v}");
+    }
+}

@@ -9,6 +9,8 @@ use messages::{
 
 use messages_emulator::{Emulator, EmulatorHandle};
 
+mod consistency;
+
 async fn emulator() -> EmulatorHandle {
     Emulator::builder()
         .token_delay(Duration::ZERO)
