@@ -64,6 +64,16 @@ impl Str {
         }
     }
 
+    /// Wraps `bytes` without checking them.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be valid UTF-8.
+    #[inline]
+    pub(crate) unsafe fn from_utf8_unchecked(bytes: Bytes) -> Str {
+        Str(bytes)
+    }
+
     /// Copies a borrowed string into a new `Str`.
     pub fn copy_from_str(s: &str) -> Str {
         Str(Bytes::copy_from_slice(s.as_bytes()))
@@ -176,6 +186,8 @@ impl fmt::Display for Str {
 #[derive(Clone, Copy)]
 pub(crate) enum Src<'a> {
     Chunk(&'a Bytes, usize, usize),
+    /// Validated bytes the parser owns (its data buffer).
+    Valid(&'a [u8]),
     Str(&'a Str),
 }
 
@@ -187,6 +199,13 @@ impl<'a> Src<'a> {
         Src::Chunk(chunk, start, end)
     }
 
+    /// # Safety
+    ///
+    /// `bytes` must be valid UTF-8.
+    pub(crate) unsafe fn valid(bytes: &'a [u8]) -> Src<'a> {
+        Src::Valid(bytes)
+    }
+
     #[inline]
     fn as_str(self) -> &'a str {
         match self {
@@ -194,26 +213,31 @@ impl<'a> Src<'a> {
             Src::Chunk(bytes, start, end) => unsafe {
                 str::from_utf8_unchecked(&bytes[start..end])
             },
+            // SAFETY: `Src::valid` requires valid UTF-8.
+            Src::Valid(bytes) => unsafe { str::from_utf8_unchecked(bytes) },
             Src::Str(s) => s.as_str(),
         }
     }
 
     #[inline]
-    fn to_str(self) -> Str {
+    pub(crate) fn to_str(self) -> Str {
         match self {
             // The range was validated when the `Src` was made.
             Src::Chunk(bytes, start, end) => Str(bytes.slice(start..end)),
+            // Validated when the `Src` was made.
+            Src::Valid(bytes) => Str(Bytes::copy_from_slice(bytes)),
             Src::Str(s) => s.clone(),
         }
     }
 
     /// [`Src::to_str`] for an event type: a well-known one is static.
     #[inline]
-    fn to_type(self) -> Str {
+    pub(crate) fn to_type(self) -> Str {
         match self {
             Src::Chunk(bytes, start, end) => {
                 well_known(&bytes[start..end]).unwrap_or_else(|| self.to_str())
             }
+            Src::Valid(_) => self.to_str(),
             Src::Str(s) => s.clone(),
         }
     }
@@ -276,18 +300,28 @@ impl<'a> EventRef<'a> {
         self.retry
     }
 
-    /// The data as an owned [`Str`] sharing the input's memory. This
-    /// operation is `O(1)`.
+    /// The data as an owned [`Str`].
+    ///
+    /// Data that lies in one input chunk (a single `data` line not split
+    /// across chunks) shares that chunk's memory: `O(1)`, one reference
+    /// count. Data the parser assembled in its own buffer (several `data`
+    /// lines, a line split across chunks) is copied;
+    /// [`Parser::next_event_owned`](crate::Parser::next_event_owned) takes
+    /// it without a copy.
     #[inline]
     pub fn data_str(&self) -> Str {
         self.data.to_str()
     }
 
-    /// An owned copy of the event that shares the input's memory. This
-    /// operation is `O(1)`: it copies no text. The data costs one reference
-    /// count on the input chunk; the event types of Claude's Messages API
+    /// An owned copy of the event that shares the input's memory.
+    ///
+    /// The data costs what [`data_str`](EventRef::data_str) costs: one
+    /// reference count on the input chunk, or a copy of data the parser
+    /// assembled in its own buffer. The event types of Claude's Messages API
     /// (`message_start`, `content_block_delta`, `ping`, ...) and `message`
     /// are handed out as static strings, which cost none.
+    /// [`Parser::next_event_owned`](crate::Parser::next_event_owned) never
+    /// copies the data.
     pub fn to_event(&self) -> Event {
         Event {
             event: self.event.to_type(),
@@ -379,6 +413,17 @@ pub struct Event {
 }
 
 impl Event {
+    /// Assembles an event from its parts (the parser's owned path).
+    #[inline]
+    pub(crate) fn from_parts(event: Str, data: Str, id: Str, retry: Option<u64>) -> Event {
+        Event {
+            event,
+            data,
+            id,
+            retry,
+        }
+    }
+
     /// An event of type `"message"` with the given data, no id and no retry.
     pub fn new(data: impl Into<Str>) -> Event {
         Event {

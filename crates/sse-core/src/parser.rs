@@ -12,6 +12,10 @@ use crate::scan;
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// A `data` value up to this long that lies in a chunk the parser is done
+/// with is copied into the data buffer rather than shared with the chunk.
+const SHORT_DATA: usize = 256;
+
 /// `Parser::bom` once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 3;
 
@@ -170,6 +174,9 @@ enum Type {
 #[derive(Debug)]
 enum Ready {
     Cur(usize, usize),
+    /// The whole of `Parser::buf`, validated. `buf` is left alone until
+    /// `Parser::ready` is cleared.
+    Buf,
     Owned(Str),
 }
 
@@ -185,12 +192,17 @@ impl Ready {
         }
     }
 
-    fn src<'a>(&'a self, cur: &'a Bytes) -> Src<'a> {
+    fn src<'a>(&'a self, cur: &'a Bytes, buf: &'a [u8]) -> Src<'a> {
         match self {
             // SAFETY: `Ready::Cur` is only built by `validate`, after the
             // range was checked to be UTF-8, and `cur` is still the chunk it
             // refers to (`Parser::ready` is cleared before `cur` changes).
             Ready::Cur(start, end) => unsafe { Src::chunk(cur, *start, *end) },
+            // SAFETY: `Ready::Buf` is only built by `Parser::dispatch`, after
+            // `buf` was seen to be ASCII or checked to be UTF-8, and `buf`
+            // is not written while `Parser::ready` holds it (it is cleared
+            // before any parsing, and `buf` is only written while parsing).
+            Ready::Buf => unsafe { Src::valid(buf) },
             Ready::Owned(s) => Src::Str(s),
         }
     }
@@ -440,12 +452,72 @@ impl Parser {
         }
         Ok(self.ready.as_ref().map(|r| {
             EventRef::new(
-                r.event.src(&self.cur),
-                r.data.src(&self.cur),
+                r.event.src(&self.cur, &self.buf),
+                r.data.src(&self.cur, &self.buf),
                 &self.last_id,
                 r.retry,
             )
         }))
+    }
+
+    /// [`next_event`](Parser::next_event), with the event owned.
+    ///
+    /// Costs no copy of the text: data lying in one input chunk shares it
+    /// (one reference count), and data the parser assembled in its buffer
+    /// (several `data` lines, a line split across chunks) is split off that
+    /// buffer, whose capacity the parser takes back once the event is
+    /// dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
+    /// result of `next_event` copies such data instead.
+    ///
+    /// # Errors
+    ///
+    /// As for [`next_event`](Parser::next_event).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sse_core::Parser;
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.push(Bytes::from_static(b"data: a\ndata: b\n\n"));
+    /// let event = parser.next_event_owned()?.expect("one event");
+    /// assert_eq!(event.data(), "a\nb");
+    /// # Ok::<(), sse_core::Error>(())
+    /// ```
+    pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
+        self.ready = None;
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let Some(r) = self.ready.take() else {
+            return Ok(None);
+        };
+        let data = match r.data {
+            Ready::Buf => {
+                self.buf_reclaim = self.buf.capacity();
+                // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
+                // (see `Ready::src`), and nothing wrote to it since.
+                unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
+            }
+            Ready::Owned(s) => s,
+            ref cur @ Ready::Cur(..) => cur.src(&self.cur, &self.buf).to_str(),
+        };
+        let event = match r.event {
+            Ready::Owned(s) => s,
+            ref other => other.src(&self.cur, &self.buf).to_type(),
+        };
+        Ok(Some(crate::Event::from_parts(
+            event,
+            data,
+            // An empty id is the common case: no call through the vtable.
+            if self.last_id.is_empty() {
+                Str::new()
+            } else {
+                self.last_id.clone()
+            },
+            r.retry,
+        )))
     }
 
     /// Parses up to the next dispatched event, leaving it in `self.ready`.
@@ -555,7 +627,17 @@ impl Parser {
     /// point into it out, as `Bytes` slices (no copy).
     fn detach(&mut self) {
         if let Data::Cur(start, end, ascii) = self.data {
-            self.data = Data::One(self.cur.slice(start..end), ascii);
+            if end - start <= SHORT_DATA {
+                // Copying a short value costs less than sharing the chunk
+                // (two atomic reference-count operations).
+                self.data = Data::None;
+                self.fresh_buf();
+                self.buf.extend_from_slice(&self.cur[start..end]);
+                self.buf_ascii = ascii;
+                self.data = Data::Buf;
+            } else {
+                self.data = Data::One(self.cur.slice(start..end), ascii);
+            }
         }
         if let Type::Cur(start, end, ascii) = self.event_type {
             let name = &self.cur[start..end];
@@ -804,26 +886,38 @@ impl Parser {
 
     /// Prepares `buf` for another data line: moves a borrowed first line in
     /// and adds the `\n` that joins lines. `data` is `Data::Buf` after.
+    #[inline]
     fn start_data_line(&mut self) {
-        if self.buf.is_empty() {
-            // Take back the whole allocation if the last event handed out
-            // from `buf` is gone, so that it is not copied or grown again.
-            // (Without it, `buf` holds only what the last `split` left.)
-            let _ = self.buf.try_reclaim(self.buf_reclaim);
-        }
         match core::mem::replace(&mut self.data, Data::Buf) {
-            Data::None => {}
+            Data::Buf => self.buf.put_u8(b'\n'),
+            Data::None => self.fresh_buf(),
             Data::Cur(start, end, ascii) => {
+                self.fresh_buf();
                 self.buf.extend_from_slice(&self.cur[start..end]);
                 self.buf.put_u8(b'\n');
-                self.buf_ascii &= ascii;
+                self.buf_ascii = ascii;
             }
             Data::One(first, ascii) => {
+                self.fresh_buf();
                 self.buf.extend_from_slice(&first);
                 self.buf.put_u8(b'\n');
-                self.buf_ascii &= ascii;
+                self.buf_ascii = ascii;
             }
-            Data::Buf => self.buf.put_u8(b'\n'),
+        }
+    }
+
+    /// Empties `buf` for a new event's data. It may still hold the data of
+    /// the last event handed out from it (lent, not split off).
+    #[inline]
+    fn fresh_buf(&mut self) {
+        self.buf.clear();
+        self.buf_ascii = true;
+        if self.buf_reclaim != 0 {
+            // The last event was split off `buf` (`next_owned`): take back
+            // the whole allocation if that event is gone, so that it is not
+            // copied or grown again. (Without it, `buf` holds only what the
+            // `split` left.)
+            let _ = self.buf.try_reclaim(core::mem::take(&mut self.buf_reclaim));
         }
     }
 
@@ -849,9 +943,14 @@ impl Parser {
             Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
             Data::Buf => {
-                let ascii = core::mem::replace(&mut self.buf_ascii, true);
-                self.buf_reclaim = self.buf.capacity();
-                Ready::Owned(Str::from_scanned(self.buf.split().freeze(), ascii))
+                // Lent to the caller in place: no split, no reference count.
+                // `fresh_buf` empties it when the next event's data begins.
+                if core::mem::replace(&mut self.buf_ascii, true) || crate::utf8::valid(&self.buf)
+                {
+                    Ready::Buf
+                } else {
+                    Ready::Owned(Str::from(alloc::string::String::from_utf8_lossy(&self.buf).into_owned()))
+                }
             }
         };
         let event = match event_type {
