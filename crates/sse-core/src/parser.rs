@@ -285,6 +285,24 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
     }))
 }
 
+/// Appends `src` up to its first line end to `buf`, scanning and copying in
+/// one pass, and returns that line end. `avx2` must come from
+/// `scan::has_avx2`.
+#[inline]
+fn copy_line_into(buf: &mut BytesMut, src: &[u8], avx2: bool) -> scan::LineEnd {
+    buf.reserve(src.len());
+    let dst = buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    // SAFETY: `dst` has room for `src.len()` bytes (reserved above). It
+    // does not overlap `src`: `spare_capacity_mut` hands out that memory
+    // exclusively (a `&mut`), so no live `Bytes` or slice can see it.
+    // `avx2` comes from `scan::has_avx2` (the caller's contract).
+    let found = unsafe { scan::copy_line(src, dst, avx2) };
+    // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s length,
+    // which fit its capacity.
+    unsafe { buf.set_len(buf.len() + found.at) };
+    found
+}
+
 /// An incremental, sans-IO parser for the `text/event-stream` format.
 ///
 /// Feed it chunks with [`push`](Parser::push), in any sizes, and take events
@@ -414,6 +432,30 @@ impl Parser {
             // The current chunk is used up: this one takes its place now,
             // without a trip through the queue.
             self.ready = None;
+            if self.into_buf
+                && !self.skip_lf
+                && self.size + self.carried_len + chunk.len() <= self.max_event_size
+            {
+                // More of a `data` value split across chunks (the usual
+                // case for small chunks): copied while scanned, here.
+                // (`into_buf` implies the BOM check is over and the parser
+                // is not discarding.)
+                let found = copy_line_into(&mut self.buf, &chunk, self.avx2);
+                self.buf_ascii &= found.ascii;
+                if found.at == chunk.len() {
+                    // No line end: the chunk is used up, and `cur` (still
+                    // the previous chunk, with everything that points into
+                    // it) stays.
+                    self.offset += chunk.len() as u64;
+                    self.carried_len += found.at;
+                    return;
+                }
+                self.next_chunk(chunk);
+                self.skip_line_end(found.at);
+                self.size += core::mem::take(&mut self.carried_len) + found.at;
+                self.into_buf = false;
+                return;
+            }
             self.next_chunk(chunk);
         } else {
             self.queue.push_back(chunk);
@@ -559,7 +601,7 @@ impl Parser {
                     self.into_buf = false;
                     continue;
                 }
-                let found = scan::line_end(rest, self.avx2);
+                let found = scan::line_end_at(&self.cur, start, self.avx2);
                 if !found.found(rest) {
                     self.pos = self.cur.len();
                     self.carry(start, None, found.ascii)?;
@@ -583,7 +625,7 @@ impl Parser {
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let found = scan::line_end(&rest[value..], self.avx2);
+            let found = scan::line_end_at(&self.cur, start + value, self.avx2);
             if !found.found(&rest[value..]) {
                 self.pos = self.cur.len();
                 let data = match known {
@@ -773,17 +815,7 @@ impl Parser {
     /// `start`).
     #[inline]
     fn copy_data(&mut self, start: usize) -> scan::LineEnd {
-        let rest = &self.cur[start..];
-        self.buf.reserve(rest.len());
-        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-        // SAFETY: `dst` has room for `rest.len()` bytes (reserved above).
-        // It does not overlap `rest`: `spare_capacity_mut` hands out that
-        // memory exclusively (a `&mut`), so no live `Bytes`, `cur`
-        // included, can see it. `self.avx2` comes from `scan::has_avx2`.
-        let found = unsafe { scan::copy_line(rest, dst, self.avx2) };
-        // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s
-        // length, which fit its capacity.
-        unsafe { self.buf.set_len(self.buf.len() + found.at) };
+        let found = copy_line_into(&mut self.buf, &self.cur[start..], self.avx2);
         self.buf_ascii &= found.ascii;
         found
     }
