@@ -182,12 +182,21 @@ impl fmt::Display for Str {
     }
 }
 
-/// A string of an [`EventRef`]: a validated range of a chunk, or a [`Str`].
+/// A string of an [`EventRef`]: the validated text, and what owns it (for
+/// [`Src::to_str`]). Reading the text needs no branch.
 #[derive(Clone, Copy)]
-pub(crate) enum Src<'a> {
-    Chunk(&'a Bytes, usize, usize),
-    /// Validated bytes the parser owns (its data buffer).
-    Valid(&'a [u8]),
+pub(crate) struct Src<'a> {
+    text: &'a str,
+    owner: Owner<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// `text` is a range of this chunk.
+    Chunk(&'a Bytes),
+    /// `text` is in a buffer of the parser's: owning it takes a copy.
+    Parser,
+    /// `text` is this string.
     Str(&'a Str),
 }
 
@@ -195,50 +204,58 @@ impl<'a> Src<'a> {
     /// # Safety
     ///
     /// `chunk[start..end]` must be valid UTF-8.
+    #[inline]
     pub(crate) unsafe fn chunk(chunk: &'a Bytes, start: usize, end: usize) -> Src<'a> {
-        Src::Chunk(chunk, start, end)
+        Src {
+            // SAFETY: the caller guarantees valid UTF-8.
+            text: unsafe { str::from_utf8_unchecked(&chunk[start..end]) },
+            owner: Owner::Chunk(chunk),
+        }
     }
 
     /// # Safety
     ///
     /// `bytes` must be valid UTF-8.
-    pub(crate) unsafe fn valid(bytes: &'a [u8]) -> Src<'a> {
-        Src::Valid(bytes)
-    }
-
     #[inline]
-    fn as_str(self) -> &'a str {
-        match self {
-            // SAFETY: `Src::chunk` requires the range to be valid UTF-8.
-            Src::Chunk(bytes, start, end) => unsafe {
-                str::from_utf8_unchecked(&bytes[start..end])
-            },
-            // SAFETY: `Src::valid` requires valid UTF-8.
-            Src::Valid(bytes) => unsafe { str::from_utf8_unchecked(bytes) },
-            Src::Str(s) => s.as_str(),
+    pub(crate) unsafe fn valid(bytes: &'a [u8]) -> Src<'a> {
+        Src {
+            // SAFETY: the caller guarantees valid UTF-8.
+            text: unsafe { str::from_utf8_unchecked(bytes) },
+            owner: Owner::Parser,
         }
     }
 
     #[inline]
+    pub(crate) fn str(s: &'a Str) -> Src<'a> {
+        Src {
+            text: s.as_str(),
+            owner: Owner::Str(s),
+        }
+    }
+
+    #[inline]
+    fn as_str(self) -> &'a str {
+        self.text
+    }
+
+    /// The text as an owned `Str`: a slice of its chunk, a clone of its
+    /// `Str`, or a copy of a parser buffer.
+    #[inline]
     pub(crate) fn to_str(self) -> Str {
-        match self {
-            // The range was validated when the `Src` was made.
-            Src::Chunk(bytes, start, end) => Str(bytes.slice(start..end)),
-            // Validated when the `Src` was made.
-            Src::Valid(bytes) => Str(Bytes::copy_from_slice(bytes)),
-            Src::Str(s) => s.clone(),
+        match self.owner {
+            // `text` lies in `bytes`, and was validated.
+            Owner::Chunk(bytes) => Str(bytes.slice_ref(self.text.as_bytes())),
+            Owner::Parser => Str::copy_from_str(self.text),
+            Owner::Str(s) => s.clone(),
         }
     }
 
     /// [`Src::to_str`] for an event type: a well-known one is static.
     #[inline]
     pub(crate) fn to_type(self) -> Str {
-        match self {
-            Src::Chunk(bytes, start, end) => {
-                well_known(&bytes[start..end]).unwrap_or_else(|| self.to_str())
-            }
-            Src::Valid(_) => self.to_str(),
-            Src::Str(s) => s.clone(),
+        match self.owner {
+            Owner::Str(s) => s.clone(),
+            _ => well_known(self.text.as_bytes()).unwrap_or_else(|| self.to_str()),
         }
     }
 }

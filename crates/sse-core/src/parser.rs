@@ -203,7 +203,7 @@ impl Ready {
             // is not written while `Parser::ready` holds it (it is cleared
             // before any parsing, and `buf` is only written while parsing).
             Ready::Buf => unsafe { Src::valid(buf) },
-            Ready::Owned(s) => Src::Str(s),
+            Ready::Owned(s) => Src::str(s),
         }
     }
 }
@@ -535,19 +535,11 @@ impl Parser {
         let Some(r) = self.ready.take() else {
             return Ok(None);
         };
-        let data = match r.data {
-            Ready::Buf => {
-                self.buf_reclaim = self.buf.capacity();
-                // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
-                // (see `Ready::src`), and nothing wrote to it since.
-                unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
-            }
-            Ready::Owned(s) => s,
-            ref cur @ Ready::Cur(..) => cur.src(&self.cur, &self.buf).to_str(),
-        };
+        let data = self.take_str(r.data);
         let event = match r.event {
-            Ready::Owned(s) => s,
-            ref other => other.src(&self.cur, &self.buf).to_type(),
+            Ready::Cur(start, end) => well_known(&self.cur[start..end])
+                .unwrap_or_else(|| self.take_str(Ready::Cur(start, end))),
+            other => self.take_str(other),
         };
         Ok(Some(crate::Event::from_parts(
             event,
@@ -560,6 +552,26 @@ impl Parser {
             },
             r.retry,
         )))
+    }
+
+    /// A dispatched string, owned: a slice of the current chunk, split off
+    /// `buf`, or the string itself.
+    #[inline]
+    fn take_str(&mut self, ready: Ready) -> Str {
+        match ready {
+            // SAFETY: `Ready::Cur` ranges of the current chunk were checked
+            // to be UTF-8 (see `Ready::src`).
+            Ready::Cur(start, end) => unsafe {
+                Str::from_utf8_unchecked(self.cur.slice(start..end))
+            },
+            Ready::Buf => {
+                self.buf_reclaim = self.buf.capacity();
+                // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
+                // (see `Ready::src`), and nothing wrote to it since.
+                unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
+            }
+            Ready::Owned(s) => s,
+        }
     }
 
     /// Parses up to the next dispatched event, leaving it in `self.ready`.
@@ -643,11 +655,22 @@ impl Parser {
             if self.size + (end - start) > self.max_event_size {
                 return Err(self.too_large(self.offset + start as u64));
             }
-            let (field, v) = match known {
-                Some(known) => known,
-                None => split_field(&self.cur[start..end]),
-            };
-            self.field_line(field, start, start + v, end, found.ascii);
+            // The two usual fields by plain branches: a `match` over all
+            // five compiles to a jump table, whose indirect jump the
+            // processor mispredicts when `data` and `event` lines alternate.
+            match known {
+                Some((field, v)) if field == Field::Data => {
+                    self.data_line(start + v, end, found.ascii);
+                }
+                Some((_, v)) => self.event_line(start + v, end, found.ascii),
+                None => {
+                    let (field, v) = split_field(&self.cur[start..end]);
+                    self.field_line(field, start, start + v, end, found.ascii);
+                }
+            }
+            if known.is_some() {
+                self.size += end - start;
+            }
         }
     }
 
@@ -884,27 +907,16 @@ impl Parser {
     /// Applies `field` with the value `cur[v..end]` of the line
     /// `cur[start..end]`, which fits the size limit, borrowing from the
     /// chunk. `ascii` tells whether the line scanner saw only ASCII there.
-    #[inline]
+    #[inline(never)]
     fn field_line(&mut self, field: Field, start: usize, v: usize, end: usize, ascii: bool) {
         match field {
             Field::Data => {
                 self.size += end - start;
-                match self.data {
-                    Data::None => self.data = Data::Cur(v, end, ascii),
-                    Data::Cur(..) | Data::One(..) | Data::Buf => {
-                        self.start_data_line();
-                        self.buf.extend_from_slice(&self.cur[v..end]);
-                        self.buf_ascii &= ascii;
-                    }
-                }
+                self.data_line(v, end, ascii);
             }
             Field::Event => {
                 self.size += end - start;
-                self.event_type = if v == end {
-                    Type::Message
-                } else {
-                    Type::Cur(v, end, ascii)
-                };
+                self.event_line(v, end, ascii);
             }
             Field::Id => {
                 if memchr::memchr(0, &self.cur[v..end]).is_none() {
@@ -914,6 +926,31 @@ impl Parser {
             Field::Retry => self.set_retry(parse_retry(&self.cur[v..end])),
             Field::Ignored => {}
         }
+    }
+
+    /// A `data` line with the value `cur[v..end]` (the size is counted by
+    /// the caller).
+    #[inline(always)]
+    fn data_line(&mut self, v: usize, end: usize, ascii: bool) {
+        match self.data {
+            Data::None => self.data = Data::Cur(v, end, ascii),
+            Data::Cur(..) | Data::One(..) | Data::Buf => {
+                self.start_data_line();
+                self.buf.extend_from_slice(&self.cur[v..end]);
+                self.buf_ascii &= ascii;
+            }
+        }
+    }
+
+    /// An `event` line with the value `cur[v..end]` (the size is counted by
+    /// the caller).
+    #[inline(always)]
+    fn event_line(&mut self, v: usize, end: usize, ascii: bool) {
+        self.event_type = if v == end {
+            Type::Message
+        } else {
+            Type::Cur(v, end, ascii)
+        };
     }
 
     /// Prepares `buf` for another data line: moves a borrowed first line in

@@ -55,7 +55,7 @@ pub(crate) fn line_end(hay: &[u8], avx2: bool) -> LineEnd {
 /// chunk's last 16 bytes in one block and ignores those before `from`,
 /// instead of looking at the rest one byte at a time: the ends of lines cut
 /// by small chunks are short.
-#[inline]
+#[inline(always)]
 pub(crate) fn line_end_at(chunk: &[u8], from: usize, avx2: bool) -> LineEnd {
     #[cfg(target_arch = "x86_64")]
     if chunk.len() - from < 16 && chunk.len() >= 16 {
