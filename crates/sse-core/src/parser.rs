@@ -576,6 +576,7 @@ impl Parser {
 
     /// Parses up to the next dispatched event, leaving it in `self.ready`.
     /// Returns whether there is one.
+    #[inline(always)]
     fn advance(&mut self) -> Result<bool, Error> {
         loop {
             if self.pos == self.cur.len() {
@@ -1014,11 +1015,12 @@ impl Parser {
             Data::Buf => {
                 // Lent to the caller in place: no split, no reference count.
                 // `fresh_buf` empties it when the next event's data begins.
-                if core::mem::replace(&mut self.buf_ascii, true) || crate::utf8::valid(&self.buf)
-                {
+                if core::mem::replace(&mut self.buf_ascii, true) || crate::utf8::valid(&self.buf) {
                     Ready::Buf
                 } else {
-                    Ready::Owned(Str::from(alloc::string::String::from_utf8_lossy(&self.buf).into_owned()))
+                    Ready::Owned(Str::from(
+                        alloc::string::String::from_utf8_lossy(&self.buf).into_owned(),
+                    ))
                 }
             }
         };

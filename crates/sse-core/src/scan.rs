@@ -682,8 +682,21 @@ mod tests {
     fn line_end_at_every_start() {
         for len in 0usize..48 {
             for from in 0..=len {
-                for end in [len, from, from + 1, from + 5, len.saturating_sub(1), from.saturating_sub(1)] {
-                    for high in [len, from, from + 2, len.saturating_sub(1), from.saturating_sub(1)] {
+                for end in [
+                    len,
+                    from,
+                    from + 1,
+                    from + 5,
+                    len.saturating_sub(1),
+                    from.saturating_sub(1),
+                ] {
+                    for high in [
+                        len,
+                        from,
+                        from + 2,
+                        len.saturating_sub(1),
+                        from.saturating_sub(1),
+                    ] {
                         let mut chunk = alloc::vec![b'z'; len];
                         if high < len {
                             chunk[high] = 0xC3;
