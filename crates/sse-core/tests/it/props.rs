@@ -7,7 +7,10 @@ use sse_core::{Encoder, Event, Finish, Parser, ParserConfig};
 
 use crate::{
     reference,
-    support::{Out, ev, run_chunks, run_chunks_owned, run_chunks_to_event, split_at_points},
+    support::{
+        Out, ev, run_chunks, run_chunks_owned, run_chunks_slices, run_chunks_to_event,
+        split_at_points,
+    },
 };
 
 /// Inputs built from the tokens that matter to the grammar, plus raw bytes.
@@ -104,6 +107,7 @@ proptest! {
         let borrowed = run_chunks(&config, &chunks);
         prop_assert_eq!(&run_chunks_owned(&config, &chunks), &borrowed);
         prop_assert_eq!(&run_chunks_to_event(&config, &chunks), &borrowed);
+        prop_assert_eq!(&run_chunks_slices(&config, &chunks), &borrowed);
         let bytewise: Vec<&[u8]> = input.chunks(1).collect();
         prop_assert_eq!(&run_chunks_owned(&config, &bytewise), &borrowed);
     }
@@ -130,6 +134,8 @@ proptest! {
         prop_assert_eq!(&run_chunks_owned(&ParserConfig::default(), &chunks).0, &expected_out);
         prop_assert_eq!(&run_chunks_owned(&ParserConfig::default(), &small).0, &expected_out);
         prop_assert_eq!(&run_chunks_to_event(&ParserConfig::default(), &small).0, &expected_out);
+        prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &small).0, &expected_out);
+        prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &chunks).0, &expected_out);
     }
 
     #[test]

@@ -138,3 +138,18 @@ pub(crate) fn run_chunks_to_event(config: &ParserConfig, chunks: &[&[u8]]) -> (V
     }
     (out, parser.finish())
 }
+
+/// [`run_chunks`] through [`Parser::push_slice`], also checking the
+/// parser's offset after each chunk.
+pub(crate) fn run_chunks_slices(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish) {
+    let mut parser = config.build();
+    let mut out = Vec::new();
+    let mut pushed = 0u64;
+    for chunk in chunks {
+        parser.push_slice(chunk);
+        pushed += chunk.len() as u64;
+        drain(&mut parser, &mut out);
+        assert_eq!(parser.offset(), pushed, "offset after a drained chunk");
+    }
+    (out, parser.finish())
+}
