@@ -534,3 +534,27 @@ impl fmt::Debug for Event {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    #[test]
+    fn well_known_names_and_near_misses() {
+        for name in super::WELL_KNOWN {
+            assert_eq!(super::well_known(name.as_bytes()).as_deref(), Some(name));
+            // The same length, one byte changed anywhere: not recognized.
+            for i in 0..name.len() {
+                let mut other: Vec<u8> = name.as_bytes().to_vec();
+                other[i] ^= 0x20;
+                assert_eq!(super::well_known(&other), None, "{other:?}");
+            }
+            // One byte more or less.
+            assert_eq!(super::well_known(&name.as_bytes()[1..]), None);
+            assert_eq!(super::well_known(&[name.as_bytes(), b"x"].concat()), None);
+        }
+        assert_eq!(super::well_known(b""), None);
+        assert_eq!(super::well_known(b"pong"), None);
+        assert_eq!(super::well_known(b"content_block_deltx"), None);
+    }
+}
