@@ -703,7 +703,7 @@ impl Parser {
             // five compiles to a jump table, whose indirect jump the
             // processor mispredicts when `data` and `event` lines alternate.
             match known {
-                Some((field, v)) if field == Field::Data => {
+                Some((Field::Data, v)) => {
                     self.data_line(start + v, end, found.ascii);
                 }
                 Some((_, v)) => self.event_line(start + v, end, found.ascii),
