@@ -1043,6 +1043,7 @@ impl Parser {
 
     /// At a blank line: dispatches the event into `self.ready` if it has
     /// data, and returns whether it did.
+    #[inline(always)]
     fn dispatch(&mut self) -> bool {
         if core::mem::take(&mut self.discarding) {
             self.reset_event();
