@@ -192,8 +192,8 @@ pub(crate) struct Src<'a> {
 
 #[derive(Clone, Copy)]
 enum Owner<'a> {
-    /// `text` is a range of this chunk.
-    Chunk(&'a Bytes),
+    /// `text` is a range of this chunk, starting at this offset.
+    Chunk(&'a Bytes, usize),
     /// `text` is in a buffer of the parser's: owning it takes a copy.
     Parser,
     /// `text` is this string.
@@ -209,7 +209,7 @@ impl<'a> Src<'a> {
         Src {
             // SAFETY: the caller guarantees valid UTF-8.
             text: unsafe { str::from_utf8_unchecked(&chunk[start..end]) },
-            owner: Owner::Chunk(chunk),
+            owner: Owner::Chunk(chunk, start),
         }
     }
 
@@ -244,7 +244,7 @@ impl<'a> Src<'a> {
     pub(crate) fn to_str(self) -> Str {
         match self.owner {
             // `text` lies in `bytes`, and was validated.
-            Owner::Chunk(bytes) => Str(bytes.slice_ref(self.text.as_bytes())),
+            Owner::Chunk(bytes, start) => Str(bytes.slice(start..start + self.text.len())),
             Owner::Parser => Str::copy_from_str(self.text),
             Owner::Str(s) => s.clone(),
         }
