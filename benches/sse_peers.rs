@@ -1,6 +1,7 @@
 //! The SSE comparison: five generated corpora, the chunkings they are read
-//! in, and one runner per parser (this workspace's `sse-core`, sans-IO and
-//! through its `Stream` adapter, and every Rust peer), shared by the
+//! in, and one runner per parser (this workspace's `sse-core`, sans-IO with
+//! owned chunks (`push`) and with borrowed ones (`push_slice`) and through
+//! its `Stream` adapter, and every Rust peer), shared by the
 //! criterion bench (`benches/sse.rs`), the instruction-count binary
 //! (`bin/sse_count.rs`) and the agreement test (`tests/sse_agree.rs`), so
 //! that what is measured is what is checked.
@@ -177,9 +178,10 @@ pub fn chunked(input: &[u8], size: usize) -> Vec<Bytes> {
 }
 
 /// The parsers compared, by the name used in benchmark ids.
-pub const PARSERS: [&str; 7] = [
+pub const PARSERS: [&str; 8] = [
     "sse_core",
     "sse_core_stream",
+    "sse_core_slice",
     "crates_sse_core",
     "sse_parse",
     "sseer",
@@ -215,6 +217,17 @@ pub fn run(parser: &str, chunks: &[Bytes], mut sink: impl FnMut(&str, &str)) -> 
             let mut p = sse_core::Parser::new();
             for chunk in chunks {
                 p.push(chunk.clone());
+                while let Some(e) = p.next_event().unwrap() {
+                    sink(e.event(), e.data());
+                }
+            }
+            assert!(p.finish().is_clean());
+        }
+        "sse_core_slice" => {
+            // Borrowed input, as sse-parse's `feed` takes it.
+            let mut p = sse_core::Parser::new();
+            for chunk in chunks {
+                p.push_slice(chunk);
                 while let Some(e) = p.next_event().unwrap() {
                     sink(e.event(), e.data());
                 }

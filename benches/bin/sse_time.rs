@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Prints one Markdown table row per cell: MiB/s of the memchr2 ceiling,
-//! of sse-core (`Parser` and `SseStream`) and of each peer, the ratio to the
-//! fastest peer, and sse-core's share of the ceiling.
+//! of sse-core (`Parser::push`, `SseStream`, `Parser::push_slice`) and of
+//! each peer, the ratios to the fastest peer, and sse-core's share of the
+//! ceiling.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -27,10 +28,10 @@ fn main() {
         vec!["claude", "tiny", "long", "cjk", "crlf"]
     };
     println!(
-        "| corpus | chunk | memchr2 | sse-core | SseStream | {} | ratio | SseStream ratio | % of ceiling |",
+        "| corpus | chunk | memchr2 | sse-core | SseStream | push_slice | {} | ratio | SseStream ratio | push_slice ratio | % of ceiling |",
         PEERS.join(" | ")
     );
-    println!("|{}", "---|".repeat(9 + PEERS.len()));
+    println!("|{}", "---|".repeat(11 + PEERS.len()));
     for name in names {
         let corpus = sse_peers::corpus(name, 2 * 1024 * 1024).expect("known corpus");
         let mib = corpus.bytes.len() as f64 / (1024.0 * 1024.0);
@@ -58,6 +59,7 @@ fn main() {
             let ceiling = rate(best[0]);
             let ours = rate(best[1]);
             let stream = rate(best[2]);
+            let slice = rate(best[3]);
             let peers: Vec<Option<f64>> = PEERS
                 .iter()
                 .map(|p| {
@@ -71,10 +73,11 @@ fn main() {
                 .map(|r| r.map_or("-".into(), |r| format!("{r:.0}")))
                 .collect();
             println!(
-                "| {name} | {size} | {ceiling:.0} | {ours:.0} | {stream:.0} | {} | {:.2}x | {:.2}x | {:.0}% |",
+                "| {name} | {size} | {ceiling:.0} | {ours:.0} | {stream:.0} | {slice:.0} | {} | {:.2}x | {:.2}x | {:.2}x | {:.0}% |",
                 cells.join(" | "),
                 ours / fastest,
                 stream / fastest,
+                slice / fastest,
                 100.0 * ours / ceiling
             );
         }

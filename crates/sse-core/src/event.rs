@@ -64,6 +64,16 @@ impl Str {
         }
     }
 
+    /// Wraps `bytes` without checking them.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be valid UTF-8.
+    #[inline]
+    pub(crate) unsafe fn from_utf8_unchecked(bytes: Bytes) -> Str {
+        Str(bytes)
+    }
+
     /// Copies a borrowed string into a new `Str`.
     pub fn copy_from_str(s: &str) -> Str {
         Str(Bytes::copy_from_slice(s.as_bytes()))
@@ -172,10 +182,21 @@ impl fmt::Display for Str {
     }
 }
 
-/// A string of an [`EventRef`]: a validated range of a chunk, or a [`Str`].
+/// A string of an [`EventRef`]: the validated text, and what owns it (for
+/// [`Src::to_str`]). Reading the text needs no branch.
 #[derive(Clone, Copy)]
-pub(crate) enum Src<'a> {
-    Chunk(&'a Bytes, usize, usize),
+pub(crate) struct Src<'a> {
+    text: &'a str,
+    owner: Owner<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// `text` is a range of this chunk, starting at this offset.
+    Chunk(&'a Bytes, usize),
+    /// `text` is in a buffer of the parser's: owning it takes a copy.
+    Parser,
+    /// `text` is this string.
     Str(&'a Str),
 }
 
@@ -183,38 +204,58 @@ impl<'a> Src<'a> {
     /// # Safety
     ///
     /// `chunk[start..end]` must be valid UTF-8.
+    #[inline]
     pub(crate) unsafe fn chunk(chunk: &'a Bytes, start: usize, end: usize) -> Src<'a> {
-        Src::Chunk(chunk, start, end)
+        Src {
+            // SAFETY: the caller guarantees valid UTF-8.
+            text: unsafe { str::from_utf8_unchecked(&chunk[start..end]) },
+            owner: Owner::Chunk(chunk, start),
+        }
     }
 
+    /// # Safety
+    ///
+    /// `bytes` must be valid UTF-8.
     #[inline]
-    fn as_str(self) -> &'a str {
-        match self {
-            // SAFETY: `Src::chunk` requires the range to be valid UTF-8.
-            Src::Chunk(bytes, start, end) => unsafe {
-                str::from_utf8_unchecked(&bytes[start..end])
-            },
-            Src::Str(s) => s.as_str(),
+    pub(crate) unsafe fn valid(bytes: &'a [u8]) -> Src<'a> {
+        Src {
+            // SAFETY: the caller guarantees valid UTF-8.
+            text: unsafe { str::from_utf8_unchecked(bytes) },
+            owner: Owner::Parser,
         }
     }
 
     #[inline]
-    fn to_str(self) -> Str {
-        match self {
-            // The range was validated when the `Src` was made.
-            Src::Chunk(bytes, start, end) => Str(bytes.slice(start..end)),
-            Src::Str(s) => s.clone(),
+    pub(crate) fn str(s: &'a Str) -> Src<'a> {
+        Src {
+            text: s.as_str(),
+            owner: Owner::Str(s),
+        }
+    }
+
+    #[inline]
+    fn as_str(self) -> &'a str {
+        self.text
+    }
+
+    /// The text as an owned `Str`: a slice of its chunk, a clone of its
+    /// `Str`, or a copy of a parser buffer.
+    #[inline]
+    pub(crate) fn to_str(self) -> Str {
+        match self.owner {
+            // `text` lies in `bytes`, and was validated.
+            Owner::Chunk(bytes, start) => Str(bytes.slice(start..start + self.text.len())),
+            Owner::Parser => Str::copy_from_str(self.text),
+            Owner::Str(s) => s.clone(),
         }
     }
 
     /// [`Src::to_str`] for an event type: a well-known one is static.
     #[inline]
-    fn to_type(self) -> Str {
-        match self {
-            Src::Chunk(bytes, start, end) => {
-                well_known(&bytes[start..end]).unwrap_or_else(|| self.to_str())
-            }
-            Src::Str(s) => s.clone(),
+    pub(crate) fn to_type(self) -> Str {
+        match self.owner {
+            Owner::Str(s) => s.clone(),
+            _ => well_known(self.text.as_bytes()).unwrap_or_else(|| self.to_str()),
         }
     }
 }
@@ -276,18 +317,28 @@ impl<'a> EventRef<'a> {
         self.retry
     }
 
-    /// The data as an owned [`Str`] sharing the input's memory. This
-    /// operation is `O(1)`.
+    /// The data as an owned [`Str`].
+    ///
+    /// Data that lies in one input chunk (a single `data` line not split
+    /// across chunks) shares that chunk's memory: `O(1)`, one reference
+    /// count. Data the parser assembled in its own buffer (several `data`
+    /// lines, a line split across chunks) is copied;
+    /// [`Parser::next_event_owned`](crate::Parser::next_event_owned) takes
+    /// it without a copy.
     #[inline]
     pub fn data_str(&self) -> Str {
         self.data.to_str()
     }
 
-    /// An owned copy of the event that shares the input's memory. This
-    /// operation is `O(1)`: it copies no text. The data costs one reference
-    /// count on the input chunk; the event types of Claude's Messages API
+    /// An owned copy of the event that shares the input's memory.
+    ///
+    /// The data costs what [`data_str`](EventRef::data_str) costs: one
+    /// reference count on the input chunk, or a copy of data the parser
+    /// assembled in its own buffer. The event types of Claude's Messages API
     /// (`message_start`, `content_block_delta`, `ping`, ...) and `message`
     /// are handed out as static strings, which cost none.
+    /// [`Parser::next_event_owned`](crate::Parser::next_event_owned) never
+    /// copies the data.
     pub fn to_event(&self) -> Event {
         Event {
             event: self.event.to_type(),
@@ -379,6 +430,17 @@ pub struct Event {
 }
 
 impl Event {
+    /// Assembles an event from its parts (the parser's owned path).
+    #[inline]
+    pub(crate) fn from_parts(event: Str, data: Str, id: Str, retry: Option<u64>) -> Event {
+        Event {
+            event,
+            data,
+            id,
+            retry,
+        }
+    }
+
     /// An event of type `"message"` with the given data, no id and no retry.
     pub fn new(data: impl Into<Str>) -> Event {
         Event {
@@ -470,5 +532,29 @@ impl fmt::Debug for Event {
             .field("id", &self.id)
             .field("retry", &self.retry)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    #[test]
+    fn well_known_names_and_near_misses() {
+        for name in super::WELL_KNOWN {
+            assert_eq!(super::well_known(name.as_bytes()).as_deref(), Some(name));
+            // The same length, one byte changed anywhere: not recognized.
+            for i in 0..name.len() {
+                let mut other: Vec<u8> = name.as_bytes().to_vec();
+                other[i] ^= 0x20;
+                assert_eq!(super::well_known(&other), None, "{other:?}");
+            }
+            // One byte more or less.
+            assert_eq!(super::well_known(&name.as_bytes()[1..]), None);
+            assert_eq!(super::well_known(&[name.as_bytes(), b"x"].concat()), None);
+        }
+        assert_eq!(super::well_known(b""), None);
+        assert_eq!(super::well_known(b"pong"), None);
+        assert_eq!(super::well_known(b"content_block_deltx"), None);
     }
 }

@@ -12,6 +12,10 @@ use crate::scan;
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// A `data` value up to this long that lies in a chunk the parser is done
+/// with is copied into the data buffer rather than shared with the chunk.
+const SHORT_DATA: usize = 256;
+
 /// `Parser::bom` once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 3;
 
@@ -170,6 +174,9 @@ enum Type {
 #[derive(Debug)]
 enum Ready {
     Cur(usize, usize),
+    /// The whole of `Parser::buf`, validated. `buf` is left alone until
+    /// `Parser::ready` is cleared.
+    Buf,
     Owned(Str),
 }
 
@@ -185,13 +192,18 @@ impl Ready {
         }
     }
 
-    fn src<'a>(&'a self, cur: &'a Bytes) -> Src<'a> {
+    fn src<'a>(&'a self, cur: &'a Bytes, buf: &'a [u8]) -> Src<'a> {
         match self {
             // SAFETY: `Ready::Cur` is only built by `validate`, after the
             // range was checked to be UTF-8, and `cur` is still the chunk it
             // refers to (`Parser::ready` is cleared before `cur` changes).
             Ready::Cur(start, end) => unsafe { Src::chunk(cur, *start, *end) },
-            Ready::Owned(s) => Src::Str(s),
+            // SAFETY: `Ready::Buf` is only built by `Parser::dispatch`, after
+            // `buf` was seen to be ASCII or checked to be UTF-8, and `buf`
+            // is not written while `Parser::ready` holds it (it is cleared
+            // before any parsing, and `buf` is only written while parsing).
+            Ready::Buf => unsafe { Src::valid(buf) },
+            Ready::Owned(s) => Src::str(s),
         }
     }
 }
@@ -271,6 +283,24 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
     Some(value.iter().fold(0u64, |n, &d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     }))
+}
+
+/// Appends `src` up to its first line end to `buf`, scanning and copying in
+/// one pass, and returns that line end. `avx2` must come from
+/// `scan::has_avx2`.
+#[inline]
+fn copy_line_into(buf: &mut BytesMut, src: &[u8], avx2: bool) -> scan::LineEnd {
+    buf.reserve(src.len());
+    let dst = buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    // SAFETY: `dst` has room for `src.len()` bytes (reserved above). It
+    // does not overlap `src`: `spare_capacity_mut` hands out that memory
+    // exclusively (a `&mut`), so no live `Bytes` or slice can see it.
+    // `avx2` comes from `scan::has_avx2` (the caller's contract).
+    let found = unsafe { scan::copy_line(src, dst, avx2) };
+    // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s length,
+    // which fit its capacity.
+    unsafe { buf.set_len(buf.len() + found.at) };
+    found
 }
 
 /// An incremental, sans-IO parser for the `text/event-stream` format.
@@ -402,6 +432,13 @@ impl Parser {
             // The current chunk is used up: this one takes its place now,
             // without a trip through the queue.
             self.ready = None;
+            if let Some(at) = self.continue_data(&chunk) {
+                if at < chunk.len() {
+                    self.next_chunk(chunk);
+                    self.skip_line_end(at);
+                }
+                return;
+            }
             self.next_chunk(chunk);
         } else {
             self.queue.push_back(chunk);
@@ -418,8 +455,68 @@ impl Parser {
     }
 
     /// Queues a borrowed chunk of input, copying it.
+    ///
+    /// When the chunk continues a `data` value begun in earlier input (the
+    /// usual case for small chunks inside long values), its bytes up to the
+    /// line end go straight into the parser's data buffer: no allocation and
+    /// no reference count, which makes this faster than `push` there. In
+    /// other cases it costs an allocation and a copy of the chunk on top of
+    /// what [`push`](Parser::push) costs.
     pub fn push_slice(&mut self, chunk: &[u8]) {
-        self.push(Bytes::copy_from_slice(chunk));
+        if chunk.is_empty() {
+            return;
+        }
+        let mut end = None;
+        if self.pos == self.cur.len() && self.queue.is_empty() {
+            self.ready = None;
+            end = self.continue_data(chunk);
+        }
+        let Some(start) = end else {
+            self.push(Bytes::copy_from_slice(chunk));
+            return;
+        };
+        if start == chunk.len() {
+            return;
+        }
+        let rest = Bytes::copy_from_slice(&chunk[start..]);
+        // `rest` starts with the line end of the data value just completed.
+        self.next_chunk(rest);
+        self.offset += start as u64;
+        self.skip_line_end(0);
+    }
+
+    /// When the current chunk is used up, nothing is queued and the parser
+    /// is in the middle of a `data` value carried from earlier chunks:
+    /// appends `chunk` up to its first line end to that value, scanning and
+    /// copying in one pass, and returns where the line end is (or
+    /// `chunk.len()` when there is none; the chunk is then used up). Returns
+    /// `None`, having done nothing, in any other state.
+    ///
+    /// It leaves `cur` and `pos` alone: the caller makes the chunk (or its
+    /// rest) current when a line end was found, and moves past it.
+    #[inline]
+    fn continue_data(&mut self, chunk: &[u8]) -> Option<usize> {
+        // `into_buf` implies the BOM check is over and the parser is not
+        // discarding.
+        if !self.into_buf
+            || self.skip_lf
+            || self.size + self.carried_len + chunk.len() > self.max_event_size
+        {
+            return None;
+        }
+        debug_assert!(self.pos == self.cur.len() && self.queue.is_empty());
+        let found = copy_line_into(&mut self.buf, chunk, self.avx2);
+        self.buf_ascii &= found.ascii;
+        if found.at == chunk.len() {
+            // `cur` (still the previous chunk, with everything that points
+            // into it) stays; the stream offset moves past `chunk`.
+            self.offset += chunk.len() as u64;
+            self.carried_len += found.at;
+        } else {
+            self.size += core::mem::take(&mut self.carried_len) + found.at;
+            self.into_buf = false;
+        }
+        Some(found.at)
     }
 
     /// Parses queued input up to the next dispatched event.
@@ -440,16 +537,89 @@ impl Parser {
         }
         Ok(self.ready.as_ref().map(|r| {
             EventRef::new(
-                r.event.src(&self.cur),
-                r.data.src(&self.cur),
+                r.event.src(&self.cur, &self.buf),
+                r.data.src(&self.cur, &self.buf),
                 &self.last_id,
                 r.retry,
             )
         }))
     }
 
+    /// [`next_event`](Parser::next_event), with the event owned.
+    ///
+    /// Costs no copy of the text: data lying in one input chunk shares it
+    /// (one reference count), and data the parser assembled in its buffer
+    /// (several `data` lines, a line split across chunks) is split off that
+    /// buffer, whose capacity the parser takes back once the event is
+    /// dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
+    /// result of `next_event` copies such data instead.
+    ///
+    /// # Errors
+    ///
+    /// As for [`next_event`](Parser::next_event).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sse_core::Parser;
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.push(Bytes::from_static(b"data: a\ndata: b\n\n"));
+    /// let event = parser.next_event_owned()?.expect("one event");
+    /// assert_eq!(event.data(), "a\nb");
+    /// # Ok::<(), sse_core::Error>(())
+    /// ```
+    pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
+        self.ready = None;
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let Some(r) = self.ready.take() else {
+            return Ok(None);
+        };
+        let data = self.take_str(r.data);
+        let event = match r.event {
+            Ready::Cur(start, end) => well_known(&self.cur[start..end])
+                .unwrap_or_else(|| self.take_str(Ready::Cur(start, end))),
+            other => self.take_str(other),
+        };
+        Ok(Some(crate::Event::from_parts(
+            event,
+            data,
+            // An empty id is the common case: no call through the vtable.
+            if self.last_id.is_empty() {
+                Str::new()
+            } else {
+                self.last_id.clone()
+            },
+            r.retry,
+        )))
+    }
+
+    /// A dispatched string, owned: a slice of the current chunk, split off
+    /// `buf`, or the string itself.
+    #[inline]
+    fn take_str(&mut self, ready: Ready) -> Str {
+        match ready {
+            // SAFETY: `Ready::Cur` ranges of the current chunk were checked
+            // to be UTF-8 (see `Ready::src`).
+            Ready::Cur(start, end) => unsafe {
+                Str::from_utf8_unchecked(self.cur.slice(start..end))
+            },
+            Ready::Buf => {
+                self.buf_reclaim = self.buf.capacity();
+                // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
+                // (see `Ready::src`), and nothing wrote to it since.
+                unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
+            }
+            Ready::Owned(s) => s,
+        }
+    }
+
     /// Parses up to the next dispatched event, leaving it in `self.ready`.
     /// Returns whether there is one.
+    #[inline(always)]
     fn advance(&mut self) -> Result<bool, Error> {
         loop {
             if self.pos == self.cur.len() {
@@ -487,7 +657,7 @@ impl Parser {
                     self.into_buf = false;
                     continue;
                 }
-                let found = scan::line_end(rest, self.avx2);
+                let found = scan::line_end_at(&self.cur, start, self.avx2);
                 if !found.found(rest) {
                     self.pos = self.cur.len();
                     self.carry(start, None, found.ascii)?;
@@ -511,7 +681,7 @@ impl Parser {
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let found = scan::line_end(&rest[value..], self.avx2);
+            let found = scan::line_end_at(&self.cur, start + value, self.avx2);
             if !found.found(&rest[value..]) {
                 self.pos = self.cur.len();
                 let data = match known {
@@ -529,11 +699,22 @@ impl Parser {
             if self.size + (end - start) > self.max_event_size {
                 return Err(self.too_large(self.offset + start as u64));
             }
-            let (field, v) = match known {
-                Some(known) => known,
-                None => split_field(&self.cur[start..end]),
-            };
-            self.field_line(field, start, start + v, end, found.ascii);
+            // The two usual fields by plain branches: a `match` over all
+            // five compiles to a jump table, whose indirect jump the
+            // processor mispredicts when `data` and `event` lines alternate.
+            match known {
+                Some((Field::Data, v)) => {
+                    self.data_line(start + v, end, found.ascii);
+                }
+                Some((_, v)) => self.event_line(start + v, end, found.ascii),
+                None => {
+                    let (field, v) = split_field(&self.cur[start..end]);
+                    self.field_line(field, start, start + v, end, found.ascii);
+                }
+            }
+            if known.is_some() {
+                self.size += end - start;
+            }
         }
     }
 
@@ -555,7 +736,17 @@ impl Parser {
     /// point into it out, as `Bytes` slices (no copy).
     fn detach(&mut self) {
         if let Data::Cur(start, end, ascii) = self.data {
-            self.data = Data::One(self.cur.slice(start..end), ascii);
+            if end - start <= SHORT_DATA {
+                // Copying a short value costs less than sharing the chunk
+                // (two atomic reference-count operations).
+                self.data = Data::None;
+                self.fresh_buf();
+                self.buf.extend_from_slice(&self.cur[start..end]);
+                self.buf_ascii = ascii;
+                self.data = Data::Buf;
+            } else {
+                self.data = Data::One(self.cur.slice(start..end), ascii);
+            }
         }
         if let Type::Cur(start, end, ascii) = self.event_type {
             let name = &self.cur[start..end];
@@ -691,17 +882,7 @@ impl Parser {
     /// `start`).
     #[inline]
     fn copy_data(&mut self, start: usize) -> scan::LineEnd {
-        let rest = &self.cur[start..];
-        self.buf.reserve(rest.len());
-        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-        // SAFETY: `dst` has room for `rest.len()` bytes (reserved above).
-        // It does not overlap `rest`: `spare_capacity_mut` hands out that
-        // memory exclusively (a `&mut`), so no live `Bytes`, `cur`
-        // included, can see it. `self.avx2` comes from `scan::has_avx2`.
-        let found = unsafe { scan::copy_line(rest, dst, self.avx2) };
-        // SAFETY: `copy_line` wrote the `found.at` bytes after `buf`'s
-        // length, which fit its capacity.
-        unsafe { self.buf.set_len(self.buf.len() + found.at) };
+        let found = copy_line_into(&mut self.buf, &self.cur[start..], self.avx2);
         self.buf_ascii &= found.ascii;
         found
     }
@@ -770,27 +951,16 @@ impl Parser {
     /// Applies `field` with the value `cur[v..end]` of the line
     /// `cur[start..end]`, which fits the size limit, borrowing from the
     /// chunk. `ascii` tells whether the line scanner saw only ASCII there.
-    #[inline]
+    #[inline(never)]
     fn field_line(&mut self, field: Field, start: usize, v: usize, end: usize, ascii: bool) {
         match field {
             Field::Data => {
                 self.size += end - start;
-                match self.data {
-                    Data::None => self.data = Data::Cur(v, end, ascii),
-                    Data::Cur(..) | Data::One(..) | Data::Buf => {
-                        self.start_data_line();
-                        self.buf.extend_from_slice(&self.cur[v..end]);
-                        self.buf_ascii &= ascii;
-                    }
-                }
+                self.data_line(v, end, ascii);
             }
             Field::Event => {
                 self.size += end - start;
-                self.event_type = if v == end {
-                    Type::Message
-                } else {
-                    Type::Cur(v, end, ascii)
-                };
+                self.event_line(v, end, ascii);
             }
             Field::Id => {
                 if memchr::memchr(0, &self.cur[v..end]).is_none() {
@@ -802,28 +972,65 @@ impl Parser {
         }
     }
 
+    /// A `data` line with the value `cur[v..end]` (the size is counted by
+    /// the caller).
+    #[inline(always)]
+    fn data_line(&mut self, v: usize, end: usize, ascii: bool) {
+        match self.data {
+            Data::None => self.data = Data::Cur(v, end, ascii),
+            Data::Cur(..) | Data::One(..) | Data::Buf => {
+                self.start_data_line();
+                self.buf.extend_from_slice(&self.cur[v..end]);
+                self.buf_ascii &= ascii;
+            }
+        }
+    }
+
+    /// An `event` line with the value `cur[v..end]` (the size is counted by
+    /// the caller).
+    #[inline(always)]
+    fn event_line(&mut self, v: usize, end: usize, ascii: bool) {
+        self.event_type = if v == end {
+            Type::Message
+        } else {
+            Type::Cur(v, end, ascii)
+        };
+    }
+
     /// Prepares `buf` for another data line: moves a borrowed first line in
     /// and adds the `\n` that joins lines. `data` is `Data::Buf` after.
+    #[inline]
     fn start_data_line(&mut self) {
-        if self.buf.is_empty() {
-            // Take back the whole allocation if the last event handed out
-            // from `buf` is gone, so that it is not copied or grown again.
-            // (Without it, `buf` holds only what the last `split` left.)
-            let _ = self.buf.try_reclaim(self.buf_reclaim);
-        }
         match core::mem::replace(&mut self.data, Data::Buf) {
-            Data::None => {}
+            Data::Buf => self.buf.put_u8(b'\n'),
+            Data::None => self.fresh_buf(),
             Data::Cur(start, end, ascii) => {
+                self.fresh_buf();
                 self.buf.extend_from_slice(&self.cur[start..end]);
                 self.buf.put_u8(b'\n');
-                self.buf_ascii &= ascii;
+                self.buf_ascii = ascii;
             }
             Data::One(first, ascii) => {
+                self.fresh_buf();
                 self.buf.extend_from_slice(&first);
                 self.buf.put_u8(b'\n');
-                self.buf_ascii &= ascii;
+                self.buf_ascii = ascii;
             }
-            Data::Buf => self.buf.put_u8(b'\n'),
+        }
+    }
+
+    /// Empties `buf` for a new event's data. It may still hold the data of
+    /// the last event handed out from it (lent, not split off).
+    #[inline]
+    fn fresh_buf(&mut self) {
+        self.buf.clear();
+        self.buf_ascii = true;
+        if self.buf_reclaim != 0 {
+            // The last event was split off `buf` (`next_owned`): take back
+            // the whole allocation if that event is gone, so that it is not
+            // copied or grown again. (Without it, `buf` holds only what the
+            // `split` left.)
+            let _ = self.buf.try_reclaim(core::mem::take(&mut self.buf_reclaim));
         }
     }
 
@@ -836,6 +1043,7 @@ impl Parser {
 
     /// At a blank line: dispatches the event into `self.ready` if it has
     /// data, and returns whether it did.
+    #[inline(always)]
     fn dispatch(&mut self) -> bool {
         if core::mem::take(&mut self.discarding) {
             self.reset_event();
@@ -849,9 +1057,15 @@ impl Parser {
             Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
             Data::Buf => {
-                let ascii = core::mem::replace(&mut self.buf_ascii, true);
-                self.buf_reclaim = self.buf.capacity();
-                Ready::Owned(Str::from_scanned(self.buf.split().freeze(), ascii))
+                // Lent to the caller in place: no split, no reference count.
+                // `fresh_buf` empties it when the next event's data begins.
+                if core::mem::replace(&mut self.buf_ascii, true) || crate::utf8::valid(&self.buf) {
+                    Ready::Buf
+                } else {
+                    Ready::Owned(Str::from(
+                        alloc::string::String::from_utf8_lossy(&self.buf).into_owned(),
+                    ))
+                }
             }
         };
         let event = match event_type {

@@ -49,6 +49,21 @@ pub(crate) fn line_end(hay: &[u8], avx2: bool) -> LineEnd {
     }
 }
 
+/// [`line_end`] of `chunk[from..]` (`at` counts from `from`).
+///
+/// When fewer than 16 bytes are left but the chunk holds 16, it reads the
+/// chunk's last 16 bytes in one block and ignores those before `from`,
+/// instead of looking at the rest one byte at a time: the ends of lines cut
+/// by small chunks are short.
+#[inline(always)]
+pub(crate) fn line_end_at(chunk: &[u8], from: usize, avx2: bool) -> LineEnd {
+    #[cfg(target_arch = "x86_64")]
+    if chunk.len() - from < 16 && chunk.len() >= 16 {
+        return sse2::last_block(chunk, from);
+    }
+    line_end(&chunk[from..], avx2)
+}
+
 /// Copies `src` up to its first CR or LF (or all of it, when it holds
 /// neither) to `dst`, and returns the line end as [`line_end`] does: one
 /// pass over the bytes for the scan and the copy, for the values of long
@@ -159,6 +174,29 @@ mod sse2 {
                 u64::from(_mm_movemask_epi8(_mm_or_si128(lf, cr)) as u16),
                 u64::from(_mm_movemask_epi8(v) as u16),
             )
+        }
+    }
+
+    /// [`super::line_end_at`] when `chunk.len() - 16 <= from <= chunk.len()`.
+    #[inline]
+    pub(super) fn last_block(chunk: &[u8], from: usize) -> LineEnd {
+        let base = chunk.len() - 16;
+        // Between 0 and 16 bytes of the block lie before `from`.
+        let skip = from - base;
+        let fresh = !((1u64 << skip) - 1);
+        let (ends, high) = block(chunk, base);
+        let ends = ends & fresh;
+        let high = high & fresh;
+        if ends == 0 {
+            return LineEnd {
+                at: chunk.len() - from,
+                ascii: high == 0,
+            };
+        }
+        let k = ends.trailing_zeros() as usize;
+        LineEnd {
+            at: k - skip,
+            ascii: high & ((1u64 << k) - 1) == 0,
         }
     }
 
@@ -635,6 +673,58 @@ mod tests {
                     assert_eq!(line_ends(&hay), [reference(&hay); 3], "{hay:?}");
                 }
             }
+        }
+    }
+
+    /// `line_end_at` from every start in chunks of every length up to three
+    /// blocks, with a line end and a high byte anywhere (or nowhere).
+    #[test]
+    fn line_end_at_every_start() {
+        for len in 0usize..48 {
+            for from in 0..=len {
+                for end in [
+                    len,
+                    from,
+                    from + 1,
+                    from + 5,
+                    len.saturating_sub(1),
+                    from.saturating_sub(1),
+                ] {
+                    for high in [
+                        len,
+                        from,
+                        from + 2,
+                        len.saturating_sub(1),
+                        from.saturating_sub(1),
+                    ] {
+                        let mut chunk = alloc::vec![b'z'; len];
+                        if high < len {
+                            chunk[high] = 0xC3;
+                        }
+                        if end < len {
+                            chunk[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
+                        }
+                        let expected = reference(&chunk[from..]);
+                        for avx2 in [false, has_avx2()] {
+                            assert_eq!(
+                                super::line_end_at(&chunk, from, avx2),
+                                expected,
+                                "len {len} from {from} end {end} high {high}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn line_end_at_agrees_with_reference(chunk in bytes(80, 2), from in any::<prop::sample::Index>()) {
+            let from = from.index(chunk.len() + 1);
+            let expected = reference(&chunk[from..]);
+            prop_assert_eq!(super::line_end_at(&chunk, from, false), expected);
+            prop_assert_eq!(super::line_end_at(&chunk, from, has_avx2()), expected);
         }
     }
 

@@ -123,8 +123,8 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            match this.parser.next_event() {
-                Ok(Some(event)) => return Poll::Ready(Some(Ok(event.to_event()))),
+            match this.parser.next_event_owned() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                 Err(e) => return Poll::Ready(Some(Err(StreamError::Parse(e)))),
                 Ok(None) => {}
             }

@@ -7,7 +7,10 @@ use sse_core::{Encoder, Event, Finish, Parser, ParserConfig};
 
 use crate::{
     reference,
-    support::{Out, ev, run_chunks, split_at_points},
+    support::{
+        Out, ev, run_chunks, run_chunks_owned, run_chunks_slices, run_chunks_to_event,
+        split_at_points,
+    },
 };
 
 /// Inputs built from the tokens that matter to the grammar, plus raw bytes.
@@ -97,6 +100,19 @@ proptest! {
     }
 
     #[test]
+    fn owned_events_are_the_borrowed_ones((input, points) in with_splits(sse_input()), limit in prop_oneof![Just(usize::MAX), 0usize..60]) {
+        let mut config = ParserConfig::default();
+        config.max_event_size(limit);
+        let chunks = split_at_points(&input, &points);
+        let borrowed = run_chunks(&config, &chunks);
+        prop_assert_eq!(&run_chunks_owned(&config, &chunks), &borrowed);
+        prop_assert_eq!(&run_chunks_to_event(&config, &chunks), &borrowed);
+        prop_assert_eq!(&run_chunks_slices(&config, &chunks), &borrowed);
+        let bytewise: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(&run_chunks_owned(&config, &bytewise), &borrowed);
+    }
+
+    #[test]
     fn agrees_with_reference((input, points) in with_splits(sse_input())) {
         let (out, finish) = run_chunks(&ParserConfig::default(), &split_at_points(&input, &points));
         let expected = reference::parse(&input);
@@ -113,7 +129,13 @@ proptest! {
         prop_assert_eq!(&out, &expected_out);
         prop_assert_eq!(finish == Finish::Unterminated, expected.unterminated);
         let small: Vec<&[u8]> = input.chunks(13).collect();
-        prop_assert_eq!(run_chunks(&ParserConfig::default(), &small).0, expected_out);
+        prop_assert_eq!(&run_chunks(&ParserConfig::default(), &small).0, &expected_out);
+        let chunks = split_at_points(&input, &points);
+        prop_assert_eq!(&run_chunks_owned(&ParserConfig::default(), &chunks).0, &expected_out);
+        prop_assert_eq!(&run_chunks_owned(&ParserConfig::default(), &small).0, &expected_out);
+        prop_assert_eq!(&run_chunks_to_event(&ParserConfig::default(), &small).0, &expected_out);
+        prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &small).0, &expected_out);
+        prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &chunks).0, &expected_out);
     }
 
     #[test]

@@ -75,3 +75,81 @@ pub(crate) fn all_chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
     }
     all
 }
+
+/// [`run_chunks`] through [`Parser::next_event_owned`], holding on to every
+/// event until the end (so that the parser cannot take its buffer back
+/// while an event still shares it).
+pub(crate) fn run_chunks_owned(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish) {
+    let mut parser = config.build();
+    let mut kept = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        parser.push(Bytes::copy_from_slice(chunk));
+        loop {
+            match parser.next_event_owned() {
+                Ok(Some(e)) => {
+                    out.push(Out::Event((
+                        e.event().to_owned(),
+                        e.data().to_owned(),
+                        e.id().to_owned(),
+                        e.retry(),
+                    )));
+                    kept.push(e);
+                }
+                Ok(None) => break,
+                Err(_) => out.push(Out::TooLarge),
+            }
+        }
+    }
+    // The kept events still read as they did when handed out.
+    let events: Vec<&Out> = out.iter().filter(|o| matches!(o, Out::Event(_))).collect();
+    assert_eq!(events.len(), kept.len());
+    for (e, o) in kept.iter().zip(events) {
+        let Out::Event((event, data, id, retry)) = o else {
+            unreachable!()
+        };
+        assert_eq!(
+            (e.event(), e.data(), e.id(), e.retry()),
+            (event.as_str(), data.as_str(), id.as_str(), *retry)
+        );
+    }
+    (out, parser.finish())
+}
+
+/// [`run_chunks`], checking that `EventRef::to_event` and
+/// `EventRef::data_str` agree with the borrowed event.
+pub(crate) fn run_chunks_to_event(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish) {
+    let mut parser = config.build();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        parser.push(Bytes::copy_from_slice(chunk));
+        loop {
+            match parser.next_event() {
+                Ok(Some(e)) => {
+                    let owned = e.to_event();
+                    assert!(e == owned, "{e:?} != {owned:?}");
+                    assert_eq!(e.data_str().as_str(), e.data());
+                    out.push(Out::Event(ev(&e)));
+                }
+                Ok(None) => break,
+                Err(_) => out.push(Out::TooLarge),
+            }
+        }
+    }
+    (out, parser.finish())
+}
+
+/// [`run_chunks`] through [`Parser::push_slice`], also checking the
+/// parser's offset after each chunk.
+pub(crate) fn run_chunks_slices(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish) {
+    let mut parser = config.build();
+    let mut out = Vec::new();
+    let mut pushed = 0u64;
+    for chunk in chunks {
+        parser.push_slice(chunk);
+        pushed += chunk.len() as u64;
+        drain(&mut parser, &mut out);
+        assert_eq!(parser.offset(), pushed, "offset after a drained chunk");
+    }
+    (out, parser.finish())
+}
