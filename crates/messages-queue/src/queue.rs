@@ -8,6 +8,7 @@ use messages_types::{BatchResult, BatchResultLine};
 
 use crate::error::Result;
 use crate::job::{CallbackState, DeadLetter, Delivery, Job, JobInfo, JobState, Status};
+use crate::stats::Stats;
 
 /// A boxed future, so that [`Queue`] can be used as `dyn Queue`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -164,6 +165,12 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 
     /// Counts per lane and state, workers alive, throughput.
     fn status(&self) -> BoxFuture<'_, Status>;
+
+    /// Running totals of results by type, errors by type, retryable
+    /// failures by kind and token usage per model, and the fleet's
+    /// rate-limit pause: what a dashboard shows besides
+    /// [`status`](Queue::status). One round trip on Redis.
+    fn stats(&self) -> BoxFuture<'_, Stats>;
 
     /// The dead letters, oldest first.
     fn dead_letters(&self) -> BoxFuture<'_, Vec<DeadLetter>>;

@@ -12,6 +12,7 @@ use crate::job::{
     CallbackState, DeadLetter, Delivery, Job, JobInfo, JobState, Lane, Status, now_ms,
 };
 use crate::queue::{BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
+use crate::stats::{Recorded, Stats, cache_writes, error_kind};
 
 /// The consumer group every worker joins.
 const GROUP: &str = "workers";
@@ -98,13 +99,27 @@ end
 return out
 "#;
 
-// First write wins: SET NX decides, and only the winner moves the state.
+// First write wins: SET NX decides, and only the winner moves the state
+// and adds to the totals of `stats` (outcome, error type, and the usage of
+// a model on its route: ARGV[9..13] are input, output, 5 minute and 1 hour
+// cache writes, cache reads).
 const STORE: &str = r#"
 local p, id, result, now, minute = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not redis.call('SET', p..':result:'..id, result, 'NX') then return 0 end
 local jk = p..':job:'..id
-local st, lane, cb = unpack(redis.call('HMGET', jk, 'state', 'lane', 'has_callback'))
+local st, lane, cb, routed = unpack(redis.call('HMGET', jk, 'state', 'lane', 'has_callback', 'routed'))
 if st and lane then counts(p, lane, st, 'done') end
+local sk = p..':stats'
+redis.call('HINCRBY', sk, 'o:'..ARGV[6], 1)
+if ARGV[7] ~= '' then redis.call('HINCRBY', sk, 'e:'..ARGV[7], 1) end
+if ARGV[8] ~= '' then
+  local u = 'u:'..(routed == '1' and 'batch' or 'std')..':'..ARGV[8]..':'
+  redis.call('HINCRBY', sk, u..'n', 1)
+  for i, f in ipairs({'in', 'out', 'w5', 'w1', 'rd'}) do
+    local v = tonumber(ARGV[8 + i])
+    if v and v > 0 then redis.call('HINCRBY', sk, u..f, v) end
+  end
+end
 local cbs = '{}'
 if cb == '1' then cbs = '{"status":"pending","attempts":0}' end
 redis.call('HSET', jk, 'state', 'done', 'done_ms', now, 'callback', cbs)
@@ -413,6 +428,44 @@ fn parse_job(json: &str, what: &str) -> Result<Job> {
     })
 }
 
+/// The totals from the `stats` hash (`o:TYPE`, `e:TYPE`, `r:KIND`,
+/// `u:ROUTE:MODEL:FIELD`) and the pause's PTTL.
+fn parse_stats(fields: HashMap<String, u64>, pause_ms: i64) -> Stats {
+    let mut s = Stats::default();
+    s.paused_for = Duration::from_millis(u64::try_from(pause_ms).unwrap_or(0));
+    for (k, v) in fields {
+        let Some((tag, rest)) = k.split_once(':') else {
+            continue;
+        };
+        match tag {
+            "o" => *s.outcomes.entry(rest.to_owned()).or_default() += v,
+            "e" => *s.errors.entry(rest.to_owned()).or_default() += v,
+            "r" => *s.retries.entry(rest.to_owned()).or_default() += v,
+            "u" => {
+                // The model id may hold ':'; the route is first, the field last.
+                let Some((route, rest)) = rest.split_once(':') else {
+                    continue;
+                };
+                let Some((model, field)) = rest.rsplit_once(':') else {
+                    continue;
+                };
+                let u = s.usage_mut(model, route == "batch");
+                match field {
+                    "n" => u.results += v,
+                    "in" => u.input_tokens += v,
+                    "out" => u.output_tokens += v,
+                    "w5" => u.cache_write_5m_tokens += v,
+                    "w1" => u.cache_write_1h_tokens += v,
+                    "rd" => u.cache_read_tokens += v,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
 fn parse_callback(s: Option<&String>) -> CallbackState {
     s.and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default()
@@ -471,10 +524,18 @@ impl Queue for RedisQueue {
         backoff: Duration,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let _: () = redis::cmd("HSET")
+            let _: () = redis::pipe()
+                .atomic()
+                .cmd("HSET")
                 .arg(self.key(&format!("job:{}", delivery.job.id)))
                 .arg("last_error")
                 .arg(error)
+                .ignore()
+                .cmd("HINCRBY")
+                .arg(self.key("stats"))
+                .arg(format!("r:{}", error_kind(error)))
+                .arg(1)
+                .ignore()
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("recording a failure", e))?;
@@ -505,14 +566,30 @@ impl Queue for RedisQueue {
             let json = serde_json::to_string(result)
                 .map_err(|e| Error::input(format!("result of {id}: {e}")))?;
             let now = now_ms();
-            let won: i64 = self
-                .scripts
-                .store
-                .arg(&self.prefix)
+            let rec = Recorded::of(result);
+            let mut inv = self.scripts.store.prepare_invoke();
+            inv.arg(&self.prefix)
                 .arg(id)
                 .arg(json)
                 .arg(now)
                 .arg(now / 60_000)
+                .arg(rec.outcome)
+                .arg(rec.error.unwrap_or(""));
+            match rec.usage {
+                Some((model, u)) => {
+                    let (w5, w1) = cache_writes(u);
+                    inv.arg(model)
+                        .arg(u.input_tokens.unwrap_or(0))
+                        .arg(u.output_tokens)
+                        .arg(w5)
+                        .arg(w1)
+                        .arg(u.cache_read_input_tokens.unwrap_or(0));
+                }
+                None => {
+                    inv.arg("");
+                }
+            }
+            let won: i64 = inv
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("storing a result", e))?;
@@ -675,6 +752,20 @@ impl Queue for RedisQueue {
                 }
             }
             Ok(status)
+        })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Stats> {
+        Box::pin(async move {
+            let (fields, pause): (HashMap<String, u64>, i64) = redis::pipe()
+                .cmd("HGETALL")
+                .arg(self.key("stats"))
+                .cmd("PTTL")
+                .arg(self.key("rl:pause"))
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("reading the totals", e))?;
+            Ok(parse_stats(fields, pause))
         })
     }
 

@@ -506,7 +506,7 @@ fn classify(e: messages_http::Error) -> Sent {
         let kind = ErrorType::from_status(status.unwrap_or(500));
         if kind.is_retryable() {
             return Sent::Retry {
-                error: e.to_string(),
+                error: format!("{}: {e}", kind.as_str()),
                 pause,
             };
         }
@@ -519,8 +519,17 @@ fn classify(e: messages_http::Error) -> Sent {
     if e.is_streaming_required() {
         return Sent::Final(errored(ErrorType::InvalidRequest, e.to_string(), None));
     }
+    // Recorded as `KIND: MESSAGE`, like the API's errors, so that the
+    // queue's totals count retries by kind (`Stats::retries`).
+    let kind = if e.is_timeout() {
+        "timeout_error"
+    } else if e.is_connect() {
+        "connection_error"
+    } else {
+        "transport_error"
+    };
     Sent::Retry {
-        error: e.to_string(),
+        error: format!("{kind}: {e}"),
         pause: false,
     }
 }

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 use messages_emulator::{Emulator, EmulatorHandle};
 
 mod batch;
+mod dashboard;
 mod errors;
 mod hostile;
 mod human;
