@@ -431,8 +431,10 @@ fn parse_job(json: &str, what: &str) -> Result<Job> {
 /// The totals from the `stats` hash (`o:TYPE`, `e:TYPE`, `r:KIND`,
 /// `u:ROUTE:MODEL:FIELD`) and the pause's PTTL.
 fn parse_stats(fields: HashMap<String, u64>, pause_ms: i64) -> Stats {
-    let mut s = Stats::default();
-    s.paused_for = Duration::from_millis(u64::try_from(pause_ms).unwrap_or(0));
+    let mut s = Stats {
+        paused_for: Duration::from_millis(u64::try_from(pause_ms).unwrap_or(0)),
+        ..Stats::default()
+    };
     for (k, v) in fields {
         let Some((tag, rest)) = k.split_once(':') else {
             continue;

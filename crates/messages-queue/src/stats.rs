@@ -72,6 +72,10 @@ impl ModelUsage {
 
     /// The estimated cost in US dollars in `prices` (halved for batches),
     /// or `None` when the table does not price the model.
+    #[allow(
+        clippy::field_reassign_with_default,
+        reason = "Usage is #[non_exhaustive] outside messages-types: no struct literal"
+    )]
     pub fn cost_usd(&self, prices: &PriceTable) -> Option<f64> {
         let mut u = Usage::default();
         u.input_tokens = Some(self.input_tokens);
@@ -253,6 +257,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::field_reassign_with_default,
+        reason = "Usage is #[non_exhaustive] outside messages-types: no struct literal"
+    )]
     fn cost_is_unknown_for_an_unpriced_model_and_halved_for_batches() {
         let mut s = Stats::default();
         let mut u = Usage::default();
