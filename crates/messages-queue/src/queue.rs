@@ -141,6 +141,22 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// stored it, `false` if the job already had one (which is kept).
     fn store_result<'a>(&'a self, id: &'a str, result: &'a BatchResult) -> BoxFuture<'a, bool>;
 
+    /// [`store_result`](Queue::store_result) then [`ack`](Queue::ack), for
+    /// a job with no callback: returns whether this call stored the result,
+    /// and acknowledges the delivery either way. Redis does both in one
+    /// script (one round trip); the default runs the two in order.
+    fn store_and_ack<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a BatchResult,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let won = self.store_result(&delivery.job.id, result).await?;
+            self.ack(delivery).await?;
+            Ok(won)
+        })
+    }
+
     /// Records the delivery state of a job's callback.
     fn set_callback<'a>(&'a self, id: &'a str, state: &'a CallbackState) -> BoxFuture<'a, ()>;
 

@@ -1,7 +1,8 @@
 //! [`RedisQueue`]: the queue on Redis Streams.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use messages_types::{BatchResult, BatchResultLine};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -46,11 +47,12 @@ counts(p, lane, false, 'queued')
 return 1
 "#;
 
-// Reclaims expired leases (XAUTOCLAIM), then reads new entries
-// (XREADGROUP), interactive lane first; counts a delivery per job and moves
-// jobs over the limit to the dead letters, atomically.
+// Reclaims expired leases (XAUTOCLAIM, when ARGV[6] is '1': it scans the
+// whole pending list, so callers ask for it only now and then), then reads
+// new entries (XREADGROUP), interactive lane first; counts a delivery per
+// job and moves jobs over the limit to the dead letters, atomically.
 const TAKE: &str = r#"
-local p, consumer, max, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local p, consumer, max, vis, maxd, reclaim = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local out = {}
 local function drop(stream, eid)
   redis.call('XACK', stream, 'workers', eid)
@@ -85,7 +87,7 @@ end
 for _, lane in ipairs({'interactive', 'background'}) do
   local stream = p..':lane:'..lane
   local cursor = '0-0'
-  while #out < max do
+  while reclaim == '1' and #out < max do
     local r = redis.call('XAUTOCLAIM', stream, 'workers', consumer, vis, cursor, 'COUNT', max - #out)
     handle(lane, stream, r[2])
     cursor = r[1]
@@ -102,10 +104,18 @@ return out
 // First write wins: SET NX decides, and only the winner moves the state
 // and adds to the totals of `stats` (outcome, error type, and the usage of
 // a model on its route: ARGV[9..13] are input, output, 5 minute and 1 hour
-// cache writes, cache reads).
+// cache writes, cache reads). With ARGV[14] (lane stream) and ARGV[15]
+// (entry id), the delivery is acknowledged too, won or not
+// (`store_and_ack`).
 const STORE: &str = r#"
 local p, id, result, now, minute = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if not redis.call('SET', p..':result:'..id, result, 'NX') then return 0 end
+local function ack()
+  if ARGV[15] then
+    redis.call('XACK', ARGV[14], 'workers', ARGV[15])
+    redis.call('XDEL', ARGV[14], ARGV[15])
+  end
+end
+if not redis.call('SET', p..':result:'..id, result, 'NX') then ack() return 0 end
 local jk = p..':job:'..id
 local st, lane, cb, routed = unpack(redis.call('HMGET', jk, 'state', 'lane', 'has_callback', 'routed'))
 if st and lane then counts(p, lane, st, 'done') end
@@ -120,6 +130,7 @@ if ARGV[8] ~= '' then
     if v and v > 0 then redis.call('HINCRBY', sk, u..f, v) end
   end
 end
+ack()
 local cbs = '{}'
 if cb == '1' then cbs = '{"status":"pending","attempts":0}' end
 redis.call('HSET', jk, 'state', 'done', 'done_ms', now, 'callback', cbs)
@@ -255,7 +266,16 @@ pub struct RedisQueue {
     prefix: String,
     config: QueueConfig,
     scripts: std::sync::Arc<Scripts>,
+    /// When this process looks for expired leases next (`None`: now).
+    next_reclaim: std::sync::Arc<Mutex<Option<Instant>>>,
+    /// The fleet's pause as last read: (read at, paused until).
+    pause_seen: std::sync::Arc<Mutex<Option<(Instant, Instant)>>>,
 }
+
+/// How long a read of the fleet's pause is reused by an unlimited
+/// [`Queue::acquire`]: a pause set by another process is seen this late at
+/// most, and one set by this process at once.
+const PAUSE_FRESH: Duration = Duration::from_millis(50);
 
 impl std::fmt::Debug for RedisQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -305,6 +325,8 @@ impl RedisQueue {
             prefix: prefix.to_owned(),
             config,
             scripts: std::sync::Arc::new(Scripts::new()),
+            next_reclaim: std::sync::Arc::default(),
+            pause_seen: std::sync::Arc::default(),
         };
         queue.ensure_groups().await?;
         Ok(queue)
@@ -343,8 +365,31 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Whether this take should look for expired leases: at most every
+    /// second (or a quarter of the visibility timeout, if shorter) per
+    /// process, since XAUTOCLAIM scans the whole pending list and a lease
+    /// of a dead worker only expires after the visibility timeout anyway;
+    /// and as soon as a job this process failed or released is due.
+    fn reclaim_due(&self) -> bool {
+        let every = (self.config.visibility_timeout / 4).min(Duration::from_secs(1));
+        let mut next = self.next_reclaim.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if next.is_some_and(|t| now < t) {
+            return false;
+        }
+        *next = Some(now + every);
+        true
+    }
+
+    /// Makes the first take after `at` look for expired leases.
+    fn reclaim_by(&self, at: Instant) {
+        let mut next = self.next_reclaim.lock().unwrap_or_else(|p| p.into_inner());
+        *next = Some(next.map_or(at, |t| t.min(at)));
+    }
+
     async fn take_inner(&self, consumer: &str, max: usize) -> Result<Vec<Delivery>> {
         let mut conn = self.conn.clone();
+        let reclaim = if self.reclaim_due() { "1" } else { "0" };
         let run = |mut conn: ConnectionManager| {
             let script = self.scripts.take.clone();
             let prefix = self.prefix.clone();
@@ -358,6 +403,7 @@ impl RedisQueue {
                     .arg(max)
                     .arg(vis)
                     .arg(maxd)
+                    .arg(reclaim)
                     .invoke_async::<Vec<(String, String, u64, u8)>>(&mut conn)
                     .await
             }
@@ -391,6 +437,45 @@ impl RedisQueue {
             });
         }
         Ok(out)
+    }
+
+    /// The store script: `store_result`, and with `ack` the
+    /// acknowledgement of that delivery in the same script.
+    async fn store(&self, id: &str, result: &BatchResult, ack: Option<&Delivery>) -> Result<bool> {
+        let json = serde_json::to_string(result)
+            .map_err(|e| Error::input(format!("result of {id}: {e}")))?;
+        let now = now_ms();
+        let rec = Recorded::of(result);
+        let mut inv = self.scripts.store.prepare_invoke();
+        inv.arg(&self.prefix)
+            .arg(id)
+            .arg(json)
+            .arg(now)
+            .arg(now / 60_000)
+            .arg(rec.outcome)
+            .arg(rec.error.unwrap_or(""));
+        match rec.usage {
+            Some((model, u)) => {
+                let (w5, w1) = cache_writes(u);
+                inv.arg(model)
+                    .arg(u.input_tokens.unwrap_or(0))
+                    .arg(u.output_tokens)
+                    .arg(w5)
+                    .arg(w1)
+                    .arg(u.cache_read_input_tokens.unwrap_or(0));
+            }
+            None => {
+                inv.arg("").arg(0).arg(0).arg(0).arg(0).arg(0);
+            }
+        }
+        if let Some(d) = ack {
+            inv.arg(self.lane_key(d.job.lane)).arg(&d.token);
+        }
+        let won: i64 = inv
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| Error::redis("storing a result", e))?;
+        Ok(won == 1)
     }
 
     /// Sets the idle time of entries (XCLAIM ... IDLE ms JUSTID), which
@@ -544,7 +629,9 @@ impl Queue for RedisQueue {
             let vis = self.config.visibility_timeout.as_millis() as u64;
             let idle = vis.saturating_sub(backoff.as_millis() as u64);
             self.set_idle(consumer, delivery.job.lane, &[&delivery.token], idle)
-                .await
+                .await?;
+            self.reclaim_by(Instant::now() + backoff);
+            Ok(())
         })
     }
 
@@ -559,44 +646,22 @@ impl Queue for RedisQueue {
                 .map_err(|e| Error::redis("releasing a job", e))?;
             let vis = self.config.visibility_timeout.as_millis() as u64;
             self.set_idle(consumer, delivery.job.lane, &[&delivery.token], vis)
-                .await
+                .await?;
+            self.reclaim_by(Instant::now());
+            Ok(())
         })
     }
 
     fn store_result<'a>(&'a self, id: &'a str, result: &'a BatchResult) -> BoxFuture<'a, bool> {
-        Box::pin(async move {
-            let json = serde_json::to_string(result)
-                .map_err(|e| Error::input(format!("result of {id}: {e}")))?;
-            let now = now_ms();
-            let rec = Recorded::of(result);
-            let mut inv = self.scripts.store.prepare_invoke();
-            inv.arg(&self.prefix)
-                .arg(id)
-                .arg(json)
-                .arg(now)
-                .arg(now / 60_000)
-                .arg(rec.outcome)
-                .arg(rec.error.unwrap_or(""));
-            match rec.usage {
-                Some((model, u)) => {
-                    let (w5, w1) = cache_writes(u);
-                    inv.arg(model)
-                        .arg(u.input_tokens.unwrap_or(0))
-                        .arg(u.output_tokens)
-                        .arg(w5)
-                        .arg(w1)
-                        .arg(u.cache_read_input_tokens.unwrap_or(0));
-                }
-                None => {
-                    inv.arg("");
-                }
-            }
-            let won: i64 = inv
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(|e| Error::redis("storing a result", e))?;
-            Ok(won == 1)
-        })
+        Box::pin(self.store(id, result, None))
+    }
+
+    fn store_and_ack<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a BatchResult,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(self.store(&delivery.job.id, result, Some(delivery)))
     }
 
     fn set_callback<'a>(&'a self, id: &'a str, state: &'a CallbackState) -> BoxFuture<'a, ()> {
@@ -832,13 +897,23 @@ impl Queue for RedisQueue {
     fn acquire<'a>(&'a self, limit: &'a RateLimit, tokens: u64) -> BoxFuture<'a, Duration> {
         Box::pin(async move {
             if limit.is_unlimited() {
+                let now = Instant::now();
+                if let Some((read, until)) =
+                    *self.pause_seen.lock().unwrap_or_else(|p| p.into_inner())
+                    && now.duration_since(read) < PAUSE_FRESH
+                {
+                    return Ok(until.saturating_duration_since(now));
+                }
                 let pause: Option<u64> = redis::cmd("PTTL")
                     .arg(self.key("rl:pause"))
                     .query_async::<i64>(&mut self.conn.clone())
                     .await
                     .map(|ms| u64::try_from(ms).ok())
                     .map_err(|e| Error::redis("reading the rate-limit pause", e))?;
-                return Ok(Duration::from_millis(pause.unwrap_or(0)));
+                let wait = Duration::from_millis(pause.unwrap_or(0));
+                *self.pause_seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((now, now + wait));
+                return Ok(wait);
             }
             let wait: i64 = self
                 .scripts
@@ -865,6 +940,11 @@ impl Queue for RedisQueue {
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("pausing the fleet", e))?;
+            // This process sees its own pause at once.
+            let now = Instant::now();
+            let mut seen = self.pause_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let until = seen.map_or(now, |(_, u)| u).max(now + for_);
+            *seen = Some((now, until));
             Ok(())
         })
     }
