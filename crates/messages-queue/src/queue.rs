@@ -114,7 +114,10 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     fn enqueue<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, bool>;
 
     /// Takes up to `max` jobs for `consumer`, interactive lane first: jobs
-    /// whose lease expired, then new ones. Each counts as a delivery; a job
+    /// whose lease expired, then new ones. ([`RedisQueue`](crate::RedisQueue)
+    /// looks for expired leases at most once a second per process, and at
+    /// once after this process [`fail`](Queue::fail)ed or
+    /// [`release`](Queue::release)d a job.) Each counts as a delivery; a job
     /// over [`QueueConfig::max_deliveries`] goes to the dead letters
     /// instead. Returns at once (possibly with nothing).
     fn take<'a>(&'a self, consumer: &'a str, max: usize) -> BoxFuture<'a, Vec<Delivery>>;

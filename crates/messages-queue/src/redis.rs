@@ -256,6 +256,11 @@ impl Scripts {
 /// change. See the crate docs for the guarantees and the Redis settings they
 /// need.
 ///
+/// Round trips: a worker's job without callback costs about two (the take
+/// script, usually one per job, and the store-and-acknowledge script);
+/// with no rate limit the fleet's pause is read at most every 50 ms per
+/// process, so a pause set elsewhere is seen up to 50 ms late.
+///
 /// The connection is a redis-rs `ConnectionManager`: cheap to clone (one
 /// multiplexed connection shared by clones), reconnecting by itself when
 /// Redis restarts. Operations during an outage fail with
