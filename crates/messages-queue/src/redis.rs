@@ -1102,3 +1102,43 @@ impl Queue for RedisQueue {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_fields_parse_with_colons_in_model_ids() {
+        let fields: HashMap<String, u64> = [
+            ("o:succeeded", 3),
+            ("e:overloaded_error", 1),
+            ("r:connection_error", 2),
+            ("u:std:claude-haiku-4-5:n", 2),
+            ("u:std:claude-haiku-4-5:in", 20),
+            ("u:batch:vendor:model:v1:out", 7),
+            ("u:batch:vendor:model:v1:rd", 5),
+            ("u:nonsense", 9),
+            ("junk", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let s = parse_stats(fields, 1500);
+        assert_eq!(s.outcomes["succeeded"], 3);
+        assert_eq!(s.errors["overloaded_error"], 1);
+        assert_eq!(s.retries["connection_error"], 2);
+        assert_eq!(s.paused_for, Duration::from_millis(1500));
+        assert_eq!(s.usage.len(), 2, "{:?}", s.usage);
+        let h = s.usage.iter().find(|u| !u.batch).unwrap();
+        assert_eq!(
+            (h.model.as_str(), h.results, h.input_tokens),
+            ("claude-haiku-4-5", 2, 20)
+        );
+        let b = s.usage.iter().find(|u| u.batch).unwrap();
+        assert_eq!(
+            (b.model.as_str(), b.output_tokens, b.cache_read_tokens),
+            ("vendor:model:v1", 7, 5)
+        );
+        assert_eq!(parse_stats(HashMap::new(), -2).paused_for, Duration::ZERO);
+    }
+}
