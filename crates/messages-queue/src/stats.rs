@@ -27,7 +27,9 @@ pub struct Stats {
     pub errors: BTreeMap<String, u64>,
     /// Retryable failures (the job was taken again after a backoff) by
     /// kind: the API's error type (`overloaded_error`, `rate_limit_error`,
-    /// `api_error`), `connection_error` or `timeout_error`.
+    /// `api_error`), `connection_error`, `timeout_error` or
+    /// `transport_error` (other failures of the connection), `other` for an
+    /// error recorded without a kind.
     pub retries: BTreeMap<String, u64>,
     /// Token usage of succeeded results, per model and route, sorted.
     pub usage: Vec<ModelUsage>,
