@@ -13,7 +13,7 @@
 #     (the commands clients send: EVALSHA, MULTI...EXEC counted once, plain
 #     commands);
 #   - the load average before the run.
-# Usage: benches/queue/scale.sh [N_PER_WORKER] [WORKERS...]   (default 3000, "1 3")
+# Usage: [MSGS_BIN=path/to/msgs] benches/queue/scale.sh [N_PER_WORKER] [WORKERS...]   (default 3000, "1 3")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$ROOT/target/queue-scale
@@ -25,8 +25,13 @@ LAT_MS=200
 CONC=64
 mkdir -p "$WORK"
 cd "$ROOT"
-cargo build --release -p messages-cli --bin msgs --quiet
-MSGS=$ROOT/target/release/msgs
+# MSGS_BIN: another build of msgs to measure (an older commit's), instead of this tree's.
+if [ -n "${MSGS_BIN:-}" ]; then
+  MSGS=$MSGS_BIN
+else
+  cargo build --release -p messages-cli --bin msgs --quiet
+  MSGS=$ROOT/target/release/msgs
+fi
 TCK=$(getconf CLK_TCK)
 
 PIDS=()
@@ -41,6 +46,7 @@ PIDS+=($REDIS_PID)
 REDIS=redis://127.0.0.1:$PORT/
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
 
+rm -f "$WORK/emu.out" # a stale one would name the last run's port
 "$MSGS" emulator --latency-ms "$LAT_MS" --token-delay-ms 0 > "$WORK/emu.out" &
 EMU_PID=$!
 PIDS+=($EMU_PID)
