@@ -33,6 +33,7 @@ PIDS+=($!)
 REDIS=redis://127.0.0.1:$PORT/
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
 
+rm -f "$WORK/emu.out" # a stale one would name the last run's port
 "$MSGS" emulator --latency-ms "$LAT_MS" --token-delay-ms 0 > "$WORK/emu.out" &
 PIDS+=($!)
 until grep -q listening "$WORK/emu.out" 2>/dev/null; do sleep 0.05; done

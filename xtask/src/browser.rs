@@ -2,10 +2,12 @@
 //!
 //! Installs Debian's Chromium with apt when `/usr/bin/chromium` is missing,
 //! installs the pinned npm packages of `crates/messages-relay/js/package.json`
-//! (the AI SDK `ai` and `playwright-core`, from its lockfile) under
-//! `target/relay-js/`, builds `msgs`, and runs the Node checks in
-//! `crates/messages-relay/js/` with node's test runner. The demo page's
-//! screenshot is written to `target/relay-demo.png`.
+//! (the AI SDK `ai`, `playwright-core` and the `uplot` charts of the queue
+//! dashboard, from its lockfile) under `target/relay-js/`, builds `msgs`, and
+//! runs the Node checks in `crates/messages-relay/js/` and
+//! `crates/messages-cli/js/` (the queue dashboard, which needs
+//! `redis-server`) with node's test runner. Screenshots: the demo page's in
+//! `target/relay-demo.png`, the dashboard's in `target/browser/dashboard.png`.
 
 use std::fs;
 use std::path::Path;
@@ -29,7 +31,9 @@ pub(crate) fn browser() -> Result {
         fs::copy(js.join(file), work.join(file))
             .map_err(|e| format!("copying {file} to {}: {e}", work.display()))?;
     }
-    if !work.join("node_modules/ai").exists() || !work.join("node_modules/playwright-core").exists()
+    if ["ai", "playwright-core", "uplot"]
+        .iter()
+        .any(|m| !work.join("node_modules").join(m).exists())
     {
         run(&work, "npm", &["ci", "--no-audit", "--no-fund"], &[])?;
     }
@@ -37,11 +41,13 @@ pub(crate) fn browser() -> Result {
     let msgs = target
         .join("debug")
         .join(format!("msgs{}", std::env::consts::EXE_SUFFIX));
+    crate::redis::ensure_redis()?;
     let script = js.join("relay.test.mjs");
+    let dashboard = root.join("crates/messages-cli/js/dashboard.test.mjs");
     run(
         &root,
         "node",
-        &["--test", path_str(&script)?],
+        &["--test", path_str(&script)?, path_str(&dashboard)?],
         &[
             ("MSGS_BIN", path_str(&msgs)?),
             ("RELAY_JS_MODULES", path_str(&work)?),

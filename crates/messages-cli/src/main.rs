@@ -39,6 +39,7 @@
 mod batch;
 mod cli;
 mod connect;
+mod dashboard;
 mod emulator;
 mod error;
 mod human;

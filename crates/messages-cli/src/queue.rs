@@ -52,13 +52,34 @@ impl QueueAt {
         }
     }
 
-    async fn open(&self) -> Result<Arc<dyn Queue>, CliError> {
+    /// Where the queue is, for messages: the Redis URL without its
+    /// credentials, or the local store's directory.
+    pub(crate) fn describe(&self) -> String {
+        match self.redis.clone().or_else(|| env("MSGS_REDIS_URL")) {
+            Some(url) => format!("queue on redis {}", redact(&url)),
+            None => format!("local queue in {}", self.dir.display()),
+        }
+    }
+
+    pub(crate) async fn open(&self) -> Result<Arc<dyn Queue>, CliError> {
         let cfg = self.config();
         let redis = self.redis.clone().or_else(|| env("MSGS_REDIS_URL"));
         Ok(match &redis {
             Some(url) => Arc::new(RedisQueue::connect(url, cfg).await.map_err(queue_err)?),
             None => Arc::new(LocalQueue::open(&self.dir, cfg).map_err(queue_err)?),
         })
+    }
+}
+
+/// `redis://user:secret@host/` without `user:secret@`.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -92,6 +113,10 @@ pub(crate) enum QueueCommand {
     Results(ResultsArgs),
     /// Lists the dead letters; --redrive puts jobs back in their lane.
     DeadLetters(DeadArgs),
+    /// Serves a live page of the queue (jobs by state over time,
+    /// throughput, error types, tokens and estimated cost, workers alive,
+    /// rate-limit headroom), updated over server-sent events, until Ctrl-C.
+    Dashboard(crate::dashboard::DashboardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +219,7 @@ pub(crate) async fn run(cmd: QueueCommand) -> Result<(), CliError> {
         QueueCommand::Show(args) => show(args).await,
         QueueCommand::Results(args) => results(args).await,
         QueueCommand::DeadLetters(args) => dead_letters(args).await,
+        QueueCommand::Dashboard(args) => crate::dashboard::run(args).await,
     }
 }
 
@@ -330,12 +356,9 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
             "msgs: no --callback-secret (MSGS_CALLBACK_SECRET): jobs with a callback URL get their callback recorded as failed"
         ),
     }
-    let where_ = match &args.at.redis.clone().or_else(|| env("MSGS_REDIS_URL")) {
-        Some(url) => format!("redis {url}"),
-        None => format!("local store {}", args.at.dir.display()),
-    };
     eprintln!(
-        "msgs: worker on {where_}, concurrency {}; Ctrl-C stops",
+        "msgs: worker on the {}, concurrency {}; Ctrl-C stops",
+        args.at.describe(),
         args.concurrency
     );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -412,4 +435,15 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
     );
     drop(conn);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_drops_credentials() {
+        assert_eq!(super::redact("redis://:pw@h:1/0"), "redis://h:1/0");
+        assert_eq!(super::redact("redis://u:p@w@h"), "redis://h");
+        assert_eq!(super::redact("rediss://h:6379/"), "rediss://h:6379/");
+        assert_eq!(super::redact("h:6379"), "h:6379");
+    }
 }

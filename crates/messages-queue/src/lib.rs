@@ -94,6 +94,7 @@ mod job;
 mod local;
 mod queue;
 mod redis;
+mod stats;
 mod worker;
 
 #[cfg(test)]
@@ -111,4 +112,5 @@ pub use crate::queue::{
     BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit, wait_result,
 };
 pub use crate::redis::{DEFAULT_PREFIX, RedisQueue};
+pub use crate::stats::{Cost, ModelUsage, Stats};
 pub use crate::worker::{Worker, WorkerReport};

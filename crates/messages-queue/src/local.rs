@@ -16,6 +16,7 @@ use crate::job::{
     now_ms,
 };
 use crate::queue::{BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
+use crate::stats::Stats;
 
 /// The log's file name in the queue's directory.
 pub const LOG_FILE: &str = "queue.log";
@@ -98,6 +99,8 @@ struct LocalJob {
     result: Option<BatchResult>,
     callback: CallbackState,
     acked: bool,
+    /// Routed to the Message Batches API at enqueue.
+    routed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +128,8 @@ struct State {
     group_seq: u64,
     /// The coordinator's lease: (name, until ms).
     leader: Option<(String, u64)>,
+    /// Running totals for [`Queue::stats`].
+    stats: Stats,
 }
 
 fn lane_index(lane: Lane) -> usize {
@@ -156,6 +161,7 @@ impl State {
                         result: None,
                         callback: CallbackState::default(),
                         acked: false,
+                        routed,
                     },
                 );
             }
@@ -179,6 +185,7 @@ impl State {
             }
             Rec::Fail { id, error, until } => {
                 if let Some(j) = self.jobs.get_mut(&id) {
+                    self.stats.add_retry(&error);
                     j.last_error = Some(error);
                 }
                 if let Some(l) = self.leased.get_mut(&id) {
@@ -197,6 +204,7 @@ impl State {
                 if let Some(j) = self.jobs.get_mut(&id)
                     && j.result.is_none()
                 {
+                    self.stats.add_result(&result, j.routed);
                     j.result = Some(result);
                     j.state = JobState::Done;
                     if j.job.callback.is_some() {
@@ -661,6 +669,14 @@ impl Queue for LocalQueue {
                 status.lanes[lane_index(j.job.lane)].add(j.state, 1);
             }
             Ok((vec![], status))
+        })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Stats> {
+        self.with(move |st, now| {
+            let mut stats = st.stats.clone();
+            stats.paused_for = Duration::from_millis(st.pause_until.saturating_sub(now));
+            Ok((vec![], stats))
         })
     }
 

@@ -8,6 +8,7 @@ use messages_types::{BatchResult, BatchResultLine};
 
 use crate::error::Result;
 use crate::job::{CallbackState, DeadLetter, Delivery, Job, JobInfo, JobState, Status};
+use crate::stats::Stats;
 
 /// A boxed future, so that [`Queue`] can be used as `dyn Queue`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -113,7 +114,10 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     fn enqueue<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, bool>;
 
     /// Takes up to `max` jobs for `consumer`, interactive lane first: jobs
-    /// whose lease expired, then new ones. Each counts as a delivery; a job
+    /// whose lease expired, then new ones. ([`RedisQueue`](crate::RedisQueue)
+    /// looks for expired leases at most once a second per process, and at
+    /// once after this process [`fail`](Queue::fail)ed or
+    /// [`release`](Queue::release)d a job.) Each counts as a delivery; a job
     /// over [`QueueConfig::max_deliveries`] goes to the dead letters
     /// instead. Returns at once (possibly with nothing).
     fn take<'a>(&'a self, consumer: &'a str, max: usize) -> BoxFuture<'a, Vec<Delivery>>;
@@ -140,6 +144,22 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// stored it, `false` if the job already had one (which is kept).
     fn store_result<'a>(&'a self, id: &'a str, result: &'a BatchResult) -> BoxFuture<'a, bool>;
 
+    /// [`store_result`](Queue::store_result) then [`ack`](Queue::ack), for
+    /// a job with no callback: returns whether this call stored the result,
+    /// and acknowledges the delivery either way. Redis does both in one
+    /// script (one round trip); the default runs the two in order.
+    fn store_and_ack<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a BatchResult,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let won = self.store_result(&delivery.job.id, result).await?;
+            self.ack(delivery).await?;
+            Ok(won)
+        })
+    }
+
     /// Records the delivery state of a job's callback.
     fn set_callback<'a>(&'a self, id: &'a str, state: &'a CallbackState) -> BoxFuture<'a, ()>;
 
@@ -164,6 +184,12 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 
     /// Counts per lane and state, workers alive, throughput.
     fn status(&self) -> BoxFuture<'_, Status>;
+
+    /// Running totals of results by type, errors by type, retryable
+    /// failures by kind and token usage per model, and the fleet's
+    /// rate-limit pause: what a dashboard shows besides
+    /// [`status`](Queue::status). One round trip on Redis.
+    fn stats(&self) -> BoxFuture<'_, Stats>;
 
     /// The dead letters, oldest first.
     fn dead_letters(&self) -> BoxFuture<'_, Vec<DeadLetter>>;

@@ -1,7 +1,8 @@
 //! [`RedisQueue`]: the queue on Redis Streams.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use messages_types::{BatchResult, BatchResultLine};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -12,6 +13,7 @@ use crate::job::{
     CallbackState, DeadLetter, Delivery, Job, JobInfo, JobState, Lane, Status, now_ms,
 };
 use crate::queue::{BatchGroup, BoxFuture, Headroom, Queue, QueueConfig, RateLimit};
+use crate::stats::{Recorded, Stats, cache_writes, error_kind};
 
 /// The consumer group every worker joins.
 const GROUP: &str = "workers";
@@ -45,11 +47,12 @@ counts(p, lane, false, 'queued')
 return 1
 "#;
 
-// Reclaims expired leases (XAUTOCLAIM), then reads new entries
-// (XREADGROUP), interactive lane first; counts a delivery per job and moves
-// jobs over the limit to the dead letters, atomically.
+// Reclaims expired leases (XAUTOCLAIM, when ARGV[6] is '1': it scans the
+// whole pending list, so callers ask for it only now and then), then reads
+// new entries (XREADGROUP), interactive lane first; counts a delivery per
+// job and moves jobs over the limit to the dead letters, atomically.
 const TAKE: &str = r#"
-local p, consumer, max, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local p, consumer, max, vis, maxd, reclaim = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local out = {}
 local function drop(stream, eid)
   redis.call('XACK', stream, 'workers', eid)
@@ -84,7 +87,7 @@ end
 for _, lane in ipairs({'interactive', 'background'}) do
   local stream = p..':lane:'..lane
   local cursor = '0-0'
-  while #out < max do
+  while reclaim == '1' and #out < max do
     local r = redis.call('XAUTOCLAIM', stream, 'workers', consumer, vis, cursor, 'COUNT', max - #out)
     handle(lane, stream, r[2])
     cursor = r[1]
@@ -98,13 +101,36 @@ end
 return out
 "#;
 
-// First write wins: SET NX decides, and only the winner moves the state.
+// First write wins: SET NX decides, and only the winner moves the state
+// and adds to the totals of `stats` (outcome, error type, and the usage of
+// a model on its route: ARGV[9..13] are input, output, 5 minute and 1 hour
+// cache writes, cache reads). With ARGV[14] (lane stream) and ARGV[15]
+// (entry id), the delivery is acknowledged too, won or not
+// (`store_and_ack`).
 const STORE: &str = r#"
 local p, id, result, now, minute = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if not redis.call('SET', p..':result:'..id, result, 'NX') then return 0 end
+local function ack()
+  if ARGV[15] then
+    redis.call('XACK', ARGV[14], 'workers', ARGV[15])
+    redis.call('XDEL', ARGV[14], ARGV[15])
+  end
+end
+if not redis.call('SET', p..':result:'..id, result, 'NX') then ack() return 0 end
 local jk = p..':job:'..id
-local st, lane, cb = unpack(redis.call('HMGET', jk, 'state', 'lane', 'has_callback'))
+local st, lane, cb, routed = unpack(redis.call('HMGET', jk, 'state', 'lane', 'has_callback', 'routed'))
 if st and lane then counts(p, lane, st, 'done') end
+local sk = p..':stats'
+redis.call('HINCRBY', sk, 'o:'..ARGV[6], 1)
+if ARGV[7] ~= '' then redis.call('HINCRBY', sk, 'e:'..ARGV[7], 1) end
+if ARGV[8] ~= '' then
+  local u = 'u:'..(routed == '1' and 'batch' or 'std')..':'..ARGV[8]..':'
+  redis.call('HINCRBY', sk, u..'n', 1)
+  for i, f in ipairs({'in', 'out', 'w5', 'w1', 'rd'}) do
+    local v = tonumber(ARGV[8 + i])
+    if v and v > 0 then redis.call('HINCRBY', sk, u..f, v) end
+  end
+end
+ack()
 local cbs = '{}'
 if cb == '1' then cbs = '{"status":"pending","attempts":0}' end
 redis.call('HSET', jk, 'state', 'done', 'done_ms', now, 'callback', cbs)
@@ -230,6 +256,11 @@ impl Scripts {
 /// change. See the crate docs for the guarantees and the Redis settings they
 /// need.
 ///
+/// Round trips: a worker's job without callback costs about two (the take
+/// script, usually one per job, and the store-and-acknowledge script);
+/// with no rate limit the fleet's pause is read at most every 50 ms per
+/// process, so a pause set elsewhere is seen up to 50 ms late.
+///
 /// The connection is a redis-rs `ConnectionManager`: cheap to clone (one
 /// multiplexed connection shared by clones), reconnecting by itself when
 /// Redis restarts. Operations during an outage fail with
@@ -240,7 +271,16 @@ pub struct RedisQueue {
     prefix: String,
     config: QueueConfig,
     scripts: std::sync::Arc<Scripts>,
+    /// When this process looks for expired leases next (`None`: now).
+    next_reclaim: std::sync::Arc<Mutex<Option<Instant>>>,
+    /// The fleet's pause as last read: (read at, paused until).
+    pause_seen: std::sync::Arc<Mutex<Option<(Instant, Instant)>>>,
 }
+
+/// How long a read of the fleet's pause is reused by an unlimited
+/// [`Queue::acquire`]: a pause set by another process is seen this late at
+/// most, and one set by this process at once.
+const PAUSE_FRESH: Duration = Duration::from_millis(50);
 
 impl std::fmt::Debug for RedisQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -290,6 +330,8 @@ impl RedisQueue {
             prefix: prefix.to_owned(),
             config,
             scripts: std::sync::Arc::new(Scripts::new()),
+            next_reclaim: std::sync::Arc::default(),
+            pause_seen: std::sync::Arc::default(),
         };
         queue.ensure_groups().await?;
         Ok(queue)
@@ -328,8 +370,31 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Whether this take should look for expired leases: at most every
+    /// second (or a quarter of the visibility timeout, if shorter) per
+    /// process, since XAUTOCLAIM scans the whole pending list and a lease
+    /// of a dead worker only expires after the visibility timeout anyway;
+    /// and as soon as a job this process failed or released is due.
+    fn reclaim_due(&self) -> bool {
+        let every = (self.config.visibility_timeout / 4).min(Duration::from_secs(1));
+        let mut next = self.next_reclaim.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if next.is_some_and(|t| now < t) {
+            return false;
+        }
+        *next = Some(now + every);
+        true
+    }
+
+    /// Makes the first take after `at` look for expired leases.
+    fn reclaim_by(&self, at: Instant) {
+        let mut next = self.next_reclaim.lock().unwrap_or_else(|p| p.into_inner());
+        *next = Some(next.map_or(at, |t| t.min(at)));
+    }
+
     async fn take_inner(&self, consumer: &str, max: usize) -> Result<Vec<Delivery>> {
         let mut conn = self.conn.clone();
+        let reclaim = if self.reclaim_due() { "1" } else { "0" };
         let run = |mut conn: ConnectionManager| {
             let script = self.scripts.take.clone();
             let prefix = self.prefix.clone();
@@ -343,6 +408,7 @@ impl RedisQueue {
                     .arg(max)
                     .arg(vis)
                     .arg(maxd)
+                    .arg(reclaim)
                     .invoke_async::<Vec<(String, String, u64, u8)>>(&mut conn)
                     .await
             }
@@ -378,6 +444,45 @@ impl RedisQueue {
         Ok(out)
     }
 
+    /// The store script: `store_result`, and with `ack` the
+    /// acknowledgement of that delivery in the same script.
+    async fn store(&self, id: &str, result: &BatchResult, ack: Option<&Delivery>) -> Result<bool> {
+        let json = serde_json::to_string(result)
+            .map_err(|e| Error::input(format!("result of {id}: {e}")))?;
+        let now = now_ms();
+        let rec = Recorded::of(result);
+        let mut inv = self.scripts.store.prepare_invoke();
+        inv.arg(&self.prefix)
+            .arg(id)
+            .arg(json)
+            .arg(now)
+            .arg(now / 60_000)
+            .arg(rec.outcome)
+            .arg(rec.error.unwrap_or(""));
+        match rec.usage {
+            Some((model, u)) => {
+                let (w5, w1) = cache_writes(u);
+                inv.arg(model)
+                    .arg(u.input_tokens.unwrap_or(0))
+                    .arg(u.output_tokens)
+                    .arg(w5)
+                    .arg(w1)
+                    .arg(u.cache_read_input_tokens.unwrap_or(0));
+            }
+            None => {
+                inv.arg("").arg(0).arg(0).arg(0).arg(0).arg(0);
+            }
+        }
+        if let Some(d) = ack {
+            inv.arg(self.lane_key(d.job.lane)).arg(&d.token);
+        }
+        let won: i64 = inv
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| Error::redis("storing a result", e))?;
+        Ok(won == 1)
+    }
+
     /// Sets the idle time of entries (XCLAIM ... IDLE ms JUSTID), which
     /// decides when XAUTOCLAIM may hand them out again.
     async fn set_idle(
@@ -411,6 +516,46 @@ fn parse_job(json: &str, what: &str) -> Result<Job> {
             format!("stored job ({what}) is not a job: {e}"),
         )
     })
+}
+
+/// The totals from the `stats` hash (`o:TYPE`, `e:TYPE`, `r:KIND`,
+/// `u:ROUTE:MODEL:FIELD`) and the pause's PTTL.
+fn parse_stats(fields: HashMap<String, u64>, pause_ms: i64) -> Stats {
+    let mut s = Stats {
+        paused_for: Duration::from_millis(u64::try_from(pause_ms).unwrap_or(0)),
+        ..Stats::default()
+    };
+    for (k, v) in fields {
+        let Some((tag, rest)) = k.split_once(':') else {
+            continue;
+        };
+        match tag {
+            "o" => *s.outcomes.entry(rest.to_owned()).or_default() += v,
+            "e" => *s.errors.entry(rest.to_owned()).or_default() += v,
+            "r" => *s.retries.entry(rest.to_owned()).or_default() += v,
+            "u" => {
+                // The model id may hold ':'; the route is first, the field last.
+                let Some((route, rest)) = rest.split_once(':') else {
+                    continue;
+                };
+                let Some((model, field)) = rest.rsplit_once(':') else {
+                    continue;
+                };
+                let u = s.usage_mut(model, route == "batch");
+                match field {
+                    "n" => u.results += v,
+                    "in" => u.input_tokens += v,
+                    "out" => u.output_tokens += v,
+                    "w5" => u.cache_write_5m_tokens += v,
+                    "w1" => u.cache_write_1h_tokens += v,
+                    "rd" => u.cache_read_tokens += v,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    s
 }
 
 fn parse_callback(s: Option<&String>) -> CallbackState {
@@ -471,17 +616,27 @@ impl Queue for RedisQueue {
         backoff: Duration,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let _: () = redis::cmd("HSET")
+            let _: () = redis::pipe()
+                .atomic()
+                .cmd("HSET")
                 .arg(self.key(&format!("job:{}", delivery.job.id)))
                 .arg("last_error")
                 .arg(error)
+                .ignore()
+                .cmd("HINCRBY")
+                .arg(self.key("stats"))
+                .arg(format!("r:{}", error_kind(error)))
+                .arg(1)
+                .ignore()
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("recording a failure", e))?;
             let vis = self.config.visibility_timeout.as_millis() as u64;
             let idle = vis.saturating_sub(backoff.as_millis() as u64);
             self.set_idle(consumer, delivery.job.lane, &[&delivery.token], idle)
-                .await
+                .await?;
+            self.reclaim_by(Instant::now() + backoff);
+            Ok(())
         })
     }
 
@@ -496,28 +651,22 @@ impl Queue for RedisQueue {
                 .map_err(|e| Error::redis("releasing a job", e))?;
             let vis = self.config.visibility_timeout.as_millis() as u64;
             self.set_idle(consumer, delivery.job.lane, &[&delivery.token], vis)
-                .await
+                .await?;
+            self.reclaim_by(Instant::now());
+            Ok(())
         })
     }
 
     fn store_result<'a>(&'a self, id: &'a str, result: &'a BatchResult) -> BoxFuture<'a, bool> {
-        Box::pin(async move {
-            let json = serde_json::to_string(result)
-                .map_err(|e| Error::input(format!("result of {id}: {e}")))?;
-            let now = now_ms();
-            let won: i64 = self
-                .scripts
-                .store
-                .arg(&self.prefix)
-                .arg(id)
-                .arg(json)
-                .arg(now)
-                .arg(now / 60_000)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(|e| Error::redis("storing a result", e))?;
-            Ok(won == 1)
-        })
+        Box::pin(self.store(id, result, None))
+    }
+
+    fn store_and_ack<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        result: &'a BatchResult,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(self.store(&delivery.job.id, result, Some(delivery)))
     }
 
     fn set_callback<'a>(&'a self, id: &'a str, state: &'a CallbackState) -> BoxFuture<'a, ()> {
@@ -675,6 +824,20 @@ impl Queue for RedisQueue {
         })
     }
 
+    fn stats(&self) -> BoxFuture<'_, Stats> {
+        Box::pin(async move {
+            let (fields, pause): (HashMap<String, u64>, i64) = redis::pipe()
+                .cmd("HGETALL")
+                .arg(self.key("stats"))
+                .cmd("PTTL")
+                .arg(self.key("rl:pause"))
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| Error::redis("reading the totals", e))?;
+            Ok(parse_stats(fields, pause))
+        })
+    }
+
     fn dead_letters(&self) -> BoxFuture<'_, Vec<DeadLetter>> {
         Box::pin(async move {
             let rows: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
@@ -736,13 +899,23 @@ impl Queue for RedisQueue {
     fn acquire<'a>(&'a self, limit: &'a RateLimit, tokens: u64) -> BoxFuture<'a, Duration> {
         Box::pin(async move {
             if limit.is_unlimited() {
+                let now = Instant::now();
+                if let Some((read, until)) =
+                    *self.pause_seen.lock().unwrap_or_else(|p| p.into_inner())
+                    && now.duration_since(read) < PAUSE_FRESH
+                {
+                    return Ok(until.saturating_duration_since(now));
+                }
                 let pause: Option<u64> = redis::cmd("PTTL")
                     .arg(self.key("rl:pause"))
                     .query_async::<i64>(&mut self.conn.clone())
                     .await
                     .map(|ms| u64::try_from(ms).ok())
                     .map_err(|e| Error::redis("reading the rate-limit pause", e))?;
-                return Ok(Duration::from_millis(pause.unwrap_or(0)));
+                let wait = Duration::from_millis(pause.unwrap_or(0));
+                *self.pause_seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((now, now + wait));
+                return Ok(wait);
             }
             let wait: i64 = self
                 .scripts
@@ -769,6 +942,11 @@ impl Queue for RedisQueue {
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(|e| Error::redis("pausing the fleet", e))?;
+            // This process sees its own pause at once.
+            let now = Instant::now();
+            let mut seen = self.pause_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let until = seen.map_or(now, |(_, u)| u).max(now + for_);
+            *seen = Some((now, until));
             Ok(())
         })
     }
@@ -919,5 +1097,45 @@ impl Queue for RedisQueue {
                 .map_err(|e| Error::redis("finishing a batch", e))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_fields_parse_with_colons_in_model_ids() {
+        let fields: HashMap<String, u64> = [
+            ("o:succeeded", 3),
+            ("e:overloaded_error", 1),
+            ("r:connection_error", 2),
+            ("u:std:claude-haiku-4-5:n", 2),
+            ("u:std:claude-haiku-4-5:in", 20),
+            ("u:batch:vendor:model:v1:out", 7),
+            ("u:batch:vendor:model:v1:rd", 5),
+            ("u:nonsense", 9),
+            ("junk", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let s = parse_stats(fields, 1500);
+        assert_eq!(s.outcomes["succeeded"], 3);
+        assert_eq!(s.errors["overloaded_error"], 1);
+        assert_eq!(s.retries["connection_error"], 2);
+        assert_eq!(s.paused_for, Duration::from_millis(1500));
+        assert_eq!(s.usage.len(), 2, "{:?}", s.usage);
+        let h = s.usage.iter().find(|u| !u.batch).unwrap();
+        assert_eq!(
+            (h.model.as_str(), h.results, h.input_tokens),
+            ("claude-haiku-4-5", 2, 20)
+        );
+        let b = s.usage.iter().find(|u| u.batch).unwrap();
+        assert_eq!(
+            (b.model.as_str(), b.output_tokens, b.cache_read_tokens),
+            ("vendor:model:v1", 7, 5)
+        );
+        assert_eq!(parse_stats(HashMap::new(), -2).paused_for, Duration::ZERO);
     }
 }

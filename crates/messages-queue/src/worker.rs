@@ -354,6 +354,22 @@ impl Worker {
             };
             result = Some(r);
         }
+        if d.job.callback.is_none() {
+            // Nothing to deliver between the two: store and acknowledge in
+            // one step (one round trip on Redis).
+            let won = match &result {
+                Some(r) => {
+                    self.retry("storing a result", || q.store_and_ack(&d, r))
+                        .await
+                }
+                None => {
+                    self.retry("acknowledging", || q.ack(&d)).await;
+                    false
+                }
+            };
+            let callback = CallbackStatus::None;
+            return (d, Step::Stored { won, callback });
+        }
         let won = match &result {
             Some(r) => {
                 self.retry("storing a result", || q.store_result(&id, r))
@@ -362,11 +378,20 @@ impl Worker {
             None => false,
         };
         let mut callback = CallbackStatus::None;
-        if d.job.callback.is_some() {
-            let info = self.retry("reading a job", || q.job(&id)).await;
-            let status = info
-                .as_ref()
-                .map_or(CallbackStatus::None, |i| i.callback.status);
+        {
+            // The result this worker just stored set the callback pending
+            // with no attempts: no need to read it back.
+            let info = if won {
+                None
+            } else {
+                self.retry("reading a job", || q.job(&id)).await
+            };
+            let status = if won {
+                CallbackStatus::Pending
+            } else {
+                info.as_ref()
+                    .map_or(CallbackStatus::None, |i| i.callback.status)
+            };
             if status == CallbackStatus::Pending && (won || d.done) {
                 let stored = match (won, result) {
                     (true, Some(r)) => Some(r),
@@ -506,7 +531,7 @@ fn classify(e: messages_http::Error) -> Sent {
         let kind = ErrorType::from_status(status.unwrap_or(500));
         if kind.is_retryable() {
             return Sent::Retry {
-                error: e.to_string(),
+                error: format!("{}: {e}", kind.as_str()),
                 pause,
             };
         }
@@ -519,8 +544,17 @@ fn classify(e: messages_http::Error) -> Sent {
     if e.is_streaming_required() {
         return Sent::Final(errored(ErrorType::InvalidRequest, e.to_string(), None));
     }
+    // Recorded as `KIND: MESSAGE`, like the API's errors, so that the
+    // queue's totals count retries by kind (`Stats::retries`).
+    let kind = if e.is_timeout() {
+        "timeout_error"
+    } else if e.is_connect() {
+        "connection_error"
+    } else {
+        "transport_error"
+    };
     Sent::Retry {
-        error: e.to_string(),
+        error: format!("{kind}: {e}"),
         pause: false,
     }
 }

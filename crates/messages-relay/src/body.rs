@@ -37,6 +37,7 @@ pub struct RelayBody {
 enum Kind {
     Full(Option<Bytes>),
     Events(Box<EventBody>),
+    Stream(Option<Pin<Box<dyn futures_core::Stream<Item = Bytes> + Send>>>),
 }
 
 impl fmt::Debug for RelayBody {
@@ -51,6 +52,10 @@ impl fmt::Debug for RelayBody {
                 .field("stream", &e.stream)
                 .field("cursor", &e.cursor)
                 .finish_non_exhaustive(),
+            Kind::Stream(s) => f
+                .debug_struct("RelayBody::Stream")
+                .field("done", &s.is_none())
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -64,6 +69,20 @@ impl From<Bytes> for RelayBody {
 }
 
 impl RelayBody {
+    /// A body written from `stream`, one frame per item, as hyper asks for
+    /// them (so a slow reader holds no queue here): for event streams that
+    /// do not come from a relayed reply, such as a dashboard's samples
+    /// encoded with `sse_core::Encoder`. It ends when the stream ends;
+    /// dropping the body drops the stream.
+    pub fn from_stream<S>(stream: S) -> RelayBody
+    where
+        S: futures_core::Stream<Item = Bytes> + Send + 'static,
+    {
+        RelayBody {
+            kind: Kind::Stream(Some(Box::pin(stream))),
+        }
+    }
+
     pub(crate) fn empty() -> RelayBody {
         RelayBody {
             kind: Kind::Full(None),
@@ -88,6 +107,19 @@ impl Body for RelayBody {
         match &mut self.get_mut().kind {
             Kind::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Kind::Events(e) => e.poll(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(slot) => {
+                let Some(s) = slot.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                match s.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(b)) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                    Poll::Ready(None) => {
+                        *slot = None;
+                        Poll::Ready(None)
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 
@@ -95,13 +127,14 @@ impl Body for RelayBody {
         match &self.kind {
             Kind::Full(b) => b.is_none(),
             Kind::Events(e) => e.done,
+            Kind::Stream(s) => s.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Kind::Events(_) => SizeHint::default(),
+            Kind::Events(_) | Kind::Stream(_) => SizeHint::default(),
         }
     }
 }

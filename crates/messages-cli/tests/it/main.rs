@@ -7,6 +7,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 
 mod batch;
 mod consistency;
+mod dashboard;
 mod errors;
 mod hostile;
 mod human;

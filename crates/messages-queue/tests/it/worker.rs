@@ -102,6 +102,30 @@ async fn check_worker(q: Arc<dyn Queue>) {
         cursor = next;
     }
     assert_eq!(seen.len(), ids.len());
+    // The running totals: each stored result counted once, by type, with
+    // the tokens of the succeeded ones under their model.
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats.outcomes.get("succeeded"), Some(&59), "{stats:?}");
+    assert_eq!(stats.outcomes.get("errored"), Some(&1), "{stats:?}");
+    assert_eq!(stats.errors.get("invalid_request_error"), Some(&1));
+    assert!(stats.retries.is_empty(), "{stats:?}");
+    assert_eq!(stats.usage.len(), 1, "{stats:?}");
+    let u = &stats.usage[0];
+    assert!(
+        u.model.starts_with("claude-sonnet-4-6") && !u.batch,
+        "{u:?}"
+    );
+    assert_eq!(u.results, 59);
+    let (mut input, mut output) = (0, 0);
+    for id in &ids[1..] {
+        if let Some(BatchResult::Succeeded { message }) = q.result(id).await.unwrap() {
+            input += message.usage.input_tokens.unwrap_or(0);
+            output += message.usage.output_tokens;
+        }
+    }
+    assert_eq!((u.input_tokens, u.output_tokens), (input, output));
+    let cost = stats.cost(&messages_batch::PriceTable::builtin());
+    assert!(cost.total_usd().is_some_and(|c| c > 0.0), "{cost:?}");
 }
 
 #[tokio::test]
@@ -188,6 +212,9 @@ async fn a_poison_job_goes_to_the_dead_letters_after_n_deliveries() {
         dead[0].error
     );
     assert!(q.result("poison").await.unwrap().is_none());
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats.retries.get("overloaded_error"), Some(&2), "{stats:?}");
+    assert_eq!(stats.results(), 0);
 }
 
 #[tokio::test]
@@ -455,6 +482,13 @@ async fn check_deadline_routing(q: Arc<dyn Queue>) {
     assert_eq!(
         (report.submitted, report.finished, report.stored),
         (0, 1, 5)
+    );
+    // Their tokens count at the batch price.
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats.outcomes.get("succeeded"), Some(&5), "{stats:?}");
+    assert!(
+        !stats.usage.is_empty() && stats.usage.iter().all(|u| u.batch),
+        "{stats:?}"
     );
     let counts = rx.counts();
     for id in &ids {
