@@ -72,8 +72,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+pub mod codec;
 mod format;
 mod policy;
+#[cfg(feature = "redis")]
+mod redis;
 mod server;
 mod service;
 mod store;
@@ -83,4 +86,7 @@ pub use crate::format::{Format, UnknownFormat};
 pub use crate::policy::{ChatMessage, ChatOptions, ChatPolicy, ChatRequest, Policy, Rejection};
 pub use crate::server::{DEMO_PAGE, WithDemoPage, serve};
 pub use crate::service::{Counters, Relay, RelayBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::redis::{RedisStore, RedisStoreBuilder};
 pub use crate::store::{Batch, BoxFuture, BufferStore, Entry, MemoryStore, StoreError};

@@ -523,11 +523,11 @@ impl Relay {
             Err(e) => return Rejection::bad_request(e).into_response(),
         };
         let inner = &self.inner;
-        let state = match inner.store_state(id).await {
+        let state = match inner.store_state(id, after).await {
             Ok(s) => s,
             Err(e) => return store_error(&e),
         };
-        if state.ended && after >= state.last_id {
+        if state.drained {
             return no_content();
         }
         inner.counters.resumes.fetch_add(1, Ordering::Relaxed);
@@ -561,7 +561,7 @@ impl Relay {
         if self.stop(id) {
             return no_content();
         }
-        match self.inner.store_state(id).await {
+        match self.inner.store_state(id, 0).await {
             // Already ended (or stopping): stopping is idempotent.
             Ok(_) => no_content(),
             Err(e) => store_error(&e),
@@ -569,10 +569,11 @@ impl Relay {
     }
 }
 
-/// What the store knows of a stream.
+/// What the store knows of a stream, as far as a reader after some id
+/// cares.
 struct StoreState {
-    last_id: u64,
-    ended: bool,
+    /// The stream ended and no entry follows the reader's id.
+    drained: bool,
 }
 
 impl Inner {
@@ -589,21 +590,23 @@ impl Inner {
         Arc::from(format!("rs_{a:016x}{b:016x}"))
     }
 
-    async fn store_state(&self, id: &str) -> Result<StoreState, StoreError> {
-        // A read with a huge `after` returns at once with `end` when the
-        // stream ended, and waits otherwise: the live map tells which.
+    async fn store_state(&self, id: &str, after: u64) -> Result<StoreState, StoreError> {
+        // A stream running here is not drained.
         if lock(&self.live).contains_key(id) {
-            return Ok(StoreState {
-                last_id: u64::MAX,
-                ended: false,
-            });
+            return Ok(StoreState { drained: false });
         }
-        // Ended (or unknown): everything is there, so reading is immediate.
-        let batch = self.store.read(id, 0, usize::MAX).await?;
-        Ok(StoreState {
-            last_id: batch.entries.last().map_or(0, Entry::id),
-            ended: batch.end,
-        })
+        // Ended here, or kept by a shared store: one entry after `after`
+        // tells (it waits only for a stream running on another instance
+        // that has nothing after `after` yet).
+        match self.store.read(id, after, 1).await {
+            Ok(batch) => Ok(StoreState {
+                drained: batch.end && batch.entries.is_empty(),
+            }),
+            // The stream exists; the reader's body reports the bad entry
+            // as an error event in its format.
+            Err(StoreError::Corrupt(_)) => Ok(StoreState { drained: false }),
+            Err(e) => Err(e),
+        }
     }
 
     fn attach(self: &Arc<Self>, id: &Arc<str>, live: &Arc<Live>) -> Attachment {

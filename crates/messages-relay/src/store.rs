@@ -67,6 +67,9 @@ pub enum StoreError {
     Full,
     /// The store's backend failed.
     Backend(String),
+    /// A stored entry could not be decoded: which one and what was wrong
+    /// (see [`Entry::decode`]).
+    Corrupt(String),
 }
 
 impl fmt::Display for StoreError {
@@ -75,6 +78,7 @@ impl fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("no such stream (unknown or expired)"),
             StoreError::Full => f.write_str("the stream's buffer is full"),
             StoreError::Backend(e) => write!(f, "buffer store: {e}"),
+            StoreError::Corrupt(e) => write!(f, "buffer store: corrupt entry: {e}"),
         }
     }
 }
@@ -90,10 +94,11 @@ impl std::error::Error for StoreError {}
 /// [`read`](BufferStore::read) from every browser connection. One producer
 /// appends to a stream; any number of readers read it.
 ///
-/// The default is [`MemoryStore`]. A shared store (Redis Streams: `XADD` to
-/// append, `XREAD BLOCK` to wait, `EXPIRE` for the retention) lets several
-/// relay instances serve one stream: a reconnect that lands on another
-/// instance replays from the store.
+/// The default is [`MemoryStore`]. A shared store lets several relay
+/// instances serve one stream: a reconnect that lands on another instance
+/// replays from the store. The `redis` feature has one (`RedisStore`); a
+/// store of your own keeps entries with [`Entry::encode`] and
+/// [`Entry::decode`].
 pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
     /// Creates an empty stream.
     fn create(&self, stream: &str) -> BoxFuture<'static, Result<(), StoreError>>;
