@@ -84,7 +84,11 @@ impl DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed stored entry at byte {}: {}", self.at, self.what)
+        write!(
+            f,
+            "malformed stored entry at byte {}: {}",
+            self.at, self.what
+        )
     }
 }
 

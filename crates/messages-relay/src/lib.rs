@@ -84,9 +84,9 @@ mod store;
 pub use crate::body::RelayBody;
 pub use crate::format::{Format, UnknownFormat};
 pub use crate::policy::{ChatMessage, ChatOptions, ChatPolicy, ChatRequest, Policy, Rejection};
-pub use crate::server::{DEMO_PAGE, WithDemoPage, serve};
-pub use crate::service::{Counters, Relay, RelayBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use crate::redis::{RedisStore, RedisStoreBuilder};
+pub use crate::server::{DEMO_PAGE, WithDemoPage, serve};
+pub use crate::service::{Counters, Relay, RelayBuilder};
 pub use crate::store::{Batch, BoxFuture, BufferStore, Entry, MemoryStore, StoreError};

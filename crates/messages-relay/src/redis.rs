@@ -18,6 +18,17 @@ const END_ID: &str = "18446744073709551615-0";
 /// The most idle blocking connections kept for reuse.
 const POOL: usize = 64;
 
+/// Appends an entry unless a stop was requested (final entries are always
+/// appended) or the stream is gone. KEYS: the stream, its stop flag. ARGV:
+/// the entry id, its encoding, the idle expiry in ms, whether it is final.
+/// Returns 1 (appended), 0 (no such stream) or -1 (stop requested).
+const APPEND: &str = r"
+if ARGV[4] == '0' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if not redis.call('XADD', KEYS[1], 'NOMKSTREAM', ARGV[1], 'e', ARGV[2]) then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
 /// A [`BufferStore`] in Redis (7.0 or later): relay instances that share
 /// one Redis share their streams, so a browser that reconnects to another
 /// instance replays the stream from Redis and follows it live, without a
@@ -53,12 +64,17 @@ const POOL: usize = 64;
 /// # Across instances
 ///
 /// Reading, resuming and the end of a stream work from any instance. The
-/// upstream request runs on the instance that started the stream, and
-/// `POST /chat/{id}/stop` and the grace period act there: a stop sent to
-/// another instance answers `204` without cancelling, and a browser that
-/// reconnects to another instance is not counted as attached, so the
-/// starting instance cancels upstream once its grace period passes (route
-/// a stream's requests to one instance where that matters).
+/// upstream request runs on the instance that started the stream:
+///
+/// - `POST /chat/{id}/stop` sent to another instance sets `PREFIX:ID:stop`;
+///   the producing instance sees it with its next event's append (the same
+///   round trip) and cancels upstream then.
+/// - A browser reading through another instance keeps the stream alive:
+///   its reads refresh `PREFIX:ID:r` (expiring after twice the wait of one
+///   blocking read, 10 s), and the producing instance, when its grace
+///   period ends with none of its own browsers attached, waits another
+///   grace period while that key exists. After such a browser leaves,
+///   upstream is cancelled within the grace period plus 10 s.
 ///
 /// Cloning is cheap and shares the connections.
 #[derive(Clone)]
@@ -76,6 +92,7 @@ struct Inner {
     idle: Mutex<Vec<MultiplexedConnection>>,
     /// Encoded bytes appended by this instance, per stream it produces.
     sizes: Mutex<HashMap<Box<str>, usize>>,
+    append: redis::Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -149,6 +166,7 @@ impl RedisStoreBuilder {
                 block: self.block,
                 idle: Mutex::new(Vec::new()),
                 sizes: Mutex::new(HashMap::new()),
+                append: redis::Script::new(APPEND),
             }),
         })
     }
@@ -214,12 +232,29 @@ impl Inner {
         }
     }
 
-    async fn read(&self, key: String, after: u64, max: usize) -> Result<Batch, StoreError> {
+    async fn read(
+        &self,
+        key: String,
+        after: u64,
+        max: usize,
+        elsewhere: bool,
+    ) -> Result<Batch, StoreError> {
         // COUNT max + 1: the end marker comes after the last entry.
         let count = max.clamp(1, 1 << 30) + 1;
         loop {
             let mut conn = self.conn.clone();
-            let (range, exists): (Value, i64) = redis::pipe()
+            let mut pipe = redis::pipe();
+            if elsewhere {
+                // A reader of a stream produced by another instance says
+                // it is there (see `read_elsewhere`).
+                pipe.cmd("SET")
+                    .arg(format!("{key}:r"))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(millis(self.block * 2))
+                    .ignore();
+            }
+            let (range, exists): (Value, i64) = pipe
                 .cmd("XRANGE")
                 .arg(&key)
                 .arg(format!("{}-0", after.saturating_add(1)))
@@ -313,7 +348,8 @@ fn parse_batch(key: &str, reply: &Value, max: usize) -> Result<Batch, StoreError
         let Value::Array(fields) = &parts[1] else {
             return Err(corrupt(id, "the fields are not a list".to_owned()));
         };
-        let (Some(name), Some(value)) = (fields.first().and_then(bulk), fields.get(1).and_then(bulk))
+        let (Some(name), Some(value)) =
+            (fields.first().and_then(bulk), fields.get(1).and_then(bulk))
         else {
             return Err(corrupt(id, "no field".to_owned()));
         };
@@ -387,25 +423,24 @@ impl BufferStore for RedisStore {
             }
             *used += bytes.len();
         }
+        let last = if entry.is_last() { "1" } else { "0" };
         Box::pin(async move {
             let mut conn = inner.conn.clone();
-            let (added,): (Value,) = redis::pipe()
-                .cmd("XADD")
-                .arg(&key)
-                .arg("NOMKSTREAM")
+            let added: i64 = inner
+                .append
+                .key(&key)
+                .key(format!("{key}:stop"))
                 .arg(format!("{}-0", entry.id()))
-                .arg("e")
                 .arg(bytes.as_ref())
-                .cmd("PEXPIRE")
-                .arg(&key)
                 .arg(millis(inner.idle_expiry))
-                .ignore()
-                .query_async(&mut conn)
+                .arg(last)
+                .invoke_async(&mut conn)
                 .await
-                .map_err(|e| backend("XADD", &e))?;
+                .map_err(|e| backend("append", &e))?;
             match added {
-                Value::Nil => Err(StoreError::NotFound),
-                _ => Ok(()),
+                1 => Ok(()),
+                -1 => Err(StoreError::Stopped),
+                _ => Err(StoreError::NotFound),
             }
         })
     }
@@ -445,6 +480,45 @@ impl BufferStore for RedisStore {
     ) -> BoxFuture<'static, Result<Batch, StoreError>> {
         let inner = Arc::clone(&self.inner);
         let key = self.key(stream);
-        Box::pin(async move { inner.read(key, after, max).await })
+        let elsewhere = !lock(&inner.sizes).contains_key(stream);
+        Box::pin(async move { inner.read(key, after, max, elsewhere).await })
+    }
+
+    fn stop(&self, stream: &str) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        let key = self.key(stream);
+        Box::pin(async move {
+            let mut conn = inner.conn.clone();
+            let (exists,): (i64,) = redis::pipe()
+                .cmd("EXISTS")
+                .arg(&key)
+                .cmd("SET")
+                .arg(format!("{key}:stop"))
+                .arg(1)
+                .arg("PX")
+                .arg(millis(inner.idle_expiry))
+                .ignore()
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| backend("stop", &e))?;
+            if exists == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(true)
+        })
+    }
+
+    fn read_elsewhere(&self, stream: &str) -> BoxFuture<'static, bool> {
+        let inner = Arc::clone(&self.inner);
+        let key = format!("{}:r", self.key(stream));
+        Box::pin(async move {
+            let mut conn = inner.conn.clone();
+            let n: redis::RedisResult<i64> =
+                redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await;
+            // When Redis cannot say, keep the stream for another grace
+            // period (its appends fail too while Redis is away, which
+            // ends it).
+            n.map_or(true, |n| n > 0)
+        })
     }
 }

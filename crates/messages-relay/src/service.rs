@@ -561,6 +561,12 @@ impl Relay {
         if self.stop(id) {
             return no_content();
         }
+        // Running on another instance? A shared store passes the stop on.
+        match self.inner.store.stop(id).await {
+            Ok(true) => return no_content(),
+            Ok(false) => {}
+            Err(e) => return store_error(&e),
+        }
         match self.inner.store_state(id, 0).await {
             // Already ended (or stopping): stopping is idempotent.
             Ok(_) => no_content(),
@@ -629,23 +635,45 @@ impl Inner {
         let grace = self.config.grace;
         let live = Arc::clone(live);
         let id = Arc::clone(id);
-        let check = move || {
-            if live.generation.load(Ordering::SeqCst) == generation
-                && live.attached.load(Ordering::SeqCst) == 0
-                && live.cancel()
-            {
-                tracing::debug!(stream = %id, "nobody came back within the grace period: cancelled");
+        let unattached = {
+            let live = Arc::clone(&live);
+            move || {
+                live.generation.load(Ordering::SeqCst) == generation
+                    && live.attached.load(Ordering::SeqCst) == 0
+            }
+        };
+        let cancel = {
+            let id = Arc::clone(&id);
+            move || {
+                if live.cancel() {
+                    tracing::debug!(stream = %id, "nobody came back within the grace period: cancelled");
+                }
             }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
+                let store = Arc::clone(&self.store);
                 rt.spawn(async move {
-                    tokio::time::sleep(grace).await;
-                    check();
+                    loop {
+                        tokio::time::sleep(grace).await;
+                        if !unattached() {
+                            return;
+                        }
+                        // A browser that came back through another instance
+                        // of a shared store keeps the stream running.
+                        if !store.read_elsewhere(&id).await {
+                            break;
+                        }
+                    }
+                    cancel();
                 });
             }
             // Outside a runtime nothing can come back: cancel now.
-            Err(_) => check(),
+            Err(_) => {
+                if unattached() {
+                    cancel();
+                }
+            }
         }
     }
 
@@ -736,6 +764,8 @@ async fn produce(
             }
             match inner.store.append(&id, Entry::new(next, item)).await {
                 Ok(()) => next += 1,
+                // Stopped from another instance, through a shared store.
+                Err(StoreError::Stopped) => break Item::Stopped,
                 Err(e) => {
                     break Item::Error(ErrorInfo {
                         kind: "api_error".to_owned(),

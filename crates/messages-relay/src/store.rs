@@ -70,6 +70,9 @@ pub enum StoreError {
     /// A stored entry could not be decoded: which one and what was wrong
     /// (see [`Entry::decode`]).
     Corrupt(String),
+    /// A stop was requested through the store (see [`BufferStore::stop`]);
+    /// the entry was not appended.
+    Stopped,
 }
 
 impl fmt::Display for StoreError {
@@ -79,6 +82,7 @@ impl fmt::Display for StoreError {
             StoreError::Full => f.write_str("the stream's buffer is full"),
             StoreError::Backend(e) => write!(f, "buffer store: {e}"),
             StoreError::Corrupt(e) => write!(f, "buffer store: corrupt entry: {e}"),
+            StoreError::Stopped => f.write_str("the stream was stopped"),
         }
     }
 }
@@ -121,6 +125,31 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
         after: u64,
         max: usize,
     ) -> BoxFuture<'static, Result<Batch, StoreError>>;
+
+    /// Asks the producer of `stream`, wherever it runs, to stop: its next
+    /// [`append`](BufferStore::append) of a non-final entry fails with
+    /// [`StoreError::Stopped`]. Returns whether the store passed the
+    /// request on.
+    ///
+    /// The default does nothing and returns `Ok(false)`: a store private to
+    /// one process has its producer in that process, which the relay stops
+    /// directly. Shared stores implement it so that `POST /chat/{id}/stop`
+    /// sent to any instance stops the stream.
+    fn stop(&self, stream: &str) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let _ = stream;
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
+    /// Whether a reader on another relay instance read `stream` recently
+    /// (a shared store's notion of "recently": a few seconds). The relay
+    /// asks before cancelling a stream that no browser of its own reads
+    /// when the grace period ends, and waits another grace period if so.
+    ///
+    /// The default returns `false` (no other instance can read).
+    fn read_elsewhere(&self, stream: &str) -> BoxFuture<'static, bool> {
+        let _ = stream;
+        Box::pin(std::future::ready(false))
+    }
 }
 
 /// The in-memory [`BufferStore`]: a map from stream id to its events.

@@ -76,21 +76,18 @@ fn item() -> impl Strategy<Value = Item> {
                 raw,
             }
         }),
-        (
-            proptest::option::of("[a-z_]{1,20}"),
-            any::<u32>(),
-            raw()
-        )
-            .prop_map(|(reason, out, raw)| {
-                let mut usage = Usage::default();
-                usage.output_tokens = u64::from(out);
-                usage.input_tokens = Some(7);
+        (proptest::option::of("[a-z_]{1,20}"), any::<u32>(), raw()).prop_map(
+            |(reason, out, raw)| {
+                let usage: Usage =
+                    serde_json::from_value(json!({"input_tokens": 7, "output_tokens": out}))
+                        .unwrap();
                 Item::Stop {
                     stop_reason: reason.map(|r| StopReason::from_wire(&r)),
                     usage: Box::new(usage),
                     raw,
                 }
-            }),
+            }
+        ),
         ("[a-z_]{0,20}", raw()).prop_map(|(k, raw)| Item::Other {
             kind: Str::from(k),
             raw
@@ -188,8 +185,20 @@ fn corrupt_entries_say_what_and_where() {
     );
     // A varint that never ends.
     assert_eq!(
-        err(&[ENTRY_VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])
-            .to_string(),
+        err(&[
+            ENTRY_VERSION,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0x7f
+        ])
+        .to_string(),
         "malformed stored entry at byte 1: the id overflows 64 bits"
     );
     // Usage that is not JSON.

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use messages_emulator::{Emulator, EmulatorHandle};
-use messages_relay::{BufferStore, Relay, RedisStore, StoreError};
+use messages_relay::{BufferStore, RedisStore, Relay, StoreError};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -69,16 +69,25 @@ impl Drop for Instance {
 }
 
 async fn instance(emu: &EmulatorHandle, redis: &RedisServer, batch: usize) -> Instance {
+    instance_with(emu, redis, |r| r.batch(batch)).await
+}
+
+async fn instance_with(
+    emu: &EmulatorHandle,
+    redis: &RedisServer,
+    config: impl FnOnce(messages_relay::RelayBuilder) -> messages_relay::RelayBuilder,
+) -> Instance {
     let store = RedisStore::builder(redis.url())
         .prefix("test")
         .connect()
         .await
         .unwrap();
-    let relay = Relay::builder(transport(emu))
-        .policy(policy())
-        .store(store.clone())
-        .batch(batch)
-        .build();
+    let relay = config(
+        Relay::builder(transport(emu))
+            .policy(policy())
+            .store(store.clone()),
+    )
+    .build();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn({
@@ -159,7 +168,11 @@ async fn a_stream_started_on_one_instance_resumes_on_another_from_every_point() 
                 "{format} resumed on instance 2 after {point:?}"
             );
         }
-        assert_eq!(emu.request_log().count("POST", "/v1/messages"), 1, "{format}");
+        assert_eq!(
+            emu.request_log().count("POST", "/v1/messages"),
+            1,
+            "{format}"
+        );
     }
     assert_eq!(one.relay.counters().streams, 3);
     assert_eq!(two.relay.counters().streams, 0);
@@ -232,7 +245,14 @@ async fn a_corrupt_entry_is_a_clear_error_not_a_panic() {
         .await
         .unwrap();
     let one = instance(&emu, &redis, 256).await;
-    let res = send(one.addr, "POST", "/chat?format=simple", &[], chat_body("Hi")).await;
+    let res = send(
+        one.addr,
+        "POST",
+        "/chat?format=simple",
+        &[],
+        chat_body("Hi"),
+    )
+    .await;
     let id = stream_id(&res);
     let all = Events::new(res).rest().await;
     // Overwrite event 2 with bytes of an unknown version.
@@ -256,10 +276,16 @@ async fn a_corrupt_entry_is_a_clear_error_not_a_panic() {
     let redis::Value::Array(entries) = entries else {
         panic!("{entries:?}")
     };
-    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let mut rebuilt = Vec::new();
     for e in entries {
-        let redis::Value::Array(mut p) = e else { panic!() };
+        let redis::Value::Array(mut p) = e else {
+            panic!()
+        };
         let fields = p.pop().unwrap();
         let redis::Value::BulkString(eid) = p.pop().unwrap() else {
             panic!()
@@ -273,7 +299,9 @@ async fn a_corrupt_entry_is_a_clear_error_not_a_panic() {
         match fields {
             redis::Value::Array(f) => {
                 for v in f {
-                    let redis::Value::BulkString(b) = v else { panic!() };
+                    let redis::Value::BulkString(b) = v else {
+                        panic!()
+                    };
                     cmd.arg(b);
                 }
             }
@@ -301,7 +329,14 @@ async fn a_corrupt_entry_is_a_clear_error_not_a_panic() {
     let ok = one.store.read(&id, 2, 100).await.unwrap();
     assert_eq!(ok.entries.first().map(|e| e.id()), Some(3));
     assert!(ok.end);
-    let res = send(one.addr, "GET", &format!("/chat/{id}?format=simple"), &[("last-event-id", "1")], "").await;
+    let res = send(
+        one.addr,
+        "GET",
+        &format!("/chat/{id}?format=simple"),
+        &[("last-event-id", "1")],
+        "",
+    )
+    .await;
     let events = Events::new(res).rest().await;
     assert_eq!(events.len(), 1, "{events:?}");
     let e = json(&events[0]);
@@ -338,7 +373,14 @@ async fn streams_expire_after_the_keep_time_and_are_bounded() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(messages_relay::serve(listener, relay));
-    let res = send(addr, "POST", "/chat?format=simple", &[], chat_body("A reply too long for 600 bytes")).await;
+    let res = send(
+        addr,
+        "POST",
+        "/chat?format=simple",
+        &[],
+        chat_body("A reply too long for 600 bytes"),
+    )
+    .await;
     let id = stream_id(&res);
     let events = Events::new(res).rest().await;
     // The bound cut the reply with an error event, never silently.
@@ -351,7 +393,11 @@ async fn streams_expire_after_the_keep_time_and_are_bounded() {
     );
     let mut conn = redis_conn(&redis).await;
     let key = store.key(&id);
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(ttl > 0 && ttl <= 300, "{ttl}");
     let res = send(addr, "GET", &format!("/chat/{id}"), &[], "").await;
     assert_eq!(res.status(), 200, "kept for now");
@@ -362,6 +408,102 @@ async fn streams_expire_after_the_keep_time_and_are_bounded() {
     let res = send(addr, "GET", "/chat/rs_never", &[], "").await;
     assert_eq!(res.status(), 404);
     // A stream another instance never created cannot be appended to.
-    assert_eq!(store.finish("rs_never", Duration::from_secs(1)).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.finish("rs_never", Duration::from_secs(1)).await,
+        Err(StoreError::NotFound)
+    );
     server.abort();
+}
+
+#[tokio::test]
+async fn a_stop_sent_to_another_instance_cancels_upstream() {
+    let redis = RedisServer::start();
+    let emu = Emulator::builder()
+        .token_delay(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap();
+    let one = instance(&emu, &redis, 256).await;
+    let two = instance(&emu, &redis, 256).await;
+    let res = send(
+        one.addr,
+        "POST",
+        "/chat?format=simple",
+        &[],
+        chat_body("Stop me"),
+    )
+    .await;
+    let id = stream_id(&res);
+    let mut events = Events::new(res);
+    events.next().await.unwrap();
+    let stop = send(two.addr, "POST", &format!("/chat/{id}/stop"), &[], "").await;
+    assert_eq!(stop.status(), 204);
+    let rest = events.rest().await;
+    let last = json(rest.last().unwrap());
+    assert_eq!(last["stopped"], true, "{last}");
+    eventually("upstream is cancelled", || emu.cancelled_streams() == 1).await;
+    assert_eq!(one.relay.counters().cancels, 1);
+    // Unknown streams are still 404 through the store.
+    let stop = send(two.addr, "POST", "/chat/rs_nope/stop", &[], "").await;
+    assert_eq!(stop.status(), 404);
+}
+
+#[tokio::test]
+async fn a_browser_on_another_instance_keeps_the_stream_past_the_grace_period() {
+    let redis = RedisServer::start();
+    let emu = Emulator::builder()
+        .token_delay(Duration::from_millis(40))
+        .start()
+        .await
+        .unwrap();
+    let grace = |r: messages_relay::RelayBuilder| r.grace(Duration::from_millis(100));
+    let one = instance_with(&emu, &redis, grace).await;
+    let two = instance_with(&emu, &redis, grace).await;
+    let prompt = "Move to the other instance";
+    let expect = reference(&emu, &upstream_request(prompt)).await;
+    let res = send(
+        one.addr,
+        "POST",
+        "/chat?format=simple",
+        &[],
+        chat_body(prompt),
+    )
+    .await;
+    let id = stream_id(&res);
+    let mut first = Events::new(res);
+    let mut got = vec![first.next().await.unwrap(), first.next().await.unwrap()];
+    drop(first);
+    let last = got.last().unwrap().id().to_owned();
+    let res = send(
+        two.addr,
+        "GET",
+        &format!("/chat/{id}?format=simple"),
+        &[("last-event-id", &last)],
+        "",
+    )
+    .await;
+    // The reply takes over a second: ten grace periods of instance 1.
+    got.extend(Events::new(res).rest().await);
+    let (done, texts) = got.split_last().unwrap();
+    assert_eq!(json(done)["done"], true, "{}", done.data());
+    let text: String = texts
+        .iter()
+        .map(|e| json(e)["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(text, text_of(&expect));
+    assert_eq!(emu.cancelled_streams(), 0);
+    // A browser that leaves and comes back nowhere is still cancelled.
+    let res = send(
+        one.addr,
+        "POST",
+        "/chat?format=simple",
+        &[],
+        chat_body(prompt),
+    )
+    .await;
+    let mut events = Events::new(res);
+    events.next().await.unwrap();
+    drop(events);
+    eventually("upstream is cancelled", || emu.cancelled_streams() == 1).await;
+    assert_eq!(one.relay.counters().cancels, 1);
 }
