@@ -36,7 +36,9 @@
 //!   while it runs and for five minutes after (configurable). A reconnect
 //!   (`GET /chat/{id}` with `Last-Event-ID`, which `EventSource` sends by
 //!   itself, or the AI SDK's resume request) replays what was missed and
-//!   continues live. It never makes a second upstream request.
+//!   continues live. It never makes a second upstream request. With the
+//!   `redis` feature, `RedisStore` shares streams between relay instances
+//!   (see [`codec`] for how entries are stored).
 //! - **Cancellable.** A stream that no browser reads for the grace period
 //!   (10 s) has its upstream request cancelled; `POST /chat/{id}/stop`
 //!   cancels at once.
