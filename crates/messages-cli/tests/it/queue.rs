@@ -17,13 +17,13 @@ use crate::{msgs, output, stderr, temp_dir};
 const SECRET: &str = "fleet secret";
 
 /// A `redis-server` on a free loopback port, killed on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
     port: u16,
 }
 
 impl Redis {
-    fn start(dir: &Path) -> Redis {
+    pub(crate) fn start(dir: &Path) -> Redis {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -57,7 +57,7 @@ impl Redis {
         panic!("redis-server did not start");
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 }
