@@ -8,12 +8,15 @@
 #   benches/relay/run.sh 100 1000        # N values to try
 #
 # Environment knobs (defaults in brackets): TARGETS, the targets to run
-# ["direct relay fastapi node"]; PACE_MS, the emulator's pace per token and
+# ["direct relay fastapi node"]; NO_BUILD=1 skips the release builds;
+# PACE_MS, the emulator's pace per token and
 # the load generator's schedule [20]; REPEAT, runs per (target, N) [1].
-# Each result line ends with the machine's load average before the run.
+# Each result line ends with the machine's load average (1/5/15 min) just
+# after the run.
 #
 # Pinned packages are installed under target/relay-bench/ when missing.
-# Results: one `key=value` line per (target, N) from the `load` example.
+# Results: one `key=value` line per (target, N) from the `load` example (for
+# emulator-direct, the RSS and CPU figures are the emulator's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -32,8 +35,10 @@ if want node && [ ! -d "$T/node/node_modules/@anthropic-ai/sdk" ]; then
   (cd "$T/node" && npm install --no-audit --no-fund)
 fi
 cp benches/relay/node_relay.mjs "$T/node/"
-cargo build --release -p messages-emulator --bin messages-emulator -p messages-cli --bin msgs
-cargo build --release -p messages-relay --example load
+if [ -z "${NO_BUILD:-}" ]; then
+  cargo build --release -p messages-emulator --bin messages-emulator -p messages-cli --bin msgs
+  cargo build --release -p messages-relay --example load
+fi
 LOAD=$ROOT/target/release/examples/load
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -55,7 +60,7 @@ start() {
 }
 
 start "$T/emulator.log" target/release/messages-emulator --addr 127.0.0.1:0 --token-delay-ms "$PACE_MS"
-EMU=$URL
+EMU=$URL EMU_PID=$PID
 export ANTHROPIC_BASE_URL=$EMU ANTHROPIC_API_KEY=bench RELAY_MAX_TOKENS=500
 if want relay; then
   start "$T/relay.log" target/release/msgs serve --addr 127.0.0.1:0 --format simple --max-tokens 500 --model claude-haiku-4-5
@@ -74,7 +79,7 @@ fi
 load() { echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)"; }
 for N in "${@:-100}"; do
   for _ in $(seq "$REPEAT"); do
-    if want direct; then echo "emulator-direct $($LOAD "$EMU/v1/messages" "$N" --emulator --pace-ms "$PACE_MS") $(load)"; fi
+    if want direct; then echo "emulator-direct $($LOAD "$EMU/v1/messages" "$N" --emulator --pid "$EMU_PID" --pace-ms "$PACE_MS") $(load)"; fi
     if want relay; then echo "relay          $($LOAD "$RELAY/chat?format=simple" "$N" --pid "$RELAY_PID" --pace-ms "$PACE_MS") $(load)"; fi
     if want fastapi; then echo "fastapi        $($LOAD "$FASTAPI/chat" "$N" --pid "$FASTAPI_PID" --pace-ms "$PACE_MS") $(load)"; fi
     if want node; then echo "node           $($LOAD "$NODE/chat" "$N" --pid "$NODE_PID" --pace-ms "$PACE_MS") $(load)"; fi
