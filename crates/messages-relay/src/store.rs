@@ -157,8 +157,10 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
 /// Memory per stream: the events' raw data (about the size of the upstream
 /// body) plus about 100 bytes per
 /// event, capped by [`max_bytes`](MemoryStore::max_bytes). Ended streams are
-/// dropped once their retention has passed (checked whenever a stream is
-/// created, so an idle relay keeps its last streams until the next one).
+/// dropped once their retention has passed: all of them by a sweep when a
+/// stream is created (at most once a second, so that creating a stream
+/// stays cheap with many kept), and each one when it is looked up. An idle
+/// relay keeps its last streams until the next one starts.
 /// Cloning is cheap and shares the streams.
 #[derive(Clone)]
 pub struct MemoryStore {
@@ -168,7 +170,13 @@ pub struct MemoryStore {
 struct Inner {
     max_bytes: usize,
     streams: Mutex<HashMap<Box<str>, Arc<Slot>>>,
+    /// When expired streams were last swept out (at most once a second:
+    /// a sweep visits every stream under the map's lock).
+    swept: Mutex<Option<Instant>>,
 }
+
+/// The least time between two sweeps of expired streams.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Slot {
@@ -218,6 +226,7 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 max_bytes,
                 streams: Mutex::new(HashMap::new()),
+                swept: Mutex::new(None),
             }),
         }
     }
@@ -265,8 +274,19 @@ impl MemoryStore {
 
 impl BufferStore for MemoryStore {
     fn create(&self, stream: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let now = Instant::now();
+        let due = {
+            let mut swept = lock(&self.inner.swept);
+            let due = swept.is_none_or(|t| now >= t + SWEEP_EVERY);
+            if due {
+                *swept = Some(now);
+            }
+            due
+        };
         let mut streams = lock(&self.inner.streams);
-        MemoryStore::sweep(&mut streams);
+        if due {
+            MemoryStore::sweep(&mut streams);
+        }
         streams.insert(stream.into(), Arc::default());
         Box::pin(std::future::ready(Ok(())))
     }
