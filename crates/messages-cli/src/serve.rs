@@ -54,6 +54,11 @@ pub(crate) struct ServeArgs {
     /// Allow this origin (CORS) to call the relay from another site.
     #[arg(long, value_name = "ORIGIN")]
     pub(crate) allow_origin: Option<String>,
+    /// Keep streams in this Redis (redis://HOST:PORT/DB) instead of in
+    /// memory, so that several `msgs serve` sharing it resume each other's
+    /// streams.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis: Option<String>,
     /// The embedded emulator's pacing per token in milliseconds (used only
     /// without an API key).
     #[arg(long, default_value_t = 30, value_name = "MS")]
@@ -112,6 +117,12 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
             CliError::input(format!("--allow-origin {origin:?}: not a header value"))
         })?;
         builder = builder.allow_origin(origin);
+    }
+    if let Some(url) = &args.redis {
+        let store = messages_relay::RedisStore::connect(url.as_str())
+            .await
+            .map_err(|e| CliError::other(format!("--redis {url}: {e}")))?;
+        builder = builder.store(store);
     }
     let relay = builder.build();
     let listener = tokio::net::TcpListener::bind(args.addr)

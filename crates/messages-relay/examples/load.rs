@@ -203,15 +203,14 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    // The peak RSS, sampled every 100 ms while the streams run.
+    let peak_rss = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sampler = a.pid.map(|pid| {
+        let peak = std::sync::Arc::clone(&peak_rss);
         tokio::spawn(async move {
-            let mut peak = 0;
             loop {
-                peak = peak.max(proc_stats(pid).0);
+                peak.fetch_max(proc_stats(pid).0, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                if peak == u64::MAX {
-                    return peak;
-                }
             }
         })
     });
@@ -233,7 +232,9 @@ async fn main() {
         (Some(pid), Some(s)) => {
             let (rss_now, cpu1) = proc_stats(pid);
             s.abort();
-            let peak = s.await.unwrap_or(rss_now).max(rss_now);
+            let peak = peak_rss
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .max(rss_now);
             (peak, cpu1 - cpu0)
         }
         _ => (0, 0),

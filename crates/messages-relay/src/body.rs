@@ -218,8 +218,12 @@ impl EventBody {
                     self.read = None;
                     self.done = true;
                     let mut out = BytesMut::new();
+                    let kind = match e {
+                        StoreError::NotFound => "not_found_error",
+                        _ => "api_error",
+                    };
                     let item = Item::Error(ErrorInfo {
-                        kind: "not_found_error".to_owned(),
+                        kind: kind.to_owned(),
                         message: format!("stream {}: {e}", self.stream),
                         request_id: None,
                     });

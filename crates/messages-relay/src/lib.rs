@@ -36,7 +36,9 @@
 //!   while it runs and for five minutes after (configurable). A reconnect
 //!   (`GET /chat/{id}` with `Last-Event-ID`, which `EventSource` sends by
 //!   itself, or the AI SDK's resume request) replays what was missed and
-//!   continues live. It never makes a second upstream request.
+//!   continues live. It never makes a second upstream request. With the
+//!   `redis` feature, `RedisStore` shares streams between relay instances
+//!   (see [`codec`] for how entries are stored).
 //! - **Cancellable.** A stream that no browser reads for the grace period
 //!   (10 s) has its upstream request cancelled; `POST /chat/{id}/stop`
 //!   cancels at once.
@@ -72,8 +74,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+pub mod codec;
 mod format;
 mod policy;
+#[cfg(feature = "redis")]
+mod redis;
 mod server;
 mod service;
 mod store;
@@ -81,6 +86,9 @@ mod store;
 pub use crate::body::RelayBody;
 pub use crate::format::{Format, UnknownFormat};
 pub use crate::policy::{ChatMessage, ChatOptions, ChatPolicy, ChatRequest, Policy, Rejection};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::redis::{RedisStore, RedisStoreBuilder};
 pub use crate::server::{DEMO_PAGE, WithDemoPage, serve};
 pub use crate::service::{Counters, Relay, RelayBuilder};
 pub use crate::store::{Batch, BoxFuture, BufferStore, Entry, MemoryStore, StoreError};

@@ -23,14 +23,19 @@ use crate::body::RelayBody;
 pub const DEMO_PAGE: &str = include_str!("../assets/demo.html");
 
 /// Accepts connections on `listener` and serves each (HTTP/1.1, or HTTP/2
-/// with prior knowledge) with a clone of `service`, until accepting fails.
+/// with prior knowledge) with a clone of `service`.
 ///
 /// Each connection runs on its own task. Dropping the returned future stops
 /// accepting; connections already open keep being served by their tasks.
+/// A failed accept never stops the server: a connection reset before it
+/// was accepted is skipped, and running out of file descriptors (or any
+/// other accept error) is logged and retried after 50 ms, while the open
+/// connections keep being served.
 ///
 /// # Errors
 ///
-/// The listener failed to accept.
+/// None today: it runs until dropped. (The `Result` leaves room for
+/// setup errors.)
 pub async fn serve<S>(listener: TcpListener, service: S) -> io::Result<()>
 where
     S: tower::Service<
@@ -43,7 +48,22 @@ where
     S::Future: Send + 'static,
 {
     loop {
-        let (tcp, _) = listener.accept().await?;
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionRefused
+                ) {
+                    // EMFILE and friends: wait for connections to close.
+                    tracing::warn!(error = %e, "accepting a connection failed; retrying in 50 ms");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {

@@ -523,11 +523,11 @@ impl Relay {
             Err(e) => return Rejection::bad_request(e).into_response(),
         };
         let inner = &self.inner;
-        let state = match inner.store_state(id).await {
+        let state = match inner.store_state(id, after).await {
             Ok(s) => s,
             Err(e) => return store_error(&e),
         };
-        if state.ended && after >= state.last_id {
+        if state.drained {
             return no_content();
         }
         inner.counters.resumes.fetch_add(1, Ordering::Relaxed);
@@ -561,7 +561,13 @@ impl Relay {
         if self.stop(id) {
             return no_content();
         }
-        match self.inner.store_state(id).await {
+        // Running on another instance? A shared store passes the stop on.
+        match self.inner.store.stop(id).await {
+            Ok(true) => return no_content(),
+            Ok(false) => {}
+            Err(e) => return store_error(&e),
+        }
+        match self.inner.store_state(id, 0).await {
             // Already ended (or stopping): stopping is idempotent.
             Ok(_) => no_content(),
             Err(e) => store_error(&e),
@@ -569,10 +575,11 @@ impl Relay {
     }
 }
 
-/// What the store knows of a stream.
+/// What the store knows of a stream, as far as a reader after some id
+/// cares.
 struct StoreState {
-    last_id: u64,
-    ended: bool,
+    /// The stream ended and no entry follows the reader's id.
+    drained: bool,
 }
 
 impl Inner {
@@ -589,21 +596,23 @@ impl Inner {
         Arc::from(format!("rs_{a:016x}{b:016x}"))
     }
 
-    async fn store_state(&self, id: &str) -> Result<StoreState, StoreError> {
-        // A read with a huge `after` returns at once with `end` when the
-        // stream ended, and waits otherwise: the live map tells which.
+    async fn store_state(&self, id: &str, after: u64) -> Result<StoreState, StoreError> {
+        // A stream running here is not drained.
         if lock(&self.live).contains_key(id) {
-            return Ok(StoreState {
-                last_id: u64::MAX,
-                ended: false,
-            });
+            return Ok(StoreState { drained: false });
         }
-        // Ended (or unknown): everything is there, so reading is immediate.
-        let batch = self.store.read(id, 0, usize::MAX).await?;
-        Ok(StoreState {
-            last_id: batch.entries.last().map_or(0, Entry::id),
-            ended: batch.end,
-        })
+        // Ended here, or kept by a shared store: one entry after `after`
+        // tells (it waits only for a stream running on another instance
+        // that has nothing after `after` yet).
+        match self.store.read(id, after, 1).await {
+            Ok(batch) => Ok(StoreState {
+                drained: batch.end && batch.entries.is_empty(),
+            }),
+            // The stream exists; the reader's body reports the bad entry
+            // as an error event in its format.
+            Err(StoreError::Corrupt(_)) => Ok(StoreState { drained: false }),
+            Err(e) => Err(e),
+        }
     }
 
     fn attach(self: &Arc<Self>, id: &Arc<str>, live: &Arc<Live>) -> Attachment {
@@ -626,23 +635,45 @@ impl Inner {
         let grace = self.config.grace;
         let live = Arc::clone(live);
         let id = Arc::clone(id);
-        let check = move || {
-            if live.generation.load(Ordering::SeqCst) == generation
-                && live.attached.load(Ordering::SeqCst) == 0
-                && live.cancel()
-            {
-                tracing::debug!(stream = %id, "nobody came back within the grace period: cancelled");
+        let unattached = {
+            let live = Arc::clone(&live);
+            move || {
+                live.generation.load(Ordering::SeqCst) == generation
+                    && live.attached.load(Ordering::SeqCst) == 0
+            }
+        };
+        let cancel = {
+            let id = Arc::clone(&id);
+            move || {
+                if live.cancel() {
+                    tracing::debug!(stream = %id, "nobody came back within the grace period: cancelled");
+                }
             }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
+                let store = Arc::clone(&self.store);
                 rt.spawn(async move {
-                    tokio::time::sleep(grace).await;
-                    check();
+                    loop {
+                        tokio::time::sleep(grace).await;
+                        if !unattached() {
+                            return;
+                        }
+                        // A browser that came back through another instance
+                        // of a shared store keeps the stream running.
+                        if !store.read_elsewhere(&id).await {
+                            break;
+                        }
+                    }
+                    cancel();
                 });
             }
             // Outside a runtime nothing can come back: cancel now.
-            Err(_) => check(),
+            Err(_) => {
+                if unattached() {
+                    cancel();
+                }
+            }
         }
     }
 
@@ -733,6 +764,8 @@ async fn produce(
             }
             match inner.store.append(&id, Entry::new(next, item)).await {
                 Ok(()) => next += 1,
+                // Stopped from another instance, through a shared store.
+                Err(StoreError::Stopped) => break Item::Stopped,
                 Err(e) => {
                     break Item::Error(ErrorInfo {
                         kind: "api_error".to_owned(),

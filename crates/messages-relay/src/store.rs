@@ -67,6 +67,12 @@ pub enum StoreError {
     Full,
     /// The store's backend failed.
     Backend(String),
+    /// A stored entry could not be decoded: which one and what was wrong
+    /// (see [`Entry::decode`]).
+    Corrupt(String),
+    /// A stop was requested through the store (see [`BufferStore::stop`]);
+    /// the entry was not appended.
+    Stopped,
 }
 
 impl fmt::Display for StoreError {
@@ -75,6 +81,8 @@ impl fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("no such stream (unknown or expired)"),
             StoreError::Full => f.write_str("the stream's buffer is full"),
             StoreError::Backend(e) => write!(f, "buffer store: {e}"),
+            StoreError::Corrupt(e) => write!(f, "buffer store: corrupt entry: {e}"),
+            StoreError::Stopped => f.write_str("the stream was stopped"),
         }
     }
 }
@@ -90,10 +98,11 @@ impl std::error::Error for StoreError {}
 /// [`read`](BufferStore::read) from every browser connection. One producer
 /// appends to a stream; any number of readers read it.
 ///
-/// The default is [`MemoryStore`]. A shared store (Redis Streams: `XADD` to
-/// append, `XREAD BLOCK` to wait, `EXPIRE` for the retention) lets several
-/// relay instances serve one stream: a reconnect that lands on another
-/// instance replays from the store.
+/// The default is [`MemoryStore`]. A shared store lets several relay
+/// instances serve one stream: a reconnect that lands on another instance
+/// replays from the store. The `redis` feature has one (`RedisStore`); a
+/// store of your own keeps entries with [`Entry::encode`] and
+/// [`Entry::decode`].
 pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
     /// Creates an empty stream.
     fn create(&self, stream: &str) -> BoxFuture<'static, Result<(), StoreError>>;
@@ -116,6 +125,31 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
         after: u64,
         max: usize,
     ) -> BoxFuture<'static, Result<Batch, StoreError>>;
+
+    /// Asks the producer of `stream`, wherever it runs, to stop: its next
+    /// [`append`](BufferStore::append) of a non-final entry fails with
+    /// [`StoreError::Stopped`]. Returns whether the store passed the
+    /// request on.
+    ///
+    /// The default does nothing and returns `Ok(false)`: a store private to
+    /// one process has its producer in that process, which the relay stops
+    /// directly. Shared stores implement it so that `POST /chat/{id}/stop`
+    /// sent to any instance stops the stream.
+    fn stop(&self, stream: &str) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let _ = stream;
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
+    /// Whether a reader on another relay instance read `stream` recently
+    /// (a shared store's notion of "recently": a few seconds). The relay
+    /// asks before cancelling a stream that no browser of its own reads
+    /// when the grace period ends, and waits another grace period if so.
+    ///
+    /// The default returns `false` (no other instance can read).
+    fn read_elsewhere(&self, stream: &str) -> BoxFuture<'static, bool> {
+        let _ = stream;
+        Box::pin(std::future::ready(false))
+    }
 }
 
 /// The in-memory [`BufferStore`]: a map from stream id to its events.
@@ -123,8 +157,10 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
 /// Memory per stream: the events' raw data (about the size of the upstream
 /// body) plus about 100 bytes per
 /// event, capped by [`max_bytes`](MemoryStore::max_bytes). Ended streams are
-/// dropped once their retention has passed (checked whenever a stream is
-/// created, so an idle relay keeps its last streams until the next one).
+/// dropped once their retention has passed: all of them by a sweep when a
+/// stream is created (at most once a second, so that creating a stream
+/// stays cheap with many kept), and each one when it is looked up. An idle
+/// relay keeps its last streams until the next one starts.
 /// Cloning is cheap and shares the streams.
 #[derive(Clone)]
 pub struct MemoryStore {
@@ -134,7 +170,13 @@ pub struct MemoryStore {
 struct Inner {
     max_bytes: usize,
     streams: Mutex<HashMap<Box<str>, Arc<Slot>>>,
+    /// When expired streams were last swept out (at most once a second:
+    /// a sweep visits every stream under the map's lock).
+    swept: Mutex<Option<Instant>>,
 }
+
+/// The least time between two sweeps of expired streams.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Slot {
@@ -184,6 +226,7 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 max_bytes,
                 streams: Mutex::new(HashMap::new()),
+                swept: Mutex::new(None),
             }),
         }
     }
@@ -231,8 +274,19 @@ impl MemoryStore {
 
 impl BufferStore for MemoryStore {
     fn create(&self, stream: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let now = Instant::now();
+        let due = {
+            let mut swept = lock(&self.inner.swept);
+            let due = swept.is_none_or(|t| now >= t + SWEEP_EVERY);
+            if due {
+                *swept = Some(now);
+            }
+            due
+        };
         let mut streams = lock(&self.inner.streams);
-        MemoryStore::sweep(&mut streams);
+        if due {
+            MemoryStore::sweep(&mut streams);
+        }
         streams.insert(stream.into(), Arc::default());
         Box::pin(std::future::ready(Ok(())))
     }

@@ -29,20 +29,14 @@ fn exchange(addr: &str, head: &str, body: &str) -> String {
     out
 }
 
-#[test]
-fn serves_the_demo_page_and_streams_chats() {
+/// Starts `msgs serve` with its embedded emulator and `extra` arguments;
+/// returns it and its address.
+fn serve(extra: &[&str]) -> (Server, String) {
     let mut cmd = msgs(None);
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--token-delay-ms",
-        "0",
-        "--max-tokens",
-        "20",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--max-tokens", "20"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut server = Server(cmd.spawn().expect("msgs serve starts"));
     let stdout = server.0.stdout.take().expect("stdout");
     let mut line = String::new();
@@ -54,6 +48,12 @@ fn serves_the_demo_page_and_streams_chats() {
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
+    (server, addr)
+}
+
+#[test]
+fn serves_the_demo_page_and_streams_chats() {
+    let (_server, addr) = serve(&["--token-delay-ms", "0"]);
 
     let page = exchange(&addr, "GET / HTTP/1.1", "");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
@@ -74,4 +74,62 @@ fn serves_the_demo_page_and_streams_chats() {
     assert!(stats.contains("\"messages_requests\":1"), "{stats}");
     let bad = exchange(&addr, "POST /chat HTTP/1.1", "{}");
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+}
+
+#[test]
+fn two_servers_sharing_redis_resume_each_others_streams() {
+    let dir = crate::temp_dir("serve-redis");
+    let redis = crate::queue::Redis::start(&dir);
+    let url = redis.url();
+    let (_one, one) = serve(&["--token-delay-ms", "0", "--redis", &url]);
+    let (_two, two) = serve(&["--token-delay-ms", "0", "--redis", &url]);
+    let chat = r#"{"messages":[{"role":"user","content":"Hello"}]}"#;
+    let reply = exchange(&one, "POST /chat?format=simple HTTP/1.1", chat);
+    assert!(reply.contains("\"done\":true"), "{reply}");
+    let id = reply
+        .lines()
+        .find_map(|l| l.strip_prefix("x-relay-stream-id: "))
+        .unwrap_or_else(|| panic!("no stream id in {reply}"))
+        .trim()
+        .to_owned();
+    // The whole stream, read again through the other server: the same events.
+    let again = exchange(&two, &format!("GET /chat/{id}?format=simple HTTP/1.1"), "");
+    // The joined text and the final event (a replay of an ended stream
+    // merges adjacent text deltas into one event).
+    let events = |r: &str| {
+        let mut text = String::new();
+        let mut last = String::new();
+        for data in r.lines().filter_map(|l| l.strip_prefix("data: ")) {
+            let v: serde_json::Value = serde_json::from_str(data).unwrap();
+            match v["text"].as_str() {
+                Some(t) => text.push_str(t),
+                None => last = data.to_owned(),
+            }
+        }
+        (text, last)
+    };
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    assert!(events(&reply).0.len() > 10, "{reply}");
+    assert_eq!(events(&again), events(&reply));
+    // Resumed after its first event: the rest, and no upstream request on
+    // the second server's emulator.
+    let resumed = exchange(
+        &two,
+        &format!("GET /chat/{id}?format=simple HTTP/1.1\r\nLast-Event-ID: 1"),
+        "",
+    );
+    assert!(resumed.starts_with("HTTP/1.1 200"), "{resumed}");
+    assert!(resumed.contains("\"done\":true"), "{resumed}");
+    let stats = exchange(&two, "GET /_emulator HTTP/1.1", "");
+    assert!(stats.contains("\"messages_requests\":0"), "{stats}");
+    let stats = exchange(&one, "GET /_emulator HTTP/1.1", "");
+    assert!(stats.contains("\"messages_requests\":1"), "{stats}");
+    // A bad URL is a clear error.
+    let out = msgs(None)
+        .args(["serve", "--addr", "127.0.0.1:0", "--redis", "nope://x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--redis nope://x"), "{err}");
 }

@@ -6,5 +6,7 @@ mod errors;
 mod formats;
 mod mount;
 mod policy;
+#[cfg(feature = "redis")]
+mod redis;
 mod resume;
 mod support;
