@@ -15,9 +15,14 @@
 //!   and How to Upgrade the SDKs") and from a write-up that measured them
 //!   against the API with Sonnet 4.6 (qiita.com, Synthorai, "temperature は 1.0
 //!   でも 400 に", which quotes the error text `temperature: Extra inputs are
-//!   not permitted`). **The primary migration page itself was not available
-//!   to check**; the rules are encoded because these independent sources
-//!   agree on them, and they are kept to exactly what they state.
+//!   not permitted`). The primary migration guide exists
+//!   (<https://platform.claude.com/docs/en/api/migration-2026-10-21>; the
+//!   copies this crate's authors could read are its French and Spanish
+//!   translations, `/docs/fr/...` and `/docs/es/...`, 2026-11-30), but only
+//!   its opening was readable: the upgrade steps (set `anthropic-version:
+//!   2026-10-21`, or the first SDK majors that send it), not its list of
+//!   changes. The rules are encoded because these independent sources agree
+//!   on them, and they are kept to exactly what they state.
 //!
 //! Under `2026-10-21`, for Messages, token counting and batch requests:
 //!
