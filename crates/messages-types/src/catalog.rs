@@ -6,7 +6,12 @@
 //! it with their own file in the same format ([`ModelCatalog::from_json`]),
 //! so a new model never needs a new release. The emulator serves the same
 //! data, and clients use it to warn about deprecated models and refuse
-//! retired ones before sending.
+//! retired ones before sending ([`ModelCatalog::check`], the one home of
+//! that rule).
+//!
+//! The newest entries (Claude Opus 5.5, Sonnet 5.5 and Haiku 5.5) come from
+//! their model pages on platform.claude.com (`/docs/en/models/haiku-5-5/overview`
+//! and the Opus 5.5 and Sonnet 5.5 pages), as the `sources` of the file say.
 //!
 //! ```
 //! use messages_types::catalog::{Lifecycle, ModelCatalog};
@@ -14,6 +19,7 @@
 //! let catalog = ModelCatalog::builtin();
 //! let opus = catalog.find("claude-opus-4-6").unwrap();
 //! assert_eq!(opus.max_output_tokens, 128_000);
+//! assert_eq!(catalog.find("claude-haiku-5-5").unwrap().context_window, 1_000_000);
 //! assert_eq!(catalog.find("claude-sonnet-4-5").unwrap().id, "claude-sonnet-4-5-20250929");
 //! assert!(matches!(
 //!     catalog.lifecycle("claude-sonnet-4-5", "2026-12-01"),
