@@ -1,11 +1,10 @@
 //! The checks made before a job's requests are sent: the API version's
 //! rules and retired models (the checks `messages_stream::preflight` makes
 //! for one request, without its deprecation warning: this crate does not
-//! log).
+//! log). The model rule itself is `ModelCatalog::check`, shared with
+//! messages-stream.
 
-use std::sync::OnceLock;
-
-use messages_types::catalog::{Lifecycle, ModelCatalog, today_utc};
+use messages_types::catalog::{ModelCatalog, today_utc};
 use messages_types::{ApiVersion, MessageRequest};
 
 /// Why `params` must not be sent under `anthropic_version`, if it must not:
@@ -21,21 +20,13 @@ pub(crate) fn refusal(
     {
         return Some(e.to_string());
     }
-    match catalog().lifecycle(&params.model, today) {
-        Some(Lifecycle::Retired { on }) => Some(format!(
-            "model `{}` was retired on {on} and is no longer served; choose a current model",
-            params.model
-        )),
-        _ => None,
-    }
+    ModelCatalog::shared()
+        .check(&params.model, today)
+        .err()
+        .map(|retired| retired.to_string())
 }
 
 /// Today's date (UTC), once per call site that checks many requests.
 pub(crate) fn today() -> String {
     today_utc()
-}
-
-fn catalog() -> &'static ModelCatalog {
-    static CATALOG: OnceLock<ModelCatalog> = OnceLock::new();
-    CATALOG.get_or_init(ModelCatalog::builtin)
 }

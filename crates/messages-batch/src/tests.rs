@@ -485,10 +485,34 @@ fn the_builtin_price_table_is_dated_and_parses() {
     assert_eq!(t.as_of.len(), 10);
     assert!(!t.sources.is_empty());
     assert!(t.prices.len() >= 10);
-    // Every model of the model table has a price.
+    // Every model of the model table has a price, except those the file
+    // names as unpriced (not on the pricing page): they are "cost unknown",
+    // never priced by another model's prefix.
+    let raw: serde_json::Value = serde_json::from_str(crate::PRICES_JSON).unwrap();
+    let unpriced: Vec<&str> = raw["unpriced"]["models"]
+        .as_array()
+        .expect("unpriced.models")
+        .iter()
+        .map(|v| v.as_str().expect("a model id"))
+        .collect();
+    assert!(!raw["unpriced"]["why"].as_str().unwrap_or("").is_empty());
     let catalog = messages_types::ModelCatalog::builtin();
     for m in &catalog.models {
-        assert!(t.price_of(&m.id).is_some(), "{} has no price", m.id);
+        let listed = unpriced.contains(&m.id.as_str());
+        assert_eq!(
+            t.price_of(&m.id).is_none(),
+            listed,
+            "{}: priced iff not listed as unpriced",
+            m.id
+        );
+        for alias in &m.aliases {
+            assert_eq!(t.price_of(alias).is_none(), listed, "alias {alias}");
+        }
+        let usage = messages_types::Usage::new(1000, 1000);
+        assert_eq!(t.cost_of(&m.id, &usage).is_none(), listed, "{}", m.id);
+    }
+    for id in &unpriced {
+        assert!(catalog.find(id).is_some(), "{id} is in the model table");
     }
     let e = crate::PriceTable::from_json(r#"{"prices":[{"prefix":"x","input":-1,"output":1}]}"#)
         .unwrap_err();
@@ -529,6 +553,13 @@ fn a_price_prefix_never_prices_a_newer_minor_version() {
     assert!(t.price_of("claude-opus-5-5").is_none());
     assert!(t.price_of("claude-sonnet-5-5").is_none());
     assert!(t.price_of("claude-opus-5-5-20270101").is_none());
+    assert!(t.price_of("claude-haiku-5-5").is_none());
+    // Each alias and dated id of the model table gets its family's price.
+    assert_eq!(t.price_of("claude-haiku-4-5").unwrap().input, 1.0);
+    assert_eq!(t.price_of("claude-haiku-4-5-20251001").unwrap().input, 1.0);
+    assert_eq!(t.price_of("claude-sonnet-4-0").unwrap().input, 3.0);
+    assert_eq!(t.price_of("claude-3-7-sonnet-latest").unwrap().input, 3.0);
+    assert_eq!(t.price_of("claude-3-5-haiku-latest").unwrap().input, 0.8);
     // Dated and other suffixes still match their model.
     assert_eq!(
         t.price_of("claude-opus-5-20260724").unwrap().prefix,

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use messages::batch::{Batches, ListParams, Summary, WaitOptions};
+use messages::Batches;
+use messages::batch::{ListParams, Summary, WaitOptions};
 
 use crate::cli::{BatchCommand, Global, ResubmitArgs, ResultsArgs, SubmitArgs, WaitArgs};
 use crate::connect::{Conn, connect};
@@ -106,7 +107,7 @@ async fn submit(global: &Global, args: SubmitArgs) -> Result<(), CliError> {
     }
     let conn = connect(global).await?;
     let batches = conn.client.batches();
-    let submitted = match job.submit(&batches).await {
+    let submitted = match batches.submit(&job).await {
         Ok(s) => s,
         Err(e) => {
             // Batches created before the failure run and are billed: their
@@ -157,8 +158,7 @@ async fn resubmit(global: &Global, args: ResubmitArgs) -> Result<(), CliError> {
     let batches = conn.client.batches();
     let mut sink = Sink::open(out_path)?;
     let mut merged = Summary::batch();
-    let mut submitted =
-        messages::batch::SubmittedJob::attach(batches.clone(), args.ids.clone(), &job);
+    let mut submitted = messages::SubmittedJob::attach(batches.clone(), args.ids.clone(), &job);
     let attempts = args.attempts.max(1);
     let mut attempt = 1;
     loop {
@@ -184,7 +184,7 @@ async fn resubmit(global: &Global, args: ResubmitArgs) -> Result<(), CliError> {
             break;
         }
         attempt += 1;
-        submitted = retry.submit(&batches).await?;
+        submitted = batches.submit(&retry).await?;
         eprintln!(
             "attempt {attempt}: resubmitted {} requests in batch(es) {}",
             retry.len(),

@@ -397,7 +397,7 @@ pub(crate) async fn worker(global: &Global, args: WorkerArgs) -> Result<(), CliE
         let _ = tokio::signal::ctrl_c().await;
     };
     let coordinator = (!args.no_coordinator).then(|| {
-        let mut c = Coordinator::new(q.clone(), conn.client.batches())
+        let mut c = Coordinator::new(q.clone(), conn.client.batches().into_inner())
             .interval(Duration::from_secs(args.coordinator_interval.max(1)))
             .lease(Duration::from_secs((args.coordinator_interval * 4).max(10)));
         if let Some(cb) = &callbacks {

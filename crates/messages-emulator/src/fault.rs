@@ -61,6 +61,8 @@ pub(crate) enum FaultKind {
     Fallback(String),
     /// A `compaction` block of this many words comes first.
     Compaction(u64),
+    /// Nothing is answered for this many milliseconds.
+    Hang(u64),
 }
 
 impl FaultSpec {
@@ -215,11 +217,12 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         "refusal" => FaultKind::Refusal(value.clone()),
         "fallback" => FaultKind::Fallback(value.clone()),
         "compaction" => FaultKind::Compaction(num(&name, &value)?.clamp(1, 10_000)),
+        "hang" => FaultKind::Hang(num(&name, &value)?),
         other => {
             return Err(Error::fault(format!(
                 "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
                  error-after, stall-after, malformed-after, truncate-results, malformed-results, \
-                 batch-expiry-ms, refusal, fallback, compaction"
+                 batch-expiry-ms, refusal, fallback, compaction, hang"
             )));
         }
     };
@@ -247,6 +250,7 @@ pub(crate) struct ActiveFaults {
     pub(crate) refusal: Option<String>,
     pub(crate) fallback: Option<String>,
     pub(crate) compaction: Option<u64>,
+    pub(crate) hang_ms: Option<u64>,
 }
 
 impl ActiveFaults {
@@ -316,6 +320,7 @@ impl FaultCounter {
                     FaultKind::Refusal(c) => active.refusal = Some(c.clone()),
                     FaultKind::Fallback(m) => active.fallback = Some(m.clone()),
                     FaultKind::Compaction(n) => active.compaction = Some(*n),
+                    FaultKind::Hang(ms) => active.hang_ms = Some(*ms),
                 }
             }
             if active.status.is_some() {

@@ -302,6 +302,11 @@ async fn serve(
             .faults
             .activate(spec, h.finish(), parts.method.as_str(), parts.uri.path())
     };
+    if let Some(ms) = faults.hang_ms {
+        // Nothing is sent until then; a client that leaves first drops this
+        // future, and the sleep with it.
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     if let Some(FaultKind::Status {
         code,
         error_type,

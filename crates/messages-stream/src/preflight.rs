@@ -11,13 +11,13 @@
 //! with another client (nothing is left to check before sending). The
 //! batch facade (`BatchJob::submit`) and its local runner sit beside this
 //! crate, not above it: they make the same version and retired-model checks
-//! with messages-batch's own copy, without the deprecation warning.
+//! with the same rule ([`ModelCatalog::check`], next to the model table in
+//! messages-types), without the deprecation warning.
 //!
 //! [`MessageStream::resumable`]: crate::MessageStream::resumable
 //! [`MessageStream::from_source`]: crate::MessageStream::from_source
 
 use std::collections::HashSet;
-use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
 use http::HeaderMap;
@@ -91,26 +91,14 @@ pub(crate) fn version_for<'a>(
 }
 
 fn check_model(model: &str) -> messages_http::Result<()> {
-    match catalog().lifecycle(model, &today_utc()) {
-        Some(Lifecycle::Retired { on }) => Err(messages_http::Error::client_side(
-            RetiredModel {
-                model: model.to_owned(),
-                on,
-            }
-            .to_string(),
-        )),
-        Some(Lifecycle::Deprecated { retires_on }) => {
+    match ModelCatalog::shared().check(model, &today_utc()) {
+        Err(retired) => Err(messages_http::Error::client_side(retired.to_string())),
+        Ok(Lifecycle::Deprecated { retires_on }) => {
             warn_deprecated(model, retires_on);
             Ok(())
         }
-        _ => Ok(()),
+        Ok(_) => Ok(()),
     }
-}
-
-/// The built-in model table, parsed once.
-fn catalog() -> &'static ModelCatalog {
-    static CATALOG: OnceLock<ModelCatalog> = OnceLock::new();
-    CATALOG.get_or_init(ModelCatalog::builtin)
 }
 
 /// Warns once per process and model that `model` is deprecated.
@@ -128,21 +116,5 @@ fn warn_deprecated(model: &str, retires_on: Option<String>) {
             }
             None => tracing::warn!(model, "the model is deprecated"),
         }
-    }
-}
-
-/// A retired model, refused before sending.
-struct RetiredModel {
-    model: String,
-    on: String,
-}
-
-impl fmt::Display for RetiredModel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "model `{}` was retired on {} and is no longer served; choose a current model",
-            self.model, self.on
-        )
     }
 }

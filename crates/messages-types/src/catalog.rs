@@ -6,7 +6,12 @@
 //! it with their own file in the same format ([`ModelCatalog::from_json`]),
 //! so a new model never needs a new release. The emulator serves the same
 //! data, and clients use it to warn about deprecated models and refuse
-//! retired ones before sending.
+//! retired ones before sending ([`ModelCatalog::check`], the one home of
+//! that rule).
+//!
+//! The newest entries (Claude Opus 5.5, Sonnet 5.5 and Haiku 5.5) come from
+//! their model pages on platform.claude.com (`/docs/en/models/haiku-5-5/overview`
+//! and the Opus 5.5 and Sonnet 5.5 pages), as the `sources` of the file say.
 //!
 //! ```
 //! use messages_types::catalog::{Lifecycle, ModelCatalog};
@@ -14,6 +19,7 @@
 //! let catalog = ModelCatalog::builtin();
 //! let opus = catalog.find("claude-opus-4-6").unwrap();
 //! assert_eq!(opus.max_output_tokens, 128_000);
+//! assert_eq!(catalog.find("claude-haiku-5-5").unwrap().context_window, 1_000_000);
 //! assert_eq!(catalog.find("claude-sonnet-4-5").unwrap().id, "claude-sonnet-4-5-20250929");
 //! assert!(matches!(
 //!     catalog.lifecycle("claude-sonnet-4-5", "2026-12-01"),
@@ -22,6 +28,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -175,6 +182,47 @@ impl ModelCatalog {
         self.models.iter().find(|m| m.answers_to(name))
     }
 
+    /// The built-in table ([`builtin`](ModelCatalog::builtin)), parsed once
+    /// per process on first use and shared after that.
+    pub fn shared() -> &'static ModelCatalog {
+        static SHARED: OnceLock<ModelCatalog> = OnceLock::new();
+        SHARED.get_or_init(ModelCatalog::builtin)
+    }
+
+    /// The check made before a request naming model `name` is sent on
+    /// `today` (`YYYY-MM-DD`), the one rule every client path applies: a
+    /// retired model is refused ([`RetiredModel`], whose message gives the
+    /// retirement date); otherwise its [`Lifecycle`], where
+    /// [`Lifecycle::Deprecated`] is for the caller to warn about. A model
+    /// not in the table is [`Lifecycle::Active`]: it is sent as it is.
+    ///
+    /// ```
+    /// use messages_types::catalog::{Lifecycle, ModelCatalog};
+    ///
+    /// let catalog = ModelCatalog::from_json(
+    ///     r#"[{"id": "old", "context_window": 1, "max_output_tokens": 1, "retires_on": "2026-01-05"}]"#,
+    /// )?;
+    /// assert!(matches!(catalog.check("old", "2026-01-01"), Ok(Lifecycle::Deprecated { .. })));
+    /// let err = catalog.check("old", "2026-01-05").unwrap_err();
+    /// assert!(err.to_string().contains("retired on 2026-01-05"));
+    /// assert_eq!(catalog.check("unknown", "2026-01-05"), Ok(Lifecycle::Active));
+    /// # Ok::<(), messages_types::catalog::CatalogError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The model is retired on `today`.
+    pub fn check(&self, name: &str, today: &str) -> Result<Lifecycle, RetiredModel> {
+        match self.lifecycle(name, today) {
+            Some(Lifecycle::Retired { on }) => Err(RetiredModel {
+                model: name.to_owned(),
+                on,
+            }),
+            Some(lifecycle) => Ok(lifecycle),
+            None => Ok(Lifecycle::Active),
+        }
+    }
+
     /// The lifecycle of model `name` on `today` (`YYYY-MM-DD`); `None` for
     /// a model not in the table.
     pub fn lifecycle(&self, name: &str, today: &str) -> Option<Lifecycle> {
@@ -188,6 +236,38 @@ impl ModelCatalog {
         })
     }
 }
+
+/// A retired model, refused before a request naming it is sent (see
+/// [`ModelCatalog::check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredModel {
+    model: String,
+    on: String,
+}
+
+impl RetiredModel {
+    /// The model as the request named it.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The retirement date (`YYYY-MM-DD`).
+    pub fn retired_on(&self) -> &str {
+        &self.on
+    }
+}
+
+impl fmt::Display for RetiredModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "model `{}` was retired on {} and is no longer served; choose a current model",
+            self.model, self.on
+        )
+    }
+}
+
+impl std::error::Error for RetiredModel {}
 
 /// Today's date in UTC, `YYYY-MM-DD`, from the system clock.
 pub fn today_utc() -> String {

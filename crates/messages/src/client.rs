@@ -12,9 +12,11 @@ use messages_types::{CountTokensRequest, CountTokensResponse, Message, MessageRe
 /// Cheap to clone (an `Arc` inside) and `Send + Sync`: share one per
 /// process so every request uses the same connection pool.
 ///
-/// Every call returns [`messages::Error`](crate::Error). The events of a
-/// [`MessageStream`] and the batch facade's calls return their layer's
-/// error, which `?` converts into it.
+/// Every call returns [`messages::Error`](crate::Error), and so do the
+/// calls of the [`Batches`](crate::Batches) and [`Runner`](crate::Runner)
+/// facades it hands out (streams of results included). The events of a
+/// [`MessageStream`] return the stream layer's error, which `?` converts
+/// into it.
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,
@@ -189,19 +191,21 @@ impl Client {
         }
     }
 
-    /// The Message Batches API; [`BatchJob::submit`] takes it.
-    ///
-    /// [`BatchJob::submit`]: messages_batch::BatchJob::submit
+    /// The Message Batches API; [`Batches::submit`](crate::Batches::submit)
+    /// sends a [`BatchJob`](crate::batch::BatchJob). Its calls return
+    /// [`messages::Error`](crate::Error);
+    /// [`inner`](crate::Batches::inner) is the batch crate's facade.
     #[cfg(feature = "batch")]
-    pub fn batches(&self) -> messages_batch::Batches {
-        messages_batch::Batches::new(self.transport.clone())
+    pub fn batches(&self) -> crate::Batches {
+        crate::Batches::new(self.transport.clone())
     }
 
     /// A local runner over this client's transport: a job's requests sent
-    /// through `POST /v1/messages`, a few at a time, with a checkpoint.
+    /// through `POST /v1/messages`, a few at a time, with a checkpoint. Its
+    /// calls return [`messages::Error`](crate::Error).
     #[cfg(feature = "batch")]
-    pub fn runner(&self) -> messages_batch::LocalRunner {
-        messages_batch::LocalRunner::new(self.transport.clone())
+    pub fn runner(&self) -> crate::Runner {
+        crate::Runner::new(self.transport.clone())
     }
 }
 

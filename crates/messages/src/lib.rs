@@ -10,10 +10,12 @@
 //!   ([`MessageStream::raw_data`]), and opt-in [resumption](ResumePolicy) of
 //!   dropped streams;
 //! - [`count_tokens`](Client::count_tokens), [`models`](Client::models);
-//! - [`batches`](Client::batches): the Message Batches API and
+//! - [`batches`](Client::batches): the Message Batches API ([`Batches`]) and
 //!   [`BatchJob`](batch::BatchJob), which splits a job into batches and
 //!   merges their results; [`runner`](Client::runner): the same job through
-//!   the crash-safe local runner ([`LocalRunner`](batch::LocalRunner)).
+//!   the crash-safe local runner ([`Runner`]). These facades map the batch
+//!   crate's calls, streams of results included, to [`Error`]; `inner()`
+//!   reaches the batch crate's own types.
 //!
 //! Every call has a form with options for that call: headers, betas,
 //! timeout, retries. [`create_with`](Client::create_with) and
@@ -87,9 +89,9 @@
 //! for (i, q) in ["What is 2+2?", "Name a prime."].iter().enumerate() {
 //!     job.add(format!("q-{i}"), MessageRequest::new("claude-haiku-4-5", 256).user(*q))?;
 //! }
-//! let submitted = job.submit(&client.batches()).await?;
+//! let submitted = client.batches().submit(&job).await?; // messages::Result
 //! submitted.wait(WaitOptions::new()).await?;
-//! let mut results = submitted.results();
+//! let mut results = submitted.results(); // items are messages::Result too
 //! while let Some(line) = results.try_next().await? {
 //!     println!("{}: {:?}", line.custom_id, line.result);
 //! }
@@ -105,11 +107,15 @@
 //! use messages::batch::BatchJob;
 //! use messages::Client;
 //!
-//! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
-//! let file = std::io::BufReader::new(std::fs::File::open("job.jsonl")?);
-//! let job = BatchJob::from_jsonl(file)?; // every line validated first
+//! # async fn run(client: Client, file: std::fs::File) -> messages::Result<()> {
+//! // let file = std::fs::File::open("job.jsonl")?;
+//! let job = BatchJob::from_jsonl(std::io::BufReader::new(file))?; // every line validated first
 //! let report = client.runner().concurrency(8).run(&job, "job.checkpoint").await?;
 //! println!("{} of {} done: {}", report.summary.total(), report.total, report.summary);
+//! match client.runner().run(&job, "job.checkpoint").await {
+//!     Err(e) if e.is_run_wide() => eprintln!("every request would fail: {e}"),
+//!     other => drop(other?),
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -143,6 +149,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "batch")]
+mod batches;
 mod client;
 mod error;
 
@@ -161,11 +169,11 @@ pub use messages_types as types;
 /// The SSE parser and encoder (crate `sse-core`).
 pub use sse_core as sse;
 
+#[cfg(feature = "batch")]
+pub use crate::batches::{BatchList, Batches, JobResults, ResultsStream, Runner, SubmittedJob};
 /// Header names and values, for [`RequestOptions::header`] (from the `http`
 /// crate, 1.x).
 pub use ::http::{HeaderName, HeaderValue};
-#[cfg(feature = "batch")]
-pub use messages_batch::Batches;
 pub use messages_http::{ListParams, Pages, RequestOptions, Transport};
 pub use messages_stream::{MessageStream, ResumePolicy, StreamOptions, Update};
 pub use messages_types::{

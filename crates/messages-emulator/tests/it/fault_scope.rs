@@ -76,3 +76,31 @@ async fn a_batch_with_the_expiry_fault_expires_its_unprocessed_requests() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn hang_holds_the_answer_and_skip_lets_the_first_requests_through() {
+    let emu = builder()
+        .fault("hang=60000,skip=1,scope=all,path=/v1/models")
+        .start()
+        .await
+        .unwrap();
+    let addr = emu.local_addr();
+    // The first request is skipped: answered at once.
+    assert_eq!(get(addr, "/v1/models").await.status, 200);
+    // The second hangs: nothing arrives while the client waits.
+    let hung = tokio::time::timeout(Duration::from_millis(300), get(addr, "/v1/models")).await;
+    assert!(hung.is_err(), "a hung request was answered: {hung:?}");
+    // Other paths are not affected, and the server still answers them.
+    assert_eq!(get(addr, "/v1/messages/batches").await.status, 200);
+    // A short hang answers as usual once it is over.
+    let r = send(
+        addr,
+        "GET",
+        "/v1/models",
+        &[("x-emulator-fault", "hang=50")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    emu.shutdown().await;
+}

@@ -240,8 +240,7 @@ async fn runner_errors_have_their_predicates_on_the_one_error() {
         .runner()
         .run(&job, dir.join("wrong.jsonl"))
         .await
-        .expect_err("wrong key")
-        .into();
+        .expect_err("wrong key");
     assert!(err.is_run_wide(), "{err:?}");
     assert!(!err.is_changed() && !err.is_checkpoint());
     assert!(err.to_string().contains("authentication_error"), "{err}");
@@ -266,8 +265,7 @@ async fn runner_errors_have_their_predicates_on_the_one_error() {
         .runner()
         .run(&edited, &checkpoint)
         .await
-        .expect_err("changed")
-        .into();
+        .expect_err("changed");
     assert!(err.is_changed(), "{err:?}");
     assert_eq!(err.custom_id(), Some("req-1"));
     assert!(!err.is_run_wide() && !err.is_checkpoint());
@@ -279,9 +277,107 @@ async fn runner_errors_have_their_predicates_on_the_one_error() {
         .runner()
         .run(&job, &foreign)
         .await
-        .expect_err("foreign checkpoint")
-        .into();
+        .expect_err("foreign checkpoint");
     assert!(err.is_checkpoint(), "{err:?}");
     assert!(!err.is_changed() && !err.is_run_wide());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "batch")]
+#[tokio::test]
+async fn every_batches_call_returns_the_one_error() {
+    use futures_util::TryStreamExt;
+    use messages::batch::{BatchJob, WaitOptions};
+    use messages::types::BatchResult;
+
+    let emu = logged().await;
+    let client = client(&emu);
+    let batches = client.batches();
+
+    // An unknown id: each call fails with the API's 404 on `messages::Error`.
+    let missing = "msgbatch_doesnotexist";
+    let errors: Vec<messages::Error> = vec![
+        batches.retrieve(missing).await.expect_err("retrieve"),
+        batches.cancel(missing).await.expect_err("cancel"),
+        batches.delete(missing).await.expect_err("delete"),
+        batches.results(missing).await.expect_err("results"),
+        batches
+            .wait(missing, WaitOptions::new().not_found_grace(Duration::ZERO))
+            .await
+            .expect_err("wait"),
+    ];
+    for err in &errors {
+        assert!(err.is_api(), "{err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err:?}");
+        assert_eq!(
+            err.error_type(),
+            Some(&messages::types::error::ErrorType::NotFound),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable(), "{err:?}");
+    }
+
+    // A job through the facade: submit, wait, the results stream's items.
+    let mut job = BatchJob::new();
+    for i in 0..3 {
+        job.add(
+            format!("q-{i}"),
+            MessageRequest::new("claude-sonnet-4-6", 16).user(format!("prompt {i}")),
+        )
+        .expect("add");
+    }
+    let submitted: messages::SubmittedJob = batches.submit(&job).await.expect("submit");
+    assert_eq!((submitted.len(), submitted.batch_ids().len()), (3, 1));
+    let ended = submitted
+        .wait(WaitOptions::new().interval(Duration::from_millis(20), Duration::from_millis(50)))
+        .await
+        .expect("wait");
+    assert_eq!(ended.len(), 1);
+    let progress = submitted.progress().await.expect("progress");
+    assert_eq!(progress.finished(), 3);
+    let mut results = submitted.results();
+    let mut ids = Vec::new();
+    while let Some(line) = results.try_next().await.expect("a result line") {
+        assert!(
+            matches!(line.result, BatchResult::Succeeded { .. }),
+            "{line:?}"
+        );
+        ids.push(line.custom_id);
+    }
+    ids.sort();
+    assert_eq!(ids, ["q-0", "q-1", "q-2"]);
+    assert_eq!(results.summary().total(), 3);
+    assert!(results.resubmittable().is_empty());
+
+    let id = &submitted.batch_ids()[0];
+    let mut one = batches.results(id).await.expect("results");
+    assert_eq!(one.batch_id(), id.as_str());
+    let raw = one.next_raw().await.expect("a line").expect("raw line");
+    assert!(!raw.bytes().is_empty());
+    let listed: Vec<_> = batches
+        .list(messages::ListParams::new())
+        .try_collect()
+        .await
+        .expect("list");
+    assert!(listed.iter().any(|b| &b.id == id));
+
+    // The escape hatch reaches the batch crate's facade, same endpoint.
+    let inner = batches.inner().retrieve(id).await.expect("inner retrieve");
+    assert_eq!(&inner.id, id);
+
+    // An invalid job is refused before anything is sent, on the one error.
+    let err: messages::Error = batches
+        .submit(&BatchJob::new())
+        .await
+        .expect_err("an empty job");
+    assert!(err.is_invalid_request(), "{err:?}");
+
+    // The runner's write_output: an unreadable checkpoint is `is_io`.
+    let dir = temp_dir("facade-output");
+    let err: messages::Error = client
+        .runner()
+        .write_output(&job, dir.join("missing.jsonl"), dir.join("out.jsonl"))
+        .expect_err("no checkpoint");
+    assert!(err.is_io() || err.is_checkpoint(), "{err:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
