@@ -55,15 +55,7 @@ pub enum Tool {
 impl Tool {
     /// A custom tool.
     pub fn custom(name: impl Into<String>, input_schema: Value) -> Tool {
-        Tool::Custom(CustomTool {
-            name: name.into(),
-            description: None,
-            input_schema,
-            cache_control: None,
-            strict: None,
-            eager_input_streaming: None,
-            extra: Map::new(),
-        })
+        Tool::Custom(CustomTool::new(name, input_schema))
     }
 
     /// A built-in or server tool by its versioned type and name, such as

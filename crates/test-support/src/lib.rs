@@ -5,7 +5,9 @@
 //!   bytes live and their peak per thread, for tests that assert "no
 //!   allocation" or "memory stays bounded";
 //! - [`raw`] (feature `net`): hostile servers, raw HTTP/1.1 on a loopback
-//!   `TcpListener`, whose replies the test writes byte by byte.
+//!   `TcpListener`, whose replies the test writes byte by byte;
+//! - [`redis`]: a `redis-server` on a free loopback port with its own
+//!   directory, for the queue's, the relay's and the CLI's tests.
 //!
 //! Used only as a dev-dependency; never published.
 #![deny(missing_docs)]
@@ -15,6 +17,7 @@
 pub mod alloc;
 #[cfg(feature = "net")]
 pub mod raw;
+pub mod redis;
 
 #[cfg(test)]
 #[global_allocator]

@@ -126,7 +126,7 @@ impl Events {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_streams_numbers_that_move_while_a_worker_runs() {
     let dir = temp_dir("dashboard");
-    let redis = Redis::start(&dir);
+    let redis = Redis::start();
     let emu = messages_emulator::Emulator::builder()
         .token_delay(Duration::ZERO)
         .latency(Duration::from_millis(20))

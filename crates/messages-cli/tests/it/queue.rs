@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,58 +16,7 @@ use crate::{msgs, output, stderr, temp_dir};
 
 const SECRET: &str = "fleet secret";
 
-/// A `redis-server` on a free loopback port, killed on drop.
-pub(crate) struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    pub(crate) fn start(dir: &Path) -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (cargo xtask ci installs it)");
-        // Owned by `Redis` at once, so that it is killed and waited for on
-        // drop, even if it never comes up.
-        let redis = Redis { child, port };
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start");
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub(crate) use test_support::redis::Redis;
 
 /// A minimal HTTP/1.1 callback receiver (keep-alive, Content-Length
 /// bodies): verifies each signature and counts POSTs per job id.
@@ -171,7 +120,7 @@ fn spawn_worker(base_url: &str, redis: &str) -> Child {
 #[tokio::test]
 async fn a_fleet_with_killed_workers_gives_each_job_one_result_and_its_callback() {
     let dir = temp_dir("fleet");
-    let redis = Redis::start(&dir);
+    let redis = Redis::start();
     let emu = messages_emulator::Emulator::builder()
         .token_delay(Duration::ZERO)
         .latency(Duration::from_millis(50))

@@ -78,8 +78,7 @@ fn serves_the_demo_page_and_streams_chats() {
 
 #[test]
 fn two_servers_sharing_redis_resume_each_others_streams() {
-    let dir = crate::temp_dir("serve-redis");
-    let redis = crate::queue::Redis::start(&dir);
+    let redis = crate::queue::Redis::start();
     let url = redis.url();
     let (_one, one) = serve(&["--token-delay-ms", "0", "--redis", &url]);
     let (_two, two) = serve(&["--token-delay-ms", "0", "--redis", &url]);

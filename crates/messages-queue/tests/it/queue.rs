@@ -25,7 +25,7 @@ where
     F: Fn(Arc<dyn Queue>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let q = RedisQueue::connect(&redis.url(), cfg)
         .await
         .expect("connect");

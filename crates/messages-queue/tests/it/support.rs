@@ -1,9 +1,8 @@
 //! Test servers: redis-server, the emulator, a callback receiver.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,82 +38,7 @@ impl Drop for TempDir {
     }
 }
 
-/// A `redis-server` on a free loopback port with its own directory,
-/// killed on drop.
-pub(crate) struct Redis {
-    child: Option<Child>,
-    pub(crate) port: u16,
-    dir: TempDir,
-    aof: bool,
-}
-
-impl Redis {
-    pub(crate) fn start(aof: bool) -> Redis {
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
-            l.local_addr().expect("addr").port()
-        };
-        let mut r = Redis {
-            child: None,
-            port,
-            dir: TempDir::new("redis"),
-            aof,
-        };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", if self.aof { "yes" } else { "no" }])
-            .args(["--appendfsync", "always"])
-            .arg("--dir")
-            .arg(&self.dir.0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (cargo xtask ci installs it)");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// SIGKILLs the server (no shutdown save), then starts it again on the
-    /// same port and directory.
-    pub(crate) fn crash_and_restart(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        self.spawn();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+pub(crate) use test_support::redis::Redis;
 
 pub(crate) async fn emulator(latency: Duration) -> EmulatorHandle {
     Emulator::builder()

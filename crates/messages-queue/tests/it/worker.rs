@@ -130,7 +130,7 @@ async fn check_worker(q: Arc<dyn Queue>) {
 
 #[tokio::test]
 async fn a_redis_worker_stores_every_result_once_with_one_callback() {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let q = RedisQueue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
@@ -188,7 +188,7 @@ async fn a_refused_callback_is_retried_then_failed_and_the_result_stays() {
 
 #[tokio::test]
 async fn a_poison_job_goes_to_the_dead_letters_after_n_deliveries() {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let cfg = QueueConfig {
         visibility_timeout: Duration::from_secs(30),
         max_deliveries: 2,
@@ -250,7 +250,7 @@ async fn a_bad_key_stops_the_worker_without_burning_the_queue() {
 
 #[tokio::test]
 async fn workers_ride_out_a_redis_restart_with_aof() {
-    let mut redis = Redis::start(true);
+    let mut redis = Redis::start_aof();
     let q: Arc<dyn Queue> = Arc::new(
         RedisQueue::connect(&redis.url(), QueueConfig::default())
             .await
@@ -335,7 +335,7 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
 /// request fails.
 #[tokio::test]
 async fn three_workers_share_one_rate_limit() {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let emu = messages_emulator::Emulator::builder()
         .token_delay(Duration::ZERO)
         .request_log(true)
@@ -512,7 +512,7 @@ async fn check_deadline_routing(q: Arc<dyn Queue>) {
 
 #[tokio::test]
 async fn deadline_routing_through_batches_on_redis() {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let q = RedisQueue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
@@ -577,7 +577,7 @@ async fn rate_limited_api() -> String {
 
 #[tokio::test]
 async fn rate_limit_headers_and_a_429_reach_the_whole_fleet() {
-    let redis = Redis::start(false);
+    let redis = Redis::start();
     let q: Arc<dyn Queue> = Arc::new(
         RedisQueue::connect(&redis.url(), QueueConfig::default())
             .await

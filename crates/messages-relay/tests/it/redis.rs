@@ -1,8 +1,7 @@
 //! The Redis store: two relay instances sharing one `redis-server`
 //! (started by the test on a free loopback port).
 
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use messages_emulator::{Emulator, EmulatorHandle};
@@ -12,47 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::support::*;
 
-/// A `redis-server` on a free loopback port, without persistence, killed on
-/// drop. (A minimal copy of the server helper of messages-queue's tests.)
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = StdListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (cargo xtask ci installs it)");
-        let server = RedisServer { child, port };
-        for _ in 0..200 {
-            if StdStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on port {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use test_support::redis::Redis as RedisServer;
 
 /// One relay instance on loopback, with its own connections to Redis.
 struct Instance {
