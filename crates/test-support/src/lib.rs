@@ -6,6 +6,7 @@
 //!   allocation" or "memory stays bounded";
 //! - [`raw`] (feature `net`): hostile servers, raw HTTP/1.1 on a loopback
 //!   `TcpListener`, whose replies the test writes byte by byte;
+//! - [`TempDir`]: a unique temporary directory, removed on drop;
 //! - [`redis`]: a `redis-server` on a free loopback port with its own
 //!   directory, for the queue's, the relay's and the CLI's tests.
 //!
@@ -18,6 +19,9 @@ pub mod alloc;
 #[cfg(feature = "net")]
 pub mod raw;
 pub mod redis;
+mod temp;
+
+pub use temp::TempDir;
 
 #[cfg(test)]
 #[global_allocator]

@@ -8,15 +8,17 @@
 
 use std::fmt;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::TempDir;
 
 /// A running `redis-server`; see the [module docs](self).
 pub struct Redis {
     child: Option<Child>,
     port: u16,
-    dir: PathBuf,
+    dir: TempDir,
     aof: bool,
 }
 
@@ -24,7 +26,7 @@ impl fmt::Debug for Redis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redis")
             .field("port", &self.port)
-            .field("dir", &self.dir)
+            .field("dir", &self.dir.0)
             .field("aof", &self.aof)
             .finish()
     }
@@ -55,15 +57,7 @@ impl Redis {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "test-support-redis-{}-{port}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
+        let dir = TempDir::new(&format!("test-support-redis-{port}"));
         let mut redis = Redis {
             child: None,
             port,
@@ -81,7 +75,7 @@ impl Redis {
             .args(["--appendonly", if self.aof { "yes" } else { "no" }])
             .args(["--appendfsync", "always"])
             .arg("--dir")
-            .arg(&self.dir)
+            .arg(&self.dir.0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -110,7 +104,7 @@ impl Redis {
 
     /// Its working directory (where an append-only file goes).
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.dir.0
     }
 
     /// SIGKILLs the server (no shutdown save), then starts it again on the
@@ -134,7 +128,7 @@ impl Redis {
 
 impl Drop for Redis {
     fn drop(&mut self) {
+        // The server first, then its directory (the field, dropped after).
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -81,30 +81,4 @@ pub(crate) fn fast_wait() -> messages_batch::WaitOptions {
     messages_batch::WaitOptions::new().interval(Duration::from_millis(5), Duration::from_millis(50))
 }
 
-/// A unique temporary directory, removed on drop.
-pub(crate) struct TempDir(pub(crate) std::path::PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "messages-batch-{name}-{}-{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub(crate) use test_support::TempDir;

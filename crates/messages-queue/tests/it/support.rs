@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,29 +13,7 @@ use messages_emulator::{Emulator, EmulatorHandle};
 use messages_queue::callback::{DEFAULT_TOLERANCE, SIGNATURE_HEADER, verify};
 use messages_types::MessageRequest;
 
-/// A unique temporary directory, removed on drop.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "messages-queue-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub(crate) use test_support::TempDir;
 
 pub(crate) use test_support::redis::Redis;
 
