@@ -93,7 +93,7 @@ pub use crate::job::{
 };
 pub use crate::runner::{
     CHECKPOINT_FORMAT, DEFAULT_CONCURRENCY, DEFAULT_MAX_WAIT, DEFAULT_RUN_WIDE_ERRORS, LocalRunner,
-    RunReport, read_results, write_output, write_output_to,
+    RunReport, errored_result, read_results, write_output, write_output_to,
 };
 pub use crate::summary::{
     BATCH_DISCOUNT, ModelPrice, PRICES_JSON, PriceTable, PriceTableError, Summary, cost_of,

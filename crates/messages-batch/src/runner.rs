@@ -755,23 +755,44 @@ fn classify(e: messages_http::Error, body_len: usize, max_line_len: usize) -> Ou
         };
         return Outcome::RunWide(BatchResult::Errored { error });
     }
-    match e.error_response() {
-        Some(body) => Outcome::Result(BatchResult::Errored {
-            error: body.clone(),
-        }),
-        None if e.is_api() => Outcome::Result(errored(
-            ErrorType::from_status(e.status().map_or(500, |s| s.as_u16())),
-            e.to_string(),
-            e.request_id().map(str::to_owned),
-        )),
-        None if e.is_streaming_required() => {
-            Outcome::Result(errored(ErrorType::InvalidRequest, e.to_string(), None))
-        }
-        None if e.is_too_large() => Outcome::Result(too_large(format!(
-            "the reply was larger than the checkpoint line limit of {max_line_len} bytes and was not kept"
-        ))),
-        None => Outcome::Fatal(e),
+    if let Some(result) = errored_result(&e) {
+        return Outcome::Result(result);
     }
+    if e.is_too_large() {
+        return Outcome::Result(too_large(format!(
+            "the reply was larger than the checkpoint line limit of {max_line_len} bytes and was not kept"
+        )));
+    }
+    Outcome::Fatal(e)
+}
+
+/// The errored result a failed request records when the failure is an
+/// answer: the API's error body as it came, or one built from the status
+/// when the body was not the API's. A request the transport refused to send
+/// (a non-streaming request too long to wait for) is an
+/// `invalid_request_error`. `None` when nothing answered (connect, timeout,
+/// I/O, a reply over a limit): the caller retries or stops.
+///
+/// The one mapping of a transport error to a result, for the local runner
+/// and the queue's workers.
+pub fn errored_result(e: &messages_http::Error) -> Option<BatchResult> {
+    if let Some(body) = e.error_response() {
+        return Some(BatchResult::Errored {
+            error: body.clone(),
+        });
+    }
+    let (kind, request_id) = if e.is_api() {
+        let status = e.status().map_or(500, |s| s.as_u16());
+        (
+            ErrorType::from_status(status),
+            e.request_id().map(str::to_owned),
+        )
+    } else if e.is_streaming_required() {
+        (ErrorType::InvalidRequest, None)
+    } else {
+        return None;
+    };
+    Some(errored(kind, e.to_string(), request_id))
 }
 
 fn rate_limited_error(

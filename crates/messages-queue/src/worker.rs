@@ -418,7 +418,11 @@ impl Worker {
         let params = &d.job.request;
         let body = match serde_json::to_vec(params) {
             Ok(b) => b,
-            Err(e) => return Sent::Final(errored(ErrorType::InvalidRequest, e.to_string(), None)),
+            Err(e) => {
+                let error = ApiError::new(ErrorType::InvalidRequest, e.to_string());
+                let error = ErrorResponse::new(error);
+                return Sent::Final(BatchResult::Errored { error });
+            }
         };
         let tokens = body.len() as u64 / 4 + u64::from(params.max_tokens);
         loop {
@@ -516,33 +520,16 @@ fn classify(e: messages_http::Error) -> Sent {
         );
     }
     let pause = status == Some(429);
-    if let Some(body) = e.error_response() {
-        if body.error.kind.is_retryable() {
+    if let Some(result) = messages_batch::errored_result(&e) {
+        if let BatchResult::Errored { error } = &result
+            && error.error.kind.is_retryable()
+        {
             return Sent::Retry {
-                error: format!("{}: {}", body.error.kind.as_str(), body.error.message),
+                error: format!("{}: {}", error.error.kind.as_str(), error.error.message),
                 pause,
             };
         }
-        return Sent::Final(BatchResult::Errored {
-            error: body.clone(),
-        });
-    }
-    if e.is_api() {
-        let kind = ErrorType::from_status(status.unwrap_or(500));
-        if kind.is_retryable() {
-            return Sent::Retry {
-                error: format!("{}: {e}", kind.as_str()),
-                pause,
-            };
-        }
-        return Sent::Final(errored(
-            kind,
-            e.to_string(),
-            e.request_id().map(str::to_owned),
-        ));
-    }
-    if e.is_streaming_required() {
-        return Sent::Final(errored(ErrorType::InvalidRequest, e.to_string(), None));
+        return Sent::Final(result);
     }
     // Recorded as `KIND: MESSAGE`, like the API's errors, so that the
     // queue's totals count retries by kind (`Stats::retries`).
@@ -556,11 +543,5 @@ fn classify(e: messages_http::Error) -> Sent {
     Sent::Retry {
         error: format!("{kind}: {e}"),
         pause: false,
-    }
-}
-
-fn errored(kind: ErrorType, message: String, request_id: Option<String>) -> BatchResult {
-    BatchResult::Errored {
-        error: ErrorResponse::new(ApiError::new(kind, message)).with_request_id(request_id),
     }
 }
