@@ -10,7 +10,14 @@
 # Environment knobs (defaults in brackets): TARGETS, the targets to run
 # ["direct relay fastapi node"]; NO_BUILD=1 skips the release builds;
 # PACE_MS, the emulator's pace per token and
-# the load generator's schedule [20]; REPEAT, runs per (target, N) [1].
+# the load generator's schedule [20]; REPEAT, runs per (target, N) [1];
+# RELAY_ARGS, extra `msgs` flags for the relay [none], for example
+# `--http2-prior-knowledge` (its upstream requests as HTTP/2 streams, 100 per
+# connection, instead of one HTTP/1.1 connection each); EMU_ARGS, extra
+# emulator flags [none], for example `--stamp-text`, which makes every text
+# delta the time the emulator wrote it, so that the `behind_*` columns give
+# each event's delay behind the emulator (the `late_*` columns, which assume
+# the emulator's own words, are then meaningless).
 # Each result line ends with the machine's load average (1/5/15 min) just
 # after the run.
 #
@@ -59,11 +66,13 @@ start() {
   echo "no address in $log" >&2; cat "$log" >&2; exit 1
 }
 
-start "$T/emulator.log" target/release/messages-emulator --addr 127.0.0.1:0 --token-delay-ms "$PACE_MS"
+# shellcheck disable=SC2086
+start "$T/emulator.log" target/release/messages-emulator --addr 127.0.0.1:0 --token-delay-ms "$PACE_MS" ${EMU_ARGS:-}
 EMU=$URL EMU_PID=$PID
 export ANTHROPIC_BASE_URL=$EMU ANTHROPIC_API_KEY=bench RELAY_MAX_TOKENS=500
 if want relay; then
-  start "$T/relay.log" target/release/msgs serve --addr 127.0.0.1:0 --format simple --max-tokens 500 --model claude-haiku-4-5
+  # shellcheck disable=SC2086
+  start "$T/relay.log" target/release/msgs ${RELAY_ARGS:-} serve --addr 127.0.0.1:0 --format simple --max-tokens 500 --model claude-haiku-4-5
   RELAY=$URL RELAY_PID=$PID
 fi
 if want fastapi; then

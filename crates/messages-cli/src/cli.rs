@@ -58,6 +58,14 @@ pub(crate) struct Global {
     /// (default 60).
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
     pub(crate) header_timeout: Option<std::time::Duration>,
+    /// Speak HTTP/2 from the first byte (h2c to an http:// base URL, such
+    /// as the emulator); without it TLS picks HTTP/2 or 1.1 by ALPN.
+    #[arg(long, global = true)]
+    pub(crate) http2_prior_knowledge: bool,
+    /// The most requests one HTTP/2 connection carries at once before
+    /// another connection is opened (default 100).
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) http2_max_streams: Option<usize>,
     /// A prices file (the format of messages-batch's data/prices.json) for
     /// cost estimates instead of the built-in, dated table.
     #[arg(long, global = true, value_name = "FILE")]
@@ -385,6 +393,10 @@ pub(crate) struct EmulatorArgs {
     /// Pad stream JSON with spaces like the real API.
     #[arg(long)]
     pub(crate) pad_json: bool,
+    /// Each paced text delta is ` t<unix micros>`, the time it was written
+    /// (for latency benchmarks).
+    #[arg(long)]
+    pub(crate) stamp_text: bool,
     /// A ping event after every N deltas (default 25).
     #[arg(long, value_name = "N")]
     pub(crate) ping_every: Option<usize>,

@@ -81,7 +81,7 @@ pub(crate) async fn connect_with(
         if let Some(d) = header_timeout {
             t = t.header_timeout(Some(d));
         }
-        t
+        http2(t, global)
     });
     let builder = match timeout {
         Some(t) => builder.timeout(t),
@@ -89,4 +89,16 @@ pub(crate) async fn connect_with(
     };
     let client = builder.build()?;
     Ok(Conn { client, embedded })
+}
+
+/// The HTTP/2 flags (`--http2-prior-knowledge`, `--http2-max-streams`).
+pub(crate) fn http2(
+    t: messages::http::TransportBuilder,
+    global: &Global,
+) -> messages::http::TransportBuilder {
+    let t = t.http2_prior_knowledge(global.http2_prior_knowledge);
+    match global.http2_max_streams {
+        Some(n) => t.http2_max_streams(n),
+        None => t,
+    }
 }

@@ -44,6 +44,9 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     if args.pad_json {
         b = b.pad_json(true);
     }
+    if args.stamp_text {
+        b = b.stamp_text(true);
+    }
     if let Some(n) = args.ping_every {
         b = b.ping_every(n);
     }

@@ -78,7 +78,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
     let (transport, emulator, _conn) = if use_emulator {
         let builder = Emulator::builder().token_delay(Duration::from_millis(args.token_delay_ms));
         let handle = connect::embedded_emulator(builder).await?;
-        let transport = Transport::builder()
+        let transport = connect::http2(Transport::builder(), global)
             .api_key("embedded-emulator")
             .base_url(handle.base_url())
             .build()

@@ -381,6 +381,7 @@ pub(crate) struct Config {
     pub(crate) latency: Duration,
     pub(crate) faults: FaultSpec,
     pub(crate) pad_json: bool,
+    pub(crate) stamp_text: bool,
     pub(crate) ping_every: usize,
     pub(crate) batch_pace: Duration,
     pub(crate) batch_expiry: Duration,
@@ -406,6 +407,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             faults: FaultSpec::default(),
             pad_json: false,
+            stamp_text: false,
             ping_every: 25,
             batch_pace: Duration::from_millis(5),
             batch_expiry: Duration::from_secs(24 * 60 * 60),
@@ -510,6 +512,17 @@ impl EmulatorBuilder {
     /// sometimes does. Default is off.
     pub fn pad_json(mut self, pad: bool) -> EmulatorBuilder {
         self.config.pad_json = pad;
+        self
+    }
+
+    /// Replace the text of every paced `text_delta` with ` t` and the
+    /// wall-clock time it was written, in microseconds since the Unix epoch
+    /// (` t1764499200123456`), one token each. For latency benchmarks: a
+    /// reader on the same machine subtracts the stamp from its arrival time
+    /// to get the delay behind the emulator's own write, event by event,
+    /// whatever relay sits between. Default is off.
+    pub fn stamp_text(mut self, stamp: bool) -> EmulatorBuilder {
+        self.config.stamp_text = stamp;
         self
     }
 

@@ -19,6 +19,8 @@ usage: messages-emulator [OPTIONS]
   --token-delay-ms N        stream pacing per token (default 3; 0 = as fast as possible)
   --fault SPEC              server-wide faults in the x-emulator-fault grammar (repeatable)
   --pad-json                pad stream JSON with spaces like the real API
+  --stamp-text              each paced text delta is ` t<unix micros>`, the
+                            time it was written (for latency benchmarks)
   --ping-every N            a ping after every N deltas (default 25)
   --batch-pace-ms N         time to process one batch request (default 5)
   --batch-expiry-secs N     batch expiry after creation (default 86400)
@@ -86,6 +88,10 @@ fn parse(args: &[String]) -> Result<Option<EmulatorBuilder>, String> {
         }
         if flag == "--pad-json" {
             b = b.pad_json(true);
+            continue;
+        }
+        if flag == "--stamp-text" {
+            b = b.stamp_text(true);
             continue;
         }
         let mut value = || -> Result<String, String> {

@@ -658,6 +658,7 @@ fn messages(
     let opts = StreamOptions {
         token_delay: state.config.token_delay,
         pad_json: state.config.pad_json,
+        stamp_text: state.config.stamp_text,
         cancelled: Arc::clone(&state.cancelled_streams),
     };
     Ok(Reply {

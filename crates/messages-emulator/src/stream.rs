@@ -20,6 +20,8 @@ pub(crate) struct Ev {
     pub(crate) name: &'static str,
     pub(crate) data: String,
     pub(crate) tokens: u64,
+    /// The block index, for a `text_delta`.
+    pub(crate) text_of: Option<usize>,
 }
 
 /// Writes `event`'s data; its name is its `type`.
@@ -28,6 +30,13 @@ fn ev(event: &Event<'_>, tokens: u64) -> Ev {
         name: event.name(),
         data: wire::to_string(event),
         tokens,
+        text_of: match event {
+            Event::ContentBlockDelta {
+                index,
+                delta: Delta::Text { .. },
+            } => Some(*index),
+            _ => None,
+        },
     }
 }
 
@@ -81,6 +90,8 @@ pub(crate) fn render(buf: &mut BytesMut, e: &Ev, seq: usize, pad: bool) {
 pub(crate) struct StreamOptions {
     pub(crate) token_delay: Duration,
     pub(crate) pad_json: bool,
+    /// See `EmulatorBuilder::stamp_text`.
+    pub(crate) stamp_text: bool,
     /// Counts streams whose client went away.
     pub(crate) cancelled: Arc<AtomicU64>,
 }
@@ -162,7 +173,19 @@ async fn write_events(
             let ticks = u32::try_from(e.tokens).unwrap_or(u32::MAX);
             tokio::time::sleep(opts.token_delay.saturating_mul(ticks)).await;
         }
-        render(&mut buf, e, n, opts.pad_json);
+        match e.text_of {
+            Some(index) if opts.stamp_text && !opts.token_delay.is_zero() => {
+                let text = format!(" t{}", unix_micros());
+                let delta = Delta::Text { text: &text };
+                render(
+                    &mut buf,
+                    &ev(&Event::ContentBlockDelta { index, delta }, 1),
+                    n,
+                    false,
+                );
+            }
+            _ => render(&mut buf, e, n, opts.pad_json),
+        }
         tx.send(Ok(buf.split().freeze())).await.map_err(drop)?;
     }
     match terminal {
@@ -302,4 +325,11 @@ pub(crate) fn firehose(g: &Generation, n: u64, pad: bool) -> Body {
         count: full,
         tail: Some(tail.freeze()),
     }
+}
+
+/// Microseconds since the Unix epoch (0 if the clock is before it).
+fn unix_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros())
 }

@@ -1,17 +1,20 @@
 //! The bottom of the stack: TCP + TLS connector with a connect timeout, and
-//! the hyper-util pooled client as a `Service<Request<Bytes>>`.
+//! the hyper-util pooled clients (one, or more over HTTP/2: see [`Lanes`])
+//! as a `Service<Request<Bytes>>`.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -103,22 +106,110 @@ impl StdError for ConnectTimeout {}
 
 // ===== HyperService =====
 
-/// The pooled hyper-util client as a tower service. Refuses to send
-/// credentials over plain HTTP to a host that is not loopback unless allowed;
-/// this check runs last, after any user layer could have changed the URL.
+/// The most requests one HTTP/2 connection carries at once, unless set:
+/// RFC 9113 (section 6.5.2) asks servers to allow no fewer than 100.
+pub(crate) const DEFAULT_HTTP2_MAX_STREAMS: usize = 100;
+
+/// The pooled hyper clients ("lanes") requests go out on.
+///
+/// Over HTTP/1.1 one lane serves every request: its pool opens a connection
+/// per concurrent request. Over HTTP/2 a lane's pool keeps one connection per
+/// host and queues every request beyond the server's stream limit until an
+/// earlier one ends (hyper does not open a second connection); a stream of
+/// Claude's reply can hold its slot for minutes. So a lane known to speak
+/// HTTP/2 (by prior knowledge, or from the version of a response it gave)
+/// takes at most `max_streams` requests at once, and the next request goes
+/// to the next lane, which has a connection of its own.
+pub(crate) struct Lanes {
+    builder: hyper_util::client::legacy::Builder,
+    connector: Connector,
+    max_streams: usize,
+    prior_knowledge: bool,
+    list: RwLock<Vec<Arc<Lane>>>,
+}
+
+struct Lane {
+    client: Client<Connector, Full<Bytes>>,
+    in_flight: AtomicUsize,
+    http2: AtomicBool,
+}
+
+impl Lane {
+    /// Takes a slot: always on a lane not known to speak HTTP/2, below the
+    /// cap on one that does.
+    fn try_take(&self, max: usize) -> bool {
+        if !self.http2.load(Ordering::Relaxed) {
+            self.in_flight.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        self.in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// A request's slot on its lane, given back on drop.
+struct Slot(Arc<Lane>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lanes {
+    pub(crate) fn new(
+        builder: hyper_util::client::legacy::Builder,
+        connector: Connector,
+        max_streams: usize,
+        prior_knowledge: bool,
+    ) -> Lanes {
+        Lanes {
+            builder,
+            connector,
+            max_streams: max_streams.max(1),
+            prior_knowledge,
+            list: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// A slot on the first lane with room, or on a new lane.
+    fn take(&self) -> Slot {
+        let list = self.list.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lane) = list.iter().find(|l| l.try_take(self.max_streams)) {
+            return Slot(Arc::clone(lane));
+        }
+        drop(list);
+        let mut list = self.list.write().unwrap_or_else(PoisonError::into_inner);
+        // Another request may have added a lane in between.
+        if let Some(lane) = list.iter().find(|l| l.try_take(self.max_streams)) {
+            return Slot(Arc::clone(lane));
+        }
+        // Lanes are only added when every lane is a full HTTP/2 one, so a
+        // new lane is taken to speak HTTP/2 too until it answers otherwise.
+        let lane = Arc::new(Lane {
+            client: self.builder.build(self.connector.clone()),
+            in_flight: AtomicUsize::new(1),
+            http2: AtomicBool::new(self.prior_knowledge || !list.is_empty()),
+        });
+        list.push(Arc::clone(&lane));
+        Slot(lane)
+    }
+}
+
+/// The bottom service: sends each request on a lane (see [`Lanes`]).
 #[derive(Clone)]
 pub(crate) struct HyperService {
-    client: Client<Connector, Full<Bytes>>,
+    lanes: Arc<Lanes>,
     allow_insecure_credentials: bool,
 }
 
 impl HyperService {
-    pub(crate) fn new(
-        client: Client<Connector, Full<Bytes>>,
-        allow_insecure_credentials: bool,
-    ) -> Self {
+    pub(crate) fn new(lanes: Lanes, allow_insecure_credentials: bool) -> Self {
         HyperService {
-            client,
+            lanes: Arc::new(lanes),
             allow_insecure_credentials,
         }
     }
@@ -136,7 +227,8 @@ impl Service<Request<Bytes>> for HyperService {
     type Future = HyperFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        // The legacy client is always ready; it queues on its pool.
+        // Always ready: a lane's client queues on its pool, and a full
+        // HTTP/2 lane makes a new one.
         Poll::Ready(Ok(()))
     }
 
@@ -147,19 +239,23 @@ impl Service<Request<Bytes>> for HyperService {
         {
             return HyperFuture {
                 inner: None,
+                slot: None,
                 error: Some(Box::new(e)),
             };
         }
+        let slot = self.lanes.take();
         HyperFuture {
-            inner: Some(self.client.request(req.map(Full::new))),
+            inner: Some(slot.0.client.request(req.map(Full::new))),
+            slot: Some(slot),
             error: None,
         }
     }
 }
 
-/// The future of the bottom service.
+/// The future of the bottom service. Dropping it gives its lane slot back.
 pub(crate) struct HyperFuture {
     inner: Option<hyper_util::client::legacy::ResponseFuture>,
+    slot: Option<Slot>,
     error: Option<BoxError>,
 }
 
@@ -170,13 +266,55 @@ impl Future for HyperFuture {
         if let Some(e) = self.error.take() {
             return Poll::Ready(Err(e));
         }
-        match self.inner.as_mut() {
-            Some(fut) => Pin::new(fut).poll(cx).map(|r| match r {
-                Ok(resp) => Ok(resp.map(|b| HttpBody::new(b.map_err(BoxError::from)))),
-                Err(e) => Err(Box::new(e) as BoxError),
-            }),
-            None => Poll::Ready(Err("HyperFuture polled after completion".into())),
+        let Some(fut) = self.inner.as_mut() else {
+            return Poll::Ready(Err("HyperFuture polled after completion".into()));
+        };
+        let resp = match ready!(Pin::new(fut).poll(cx)) {
+            Ok(resp) => resp,
+            Err(e) => {
+                self.slot = None;
+                return Poll::Ready(Err(Box::new(e)));
+            }
+        };
+        let slot = self.slot.take();
+        if let Some(slot) = &slot {
+            let http2 = resp.version() == http::Version::HTTP_2;
+            slot.0.http2.store(http2, Ordering::Relaxed);
         }
+        Poll::Ready(Ok(
+            resp.map(|body| HttpBody::new(SlotBody { inner: body, slot }))
+        ))
+    }
+}
+
+/// A response body holding its request's lane slot until it ends or is
+/// dropped (an HTTP/2 stream is open until then).
+struct SlotBody {
+    inner: hyper::body::Incoming,
+    slot: Option<Slot>,
+}
+
+impl http_body::Body for SlotBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let r = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if !matches!(r, Some(Ok(_))) {
+            self.slot = None;
+        }
+        Poll::Ready(r.map(|f| f.map_err(BoxError::from)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

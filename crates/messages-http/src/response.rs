@@ -129,8 +129,9 @@ impl fmt::Debug for Response {
 /// # Drop behaviour
 ///
 /// Dropping a body that was not read to the end closes its connection (it is
-/// not returned to the pool half-read), which also tells the server to stop
-/// generating. A body read to the end returns its connection to the pool.
+/// not returned to the pool half-read), or over HTTP/2 resets its stream;
+/// either tells the server to stop generating. A body read to the end
+/// returns its connection (or its HTTP/2 stream slot) to the pool.
 pub struct Body {
     inner: HttpBody,
     // The idle timeout and its timer, restarted after every frame.

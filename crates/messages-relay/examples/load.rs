@@ -12,7 +12,11 @@
 //! event, the lateness is its arrival time after the request was sent minus
 //! the tokens received so far times the pace (the emulator's schedule,
 //! counting one word as one token). What a relay adds is its lateness minus
-//! the direct reference's at the same N. `--pid` samples that
+//! the direct reference's at the same N. With an emulator started with
+//! `--stamp-text`, every text is the time the emulator wrote it, and
+//! `behind_*` is each event's arrival minus that stamp: the delay behind the
+//! emulator event by event, which for a relay is what it adds plus what the
+//! reader itself adds (the `behind_*` of the direct run). `--pid` samples that
 //! process's RSS and CPU time from /proc. Prints one line of `key=value`.
 
 use std::time::{Duration, Instant};
@@ -61,6 +65,16 @@ struct Outcome {
     first: Option<Duration>,
     events: u64,
     lateness_us: Vec<i64>,
+    /// For text stamped by the emulator (`--stamp-text`): arrival minus
+    /// the stamp, the time the emulator wrote the event.
+    behind_us: Vec<i64>,
+}
+
+/// Microseconds since the Unix epoch.
+fn unix_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Counts word starts in `text`, carrying whether the previous text ended
@@ -139,6 +153,9 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
             }
             let Some(text) = text else { continue };
             out.events += 1;
+            if let Some(stamp) = text.strip_prefix(" t").and_then(|t| t.parse::<i64>().ok()) {
+                out.behind_us.push(unix_micros() - stamp);
+            }
             tokens += words(text, &mut in_word);
             if out.first.is_none() {
                 out.first = Some(now - start);
@@ -217,12 +234,14 @@ async fn main() {
     let mut ok = 0;
     let mut events = 0;
     let mut lateness = Vec::new();
+    let mut behind = Vec::new();
     let mut firsts = Vec::new();
     while let Some(r) = tasks.join_next().await {
         let o = r.expect("a stream task");
         ok += usize::from(o.ok);
         events += o.events;
         lateness.extend(o.lateness_us);
+        behind.extend(o.behind_us);
         if let Some(f) = o.first {
             firsts.push(f.as_micros() as i64);
         }
@@ -240,6 +259,7 @@ async fn main() {
         _ => (0, 0),
     };
     lateness.sort_unstable();
+    behind.sort_unstable();
     firsts.sort_unstable();
     let ticks = 100.0; // USER_HZ
     let cpu_ms_per_1k = if events > 0 {
@@ -248,13 +268,16 @@ async fn main() {
         f64::NAN
     };
     println!(
-        "n={} ok={} events={} secs={:.1} late_p50_ms={:.1} late_p99_ms={:.1} ttft_p50_ms={:.1} ttft_p99_ms={:.1} rss0_kib={} peak_rss_kib={} rss_per_stream_kib={:.1} cpu_ms_per_1k_events={:.1}",
+        "n={} ok={} events={} secs={:.1} late_p50_ms={:.1} late_p99_ms={:.1} behind_p50_ms={:.1} behind_p99_ms={:.1} behind_max_ms={:.1} ttft_p50_ms={:.1} ttft_p99_ms={:.1} rss0_kib={} peak_rss_kib={} rss_per_stream_kib={:.1} cpu_ms_per_1k_events={:.1}",
         a.n,
         ok,
         events,
         elapsed.as_secs_f64(),
         pct(&lateness, 0.5),
         pct(&lateness, 0.99),
+        pct(&behind, 0.5),
+        pct(&behind, 0.99),
+        pct(&behind, 1.0),
         pct(&firsts, 0.5),
         pct(&firsts, 0.99),
         rss0,

@@ -260,3 +260,43 @@ async fn a_thousand_concurrent_streams() {
     assert_eq!(n, 1000);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn stamped_text_carries_the_time_each_delta_was_written() {
+    let emu = builder()
+        .token_delay(Duration::from_millis(2))
+        .stamp_text(true)
+        .request_log(false)
+        .start()
+        .await
+        .unwrap();
+    let micros = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+    };
+    let before = micros();
+    let (events, _) = stream(emu.local_addr(), &request("stamp me", 40), &[]).await;
+    let after = micros();
+    let stamps: Vec<u128> = events
+        .iter()
+        .map(Sse::json)
+        .filter(|data| data["delta"]["type"] == "text_delta")
+        .map(|data| {
+            let text = data["delta"]["text"].as_str().unwrap();
+            let t = text.strip_prefix(" t").expect("a stamp");
+            t.parse().expect("microseconds")
+        })
+        .collect();
+    assert!(stamps.len() > 3, "{events:?}");
+    // Written in order, while the request ran, each after one paced token.
+    assert!(
+        stamps.windows(2).all(|w| w[1] >= w[0] + 2_000),
+        "{stamps:?}"
+    );
+    assert!(before <= stamps[0] && *stamps.last().unwrap() <= after);
+    // The rest of the stream is unchanged: it still ends with message_stop.
+    assert_eq!(events.last().unwrap().event, "message_stop");
+    emu.shutdown().await;
+}

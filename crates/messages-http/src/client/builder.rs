@@ -22,7 +22,7 @@ use super::{
 };
 #[cfg(doc)]
 use crate::Body;
-use crate::connect::{Connector, HyperService, check_secure};
+use crate::connect::{Connector, DEFAULT_HTTP2_MAX_STREAMS, HyperService, Lanes, check_secure};
 use crate::error::{Error, Result};
 use crate::limit::{ConcurrencyLimit, RateLimit};
 use crate::retry::Retry;
@@ -63,6 +63,8 @@ pub struct TransportBuilder {
     layers: Vec<LayerFn>,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    http2_prior_knowledge: bool,
+    http2_max_streams: usize,
     error: Option<Error>,
 }
 
@@ -98,6 +100,8 @@ impl TransportBuilder {
             layers: Vec::new(),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
+            http2_prior_knowledge: false,
+            http2_max_streams: DEFAULT_HTTP2_MAX_STREAMS,
             error: None,
         }
     }
@@ -320,6 +324,42 @@ impl TransportBuilder {
         self
     }
 
+    /// Speaks HTTP/2 from the first byte, with no ALPN choice or upgrade:
+    /// cleartext HTTP/2 ("h2c") to an `http://` base URL, such as a proxy or
+    /// the emulator on loopback, and ALPN offering only `h2` over TLS.
+    /// Default is off: over TLS the server picks HTTP/2 or HTTP/1.1 by ALPN,
+    /// and `http://` is HTTP/1.1.
+    ///
+    /// A server that does not speak HTTP/2 fails every request with a
+    /// connection error. Over HTTP/2 many requests share a connection, each
+    /// as a stream: see [`http2_max_streams`](Self::http2_max_streams).
+    pub fn http2_prior_knowledge(mut self, enabled: bool) -> TransportBuilder {
+        self.http2_prior_knowledge = enabled;
+        self
+    }
+
+    /// The most requests one HTTP/2 connection carries at once; the next
+    /// request opens another connection instead of waiting. Default is 100,
+    /// the least RFC 9113 asks a server to allow (section 6.5.2); raise it
+    /// for a server known to allow more. Values below 1 count as 1.
+    ///
+    /// hyper's pool keeps one HTTP/2 connection per host and queues requests
+    /// past the server's `SETTINGS_MAX_CONCURRENT_STREAMS` until an earlier
+    /// one ends, and a streamed reply holds its stream for as long as Claude
+    /// writes. This cap keeps such queueing from happening: above it the
+    /// transport spreads requests over more connections. It applies once a
+    /// connection is known to speak HTTP/2 (prior knowledge, or a response
+    /// that came back as HTTP/2); HTTP/1.1 opens a connection per concurrent
+    /// request anyway.
+    ///
+    /// Cost: each extra connection is one more hyper client with its own
+    /// pool; they are kept for the transport's life, and their idle
+    /// connections close after [`pool_idle_timeout`](Self::pool_idle_timeout).
+    pub fn http2_max_streams(mut self, max: usize) -> TransportBuilder {
+        self.http2_max_streams = max;
+        self
+    }
+
     /// Adds a user tower layer over the boxed per-attempt service (see the
     /// layer order above). The first layer added is the outermost.
     ///
@@ -400,20 +440,28 @@ impl TransportBuilder {
         // timer could fire first with a different error.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
+            .https_or_http();
+        let https = if self.http2_prior_knowledge {
+            https.enable_http2().wrap_connector(http)
+        } else {
+            https.enable_http1().enable_http2().wrap_connector(http)
+        };
         let connector = Connector::new(https, self.connect_timeout);
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .timer(hyper_util::rt::TokioTimer::new())
-                .pool_timer(hyper_util::rt::TokioTimer::new())
-                .pool_idle_timeout(self.pool_idle_timeout)
-                .pool_max_idle_per_host(self.pool_max_idle_per_host)
-                .build(connector);
-
-        let hyper = HyperService::new(client, self.allow_insecure_credentials);
+        let mut client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
+        client
+            .timer(hyper_util::rt::TokioTimer::new())
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .http2_only(self.http2_prior_knowledge);
+        let lanes = Lanes::new(
+            client,
+            connector,
+            self.http2_max_streams,
+            self.http2_prior_knowledge,
+        );
+        let hyper = HyperService::new(lanes, self.allow_insecure_credentials);
         let mut svc: BoxService =
             BoxCloneSyncService::new(Timeout::new(hyper, self.attempt_timeout));
         if let Some(max) = self.concurrency_limit {

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::Version;
 use hyper::service::service_fn;
@@ -13,6 +14,12 @@ use crate::support::*;
 /// certificate for `localhost` and `127.0.0.1`; returns its port and the
 /// certificate in DER and in PEM.
 async fn tls_server() -> (u16, CertificateDer<'static>, String) {
+    let (port, cert, pem, _conns) = tls_server_counted().await;
+    (port, cert, pem)
+}
+
+/// [`tls_server`], with the count of TCP connections it accepted.
+async fn tls_server_counted() -> (u16, CertificateDer<'static>, String, Arc<AtomicUsize>) {
     init_tracing();
     let ck =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
@@ -30,9 +37,12 @@ async fn tls_server() -> (u16, CertificateDer<'static>, String) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&conns);
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(stream).await else {
@@ -48,7 +58,7 @@ async fn tls_server() -> (u16, CertificateDer<'static>, String) {
             });
         }
     });
-    (port, cert, pem)
+    (port, cert, pem, conns)
 }
 
 #[tokio::test]
@@ -119,4 +129,31 @@ fn no_roots_at_all_is_a_build_error() {
         .build()
         .unwrap_err();
     assert!(e.is_builder(), "{e}");
+}
+
+#[tokio::test]
+async fn http2_chosen_by_alpn_is_capped_per_connection() {
+    // The server picks HTTP/2 by ALPN (no prior knowledge). Once a response
+    // shows it, each connection carries at most `http2_max_streams` open
+    // responses; a response holds its stream until read to the end.
+    let (port, cert, _pem, conns) = tls_server_counted().await;
+    let t = Transport::builder()
+        .api_key("k")
+        .base_url(format!("https://127.0.0.1:{port}"))
+        .add_root_certificate_der(cert.to_vec())
+        .http2_max_streams(1)
+        .build()
+        .unwrap();
+    let first = t.send(Request::get("/1")).await.unwrap();
+    assert_eq!(first.version(), Version::HTTP_2);
+    let second = t.send(Request::get("/2")).await.unwrap();
+    let third = t.send(Request::get("/3")).await.unwrap();
+    assert_eq!(conns.load(Ordering::SeqCst), 3);
+    assert_eq!(first.bytes().await.unwrap(), "/1 over HTTP/2.0");
+    // The first connection has room again.
+    let fourth = t.send(Request::get("/4")).await.unwrap();
+    assert_eq!(conns.load(Ordering::SeqCst), 3);
+    for (r, want) in [(second, "/2"), (third, "/3"), (fourth, "/4")] {
+        assert_eq!(r.bytes().await.unwrap(), format!("{want} over HTTP/2.0"));
+    }
 }
