@@ -11,6 +11,7 @@
 # ["direct relay fastapi node"]; NO_BUILD=1 skips the release builds;
 # PACE_MS, the emulator's pace per token and
 # the load generator's schedule [20]; REPEAT, runs per (target, N) [1];
+# RAMP_PER_SEC, new streams a second [10000];
 # RELAY_ARGS, extra `msgs` flags for the relay [none], for example
 # `--http2-prior-knowledge` (its upstream requests as HTTP/2 streams, 100 per
 # connection, instead of one HTTP/1.1 connection each); EMU_ARGS, extra
@@ -31,6 +32,7 @@ T=$ROOT/target/relay-bench
 mkdir -p "$T/node"
 TARGETS=${TARGETS:-direct relay fastapi node}
 PACE_MS=${PACE_MS:-20}
+RAMP=${RAMP_PER_SEC:-10000}
 REPEAT=${REPEAT:-1}
 want() { case " $TARGETS " in *" $1 "*) return 0;; esac; return 1; }
 if want fastapi && [ ! -x "$T/venv/bin/uvicorn" ]; then
@@ -86,11 +88,16 @@ if want node; then
 fi
 
 load() { echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)"; }
+# The load generator's own CPU seconds (user + system), appended to its line.
+LOAD_CPU=$T/load.cpu
+LOADER=$LOAD
+LOAD() { [ -x /usr/bin/time ] || { echo 0 0 > "$LOAD_CPU"; "$LOADER" "$@"; return; }; /usr/bin/time -f '%U %S' -o "$LOAD_CPU" "$LOADER" "$@"; }
+loadcpu() { echo "loadgen_cpu_s=$(awk '{printf "%.1f", $1 + $2}' "$LOAD_CPU")"; }
 for N in "${@:-100}"; do
   for _ in $(seq "$REPEAT"); do
-    if want direct; then echo "emulator-direct $($LOAD "$EMU/v1/messages" "$N" --emulator --pid "$EMU_PID" --pace-ms "$PACE_MS") $(load)"; fi
-    if want relay; then echo "relay          $($LOAD "$RELAY/chat?format=simple" "$N" --pid "$RELAY_PID" --pace-ms "$PACE_MS") $(load)"; fi
-    if want fastapi; then echo "fastapi        $($LOAD "$FASTAPI/chat" "$N" --pid "$FASTAPI_PID" --pace-ms "$PACE_MS") $(load)"; fi
-    if want node; then echo "node           $($LOAD "$NODE/chat" "$N" --pid "$NODE_PID" --pace-ms "$PACE_MS") $(load)"; fi
+    if want direct; then echo "emulator-direct $(LOAD "$EMU/v1/messages" "$N" --emulator --pid "$EMU_PID" --pace-ms "$PACE_MS" --ramp-per-sec "$RAMP") $(loadcpu) $(load)"; fi
+    if want relay; then echo "relay          $(LOAD "$RELAY/chat?format=simple" "$N" --pid "$RELAY_PID" --pace-ms "$PACE_MS" --ramp-per-sec "$RAMP") $(loadcpu) $(load)"; fi
+    if want fastapi; then echo "fastapi        $(LOAD "$FASTAPI/chat" "$N" --pid "$FASTAPI_PID" --pace-ms "$PACE_MS" --ramp-per-sec "$RAMP") $(loadcpu) $(load)"; fi
+    if want node; then echo "node           $(LOAD "$NODE/chat" "$N" --pid "$NODE_PID" --pace-ms "$PACE_MS" --ramp-per-sec "$RAMP") $(loadcpu) $(load)"; fi
   done
 done

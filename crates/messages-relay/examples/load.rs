@@ -3,7 +3,7 @@
 //! the reply to the end.
 //!
 //! ```text
-//! cargo run --release -p messages-relay --example load -- URL N [--emulator] [--pid PID] [--pace-ms 20]
+//! cargo run --release -p messages-relay --example load -- URL N [--emulator] [--pid PID] [--pace-ms 20] [--ramp-per-sec 10000]
 //! ```
 //!
 //! `URL` is a relay's `POST /chat?format=simple` (or a baseline's `/chat`,
@@ -32,6 +32,7 @@ struct Args {
     emulator: bool,
     pid: Option<u32>,
     pace: Duration,
+    ramp_per_sec: usize,
 }
 
 fn args() -> Args {
@@ -44,6 +45,7 @@ fn args() -> Args {
         emulator: false,
         pid: None,
         pace: Duration::from_millis(20),
+        ramp_per_sec: 10_000,
     };
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -51,6 +53,13 @@ fn args() -> Args {
             "--pid" => a.pid = it.next().and_then(|p| p.parse().ok()),
             "--pace-ms" => {
                 a.pace = Duration::from_millis(it.next().and_then(|p| p.parse().ok()).unwrap_or(20))
+            }
+            "--ramp-per-sec" => {
+                a.ramp_per_sec = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .filter(|&n: &usize| n >= 50)
+                    .expect("--ramp-per-sec takes a number >= 50")
             }
             other => panic!("unknown flag {other}"),
         }
@@ -67,7 +76,9 @@ struct Outcome {
     lateness_us: Vec<i64>,
     /// For text stamped by the emulator (`--stamp-text`): arrival minus
     /// the stamp, the time the emulator wrote the event.
-    behind_us: Vec<i64>,
+    behind_us: Vec<(Instant, i64)>,
+    /// When the first text event arrived.
+    first_at: Option<Instant>,
 }
 
 /// Microseconds since the Unix epoch.
@@ -154,11 +165,12 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
             let Some(text) = text else { continue };
             out.events += 1;
             if let Some(stamp) = text.strip_prefix(" t").and_then(|t| t.parse::<i64>().ok()) {
-                out.behind_us.push(unix_micros() - stamp);
+                out.behind_us.push((now, unix_micros() - stamp));
             }
             tokens += words(text, &mut in_word);
             if out.first.is_none() {
                 out.first = Some(now - start);
+                out.first_at = Some(now);
             }
             // Lateness against the emulator's schedule from the request:
             // token k leaves the emulator k paces after the stream starts.
@@ -178,15 +190,28 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     out
 }
 
+/// A `/proc/PID/status` field in KiB.
+fn status_kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The anonymous part of `pid`'s RSS in KiB: heap and stacks, without the
+/// pages of the executable and libraries, which the first requests page in
+/// once (about 2.6 MiB for `msgs serve`) whatever the number of streams.
+fn anon_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status_kib(&status, "RssAnon:")
+}
+
 /// (RSS in KiB, CPU time in clock ticks) of `pid`.
 fn proc_stats(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let rss = status_kib(&status, "VmRSS:");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at ")".
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -211,22 +236,26 @@ fn pct(v: &[i64], p: f64) -> f64 {
 async fn main() {
     let a = args();
     let (rss0, cpu0) = a.pid.map_or((0, 0), proc_stats);
+    let anon0 = a.pid.map_or(0, anon_kib);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..a.n {
         tasks.spawn(one(a.url.clone(), a.emulator, a.pace));
-        // Ramp up: 200 connections per 20 ms.
-        if i % 200 == 199 {
+        // Ramp up: `ramp_per_sec` connections a second, in steps of 20 ms.
+        if i % (a.ramp_per_sec / 50) == a.ramp_per_sec / 50 - 1 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     // The peak RSS, sampled every 100 ms while the streams run.
     let peak_rss = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let peak_anon = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sampler = a.pid.map(|pid| {
         let peak = std::sync::Arc::clone(&peak_rss);
+        let anon = std::sync::Arc::clone(&peak_anon);
         tokio::spawn(async move {
             loop {
                 peak.fetch_max(proc_stats(pid).0, std::sync::atomic::Ordering::Relaxed);
+                anon.fetch_max(anon_kib(pid), std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
@@ -236,12 +265,16 @@ async fn main() {
     let mut lateness = Vec::new();
     let mut behind = Vec::new();
     let mut firsts = Vec::new();
+    let mut all_started: Option<Instant> = None;
     while let Some(r) = tasks.join_next().await {
         let o = r.expect("a stream task");
         ok += usize::from(o.ok);
         events += o.events;
         lateness.extend(o.lateness_us);
         behind.extend(o.behind_us);
+        if let Some(t) = o.first_at {
+            all_started = Some(all_started.map_or(t, |a| a.max(t)));
+        }
         if let Some(f) = o.first {
             firsts.push(f.as_micros() as i64);
         }
@@ -254,11 +287,27 @@ async fn main() {
             let peak = peak_rss
                 .load(std::sync::atomic::Ordering::Relaxed)
                 .max(rss_now);
+            peak_anon.fetch_max(anon_kib(pid), std::sync::atomic::Ordering::Relaxed);
             (peak, cpu1 - cpu0)
         }
         _ => (0, 0),
     };
     lateness.sort_unstable();
+    // Steady state: the events after every stream had its first event, when
+    // all N streams were open at once (none has ended before then when the
+    // streams outlast the ramp).
+    let mut steady: Vec<i64> = behind
+        .iter()
+        .filter(|(at, _)| all_started.is_some_and(|s| *at >= s))
+        .map(|&(_, b)| b)
+        .collect();
+    steady.sort_unstable();
+    let steady_secs = all_started.map_or(0.0, |s| {
+        (started + elapsed)
+            .saturating_duration_since(s)
+            .as_secs_f64()
+    });
+    let mut behind: Vec<i64> = behind.into_iter().map(|(_, b)| b).collect();
     behind.sort_unstable();
     firsts.sort_unstable();
     let ticks = 100.0; // USER_HZ
@@ -268,7 +317,7 @@ async fn main() {
         f64::NAN
     };
     println!(
-        "n={} ok={} events={} secs={:.1} late_p50_ms={:.1} late_p99_ms={:.1} behind_p50_ms={:.1} behind_p99_ms={:.1} behind_max_ms={:.1} ttft_p50_ms={:.1} ttft_p99_ms={:.1} rss0_kib={} peak_rss_kib={} rss_per_stream_kib={:.1} cpu_ms_per_1k_events={:.1}",
+        "n={} ok={} events={} secs={:.1} late_p50_ms={:.1} late_p99_ms={:.1} behind_p50_ms={:.1} behind_p99_ms={:.1} behind_max_ms={:.1} steady_events={} steady_secs={:.1} steady_behind_p50_ms={:.1} steady_behind_p99_ms={:.1} steady_behind_max_ms={:.1} ttft_p50_ms={:.1} ttft_p99_ms={:.1} rss0_kib={} peak_rss_kib={} rss_per_stream_kib={:.1} anon_per_stream_kib={:.1} cpu_ms_per_1k_events={:.1}",
         a.n,
         ok,
         events,
@@ -278,11 +327,20 @@ async fn main() {
         pct(&behind, 0.5),
         pct(&behind, 0.99),
         pct(&behind, 1.0),
+        steady.len(),
+        steady_secs,
+        pct(&steady, 0.5),
+        pct(&steady, 0.99),
+        pct(&steady, 1.0),
         pct(&firsts, 0.5),
         pct(&firsts, 0.99),
         rss0,
         peak,
         (peak.saturating_sub(rss0)) as f64 / a.n as f64,
+        (peak_anon
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(anon0)) as f64
+            / a.n as f64,
         cpu_ms_per_1k,
     );
 }
