@@ -1,5 +1,7 @@
 //! Each format carries what messages-stream accumulates.
 
+use std::time::Duration;
+
 use messages_stream::Accumulator;
 use messages_types::decode_event;
 
@@ -83,6 +85,45 @@ async fn simple_text_and_done_with_usage() {
     assert_eq!(done["done"], true);
     assert_eq!(done["usage"]["output_tokens"], expect.usage.output_tokens);
     assert_eq!(done["stop_reason"], "max_tokens");
+}
+
+#[tokio::test]
+async fn upstream_as_http2_streams_over_several_connections() {
+    // The relay's upstream requests as HTTP/2 streams (h2c to the emulator),
+    // at most two per connection (messages-http's tests count the
+    // connections): five chats at once are all relayed whole, one upstream
+    // request each (the other five requests are the references).
+    let env = env_with(
+        |e| e.token_delay(Duration::from_millis(2)),
+        |r| r,
+        |emu| {
+            messages_http::Transport::builder()
+                .api_key("test-key")
+                .base_url(emu.base_url())
+                .http2_prior_knowledge(true)
+                .http2_max_streams(2)
+                .max_retries(0)
+                .build()
+                .unwrap()
+        },
+    )
+    .await;
+    let prompts: Vec<String> = (0..5).map(|i| format!("Tell me about river {i}")).collect();
+    let chats = prompts.iter().map(|p| async {
+        let events = Events::new(post_chat(&env, "/chat?format=simple", p).await)
+            .rest()
+            .await;
+        let text: String = events
+            .iter()
+            .filter_map(|e| json(e)["text"].as_str().map(str::to_owned))
+            .collect();
+        (p.clone(), text)
+    });
+    for (prompt, text) in futures_util::future::join_all(chats).await {
+        let expect = reference(&env.emu, &upstream_request(&prompt)).await;
+        assert_eq!(text, text_of(&expect), "{prompt}");
+    }
+    assert_eq!(env.emu.request_log().count("POST", "/v1/messages"), 10);
 }
 
 #[tokio::test]

@@ -53,6 +53,15 @@ pub(crate) async fn env(
     emu: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
     relay: impl FnOnce(RelayBuilder) -> RelayBuilder,
 ) -> Env {
+    env_with(emu, relay, transport).await
+}
+
+/// [`env`], with the relay's upstream transport made by `transport`.
+pub(crate) async fn env_with(
+    emu: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
+    relay: impl FnOnce(RelayBuilder) -> RelayBuilder,
+    transport: impl FnOnce(&EmulatorHandle) -> Transport,
+) -> Env {
     let emu = emu(Emulator::builder().token_delay(Duration::ZERO))
         .start()
         .await
