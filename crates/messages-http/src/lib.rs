@@ -18,6 +18,11 @@
 //! - one opaque [`Error`] that sorts API errors (typed with
 //!   `messages_types::error`), timeouts and connection failures;
 //! - optional concurrency and rate limits ([`TransportBuilder::concurrency_limit`], [`TransportBuilder::rate_limit`]) and user tower layers.
+//! - HTTP/2 by ALPN over TLS, or from the first byte with
+//!   [`TransportBuilder::http2_prior_knowledge`] (h2c to a proxy or the
+//!   emulator); at most [`TransportBuilder::http2_max_streams`] (100)
+//!   requests share one HTTP/2 connection, the next opening another, so
+//!   thousands of long streams never queue behind each other.
 //!
 //! It knows HTTP only: no SSE, no message content. The facades build on
 //! [`Transport::send`] and read the [`Body`] as a stream of `Bytes`.
