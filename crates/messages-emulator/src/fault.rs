@@ -61,6 +61,8 @@ pub(crate) enum FaultKind {
     Fallback(String),
     /// A `compaction` block of this many words comes first.
     Compaction(u64),
+    /// The first text block is this many words long.
+    Text(u64),
     /// Nothing is answered for this many milliseconds.
     Hang(u64),
 }
@@ -218,11 +220,12 @@ fn parse_fault(part: &str) -> Result<Fault, Error> {
         "fallback" => FaultKind::Fallback(value.clone()),
         "compaction" => FaultKind::Compaction(num(&name, &value)?.clamp(1, 10_000)),
         "hang" => FaultKind::Hang(num(&name, &value)?),
+        "text" => FaultKind::Text(num(&name, &value)?.clamp(1, 100_000)),
         other => {
             return Err(Error::fault(format!(
                 "unknown fault `{other}` in `{part}`; expected one of status, disconnect-after, \
                  error-after, stall-after, malformed-after, truncate-results, malformed-results, \
-                 batch-expiry-ms, refusal, fallback, compaction, hang"
+                 batch-expiry-ms, refusal, fallback, compaction, hang, text"
             )));
         }
     };
@@ -250,6 +253,7 @@ pub(crate) struct ActiveFaults {
     pub(crate) refusal: Option<String>,
     pub(crate) fallback: Option<String>,
     pub(crate) compaction: Option<u64>,
+    pub(crate) text: Option<u64>,
     pub(crate) hang_ms: Option<u64>,
 }
 
@@ -320,6 +324,7 @@ impl FaultCounter {
                     FaultKind::Refusal(c) => active.refusal = Some(c.clone()),
                     FaultKind::Fallback(m) => active.fallback = Some(m.clone()),
                     FaultKind::Compaction(n) => active.compaction = Some(*n),
+                    FaultKind::Text(n) => active.text = Some(*n),
                     FaultKind::Hang(ms) => active.hang_ms = Some(*ms),
                 }
             }

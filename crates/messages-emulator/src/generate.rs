@@ -254,8 +254,16 @@ pub(crate) struct Generation {
 impl Generation {
     /// Applies the content faults: a `compaction` block first, a `fallback`
     /// block to another model, a refusal with `stop_details`.
-    pub(crate) fn apply_content_faults(&mut self, faults: &crate::fault::ActiveFaults, seed: u64) {
+    pub(crate) fn apply_content_faults(
+        &mut self,
+        faults: &crate::fault::ActiveFaults,
+        seed: u64,
+        max_tokens: u64,
+    ) {
         let mut rng = Rng::new(seed ^ 0xfa17);
+        if let Some(words) = faults.text {
+            self.set_text_length(&mut rng, words, max_tokens);
+        }
         if let Some(words) = faults.compaction {
             let tokens = sentence_tokens(&mut rng, VOCABULARY, words as usize);
             let encrypted = base62(&mut rng, 48);
@@ -289,6 +297,39 @@ impl Generation {
             });
         }
         self.output_tokens = self.blocks.iter().map(Block::tokens).sum::<u64>().max(1);
+    }
+
+    /// The `text=N` fault: the first text block becomes `words` words, cut
+    /// by what `max_tokens` leaves after the other blocks (then the reply
+    /// stops at `max_tokens`, with no tool call after the text).
+    fn set_text_length(&mut self, rng: &mut Rng, words: u64, max_tokens: u64) {
+        let Some(at) = self
+            .blocks
+            .iter()
+            .position(|b| matches!(b, Block::Text { .. }))
+        else {
+            return;
+        };
+        let others: u64 = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter(|&(i, b)| i != at && !matches!(b, Block::ToolUse { .. }))
+            .map(|(_, b)| b.tokens())
+            .sum();
+        let budget = max_tokens.saturating_sub(others).max(1);
+        let cut = words > budget;
+        let tokens = sentence_tokens(rng, VOCABULARY, words.min(budget) as usize);
+        self.blocks[at] = Block::Text {
+            chunks: chunk_tokens(rng, &tokens),
+        };
+        self.stop_sequence = None;
+        if cut {
+            self.blocks.retain(|b| !matches!(b, Block::ToolUse { .. }));
+            self.stop_reason = "max_tokens";
+        } else if self.stop_reason != "tool_use" {
+            self.stop_reason = "end_turn";
+        }
     }
 
     /// The usage of a message with `output_tokens`.

@@ -151,6 +151,7 @@
 //! | `refusal=CATEGORY` | the reply is a refusal: tool calls dropped, `stop_reason: "refusal"`, `stop_details` `{"type":"refusal","category":CATEGORY,"explanation":...}` (on the message and the `message_delta`) |
 //! | `fallback=MODEL` | a `fallback` block (`from` the requested model, `to` MODEL) comes first, whole in `content_block_start`; `message_start` names the requested model, the final message MODEL |
 //! | `compaction=N` | a `compaction` block of N words comes first, filled by `compaction_delta` events (the last one carries `encrypted_content`) |
+//! | `text=N` | the first text block is N words long (one token each), cut by `max_tokens` as any text is (then `stop_reason: "max_tokens"` and no tool call after it); for long paced replies in benchmarks |
 //! | `hang=MS` | answer nothing (not even the status line) for MS milliseconds, on any route, then answer as usual; a client that leaves first just closes the connection. With `skip=N,scope=all`, the first N requests are answered at once and every later one hangs: requests that cannot finish until the client cancels them |
 //! | `malformed-results=N` | line N+1 of the batch results body is not JSON (its `custom_id` is still readable); the body is sent a line at a time and pauses 250 ms after that line, so a client that stops there and closes the connection is counted by [`EmulatorHandle::cancelled_streams`]; the rest follows the pause |
 //!

@@ -623,7 +623,7 @@ fn messages(
     let params = validate::message_request(&obj, &state.models, &rules(state, headers)?, "")?;
     if !params.stream {
         let mut g = generate(&params);
-        g.apply_content_faults(&faults, params.seed);
+        g.apply_content_faults(&faults, params.seed, params.max_tokens);
         return Ok(Reply::json(&g.message()));
     }
     let sse = "text/event-stream; charset=utf-8";
@@ -653,7 +653,7 @@ fn messages(
         });
     }
     let mut g = generate(&params);
-    g.apply_content_faults(&faults, params.seed);
+    g.apply_content_faults(&faults, params.seed, params.max_tokens);
     let events = stream::events(&g, state.config.ping_every);
     let opts = StreamOptions {
         token_delay: state.config.token_delay,

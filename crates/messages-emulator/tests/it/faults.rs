@@ -299,3 +299,49 @@ async fn content_faults_give_refusal_fallback_and_compaction_blocks() {
     .await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn text_fault_sets_the_reply_length_within_max_tokens() {
+    let emu = start().await;
+    let addr = emu.local_addr();
+    let words = |m: &serde_json::Value| {
+        m["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .count()
+    };
+    // Fits: 300 words, the natural end.
+    let fault = [("x-emulator-fault", "text=300")];
+    let req = request("a long one", 500);
+    let m = send(addr, "POST", "/v1/messages", &fault, req.to_string())
+        .await
+        .json();
+    assert_eq!(words(&m), 300);
+    assert_eq!(m["stop_reason"], "end_turn");
+    assert_eq!(m["usage"]["output_tokens"], 300);
+    // The stream accumulates to the same message.
+    let (events, _) = stream(addr, &streaming(req), &fault).await;
+    assert_eq!(accumulate(&events)["content"], m["content"]);
+    // Past max_tokens: cut there.
+    let m = send(
+        addr,
+        "POST",
+        "/v1/messages",
+        &fault,
+        request("a long one", 120).to_string(),
+    )
+    .await
+    .json();
+    assert_eq!(words(&m), 120);
+    assert_eq!(m["stop_reason"], "max_tokens");
+    let bad = send(
+        addr,
+        "POST",
+        "/v1/messages",
+        &[("x-emulator-fault", "text=many")],
+        request("x", 5).to_string(),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}
