@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::body::{EventBody, RelayBody};
-use crate::format::{ErrorInfo, Format, Item, Writer, map_event};
+use crate::format::{Arena, ErrorInfo, Format, Item, Writer, map_event};
 use crate::policy::{ChatPolicy, ChatRequest, Policy, Rejection};
 use crate::store::{BoxFuture, BufferStore, Entry, MemoryStore, StoreError};
 
@@ -730,6 +730,7 @@ async fn produce(
     mut cancel: oneshot::Receiver<()>,
 ) {
     let mut next = 1u64;
+    let mut arena = Arena::default();
     let mut options = StreamOptions::new();
     if let Some(policy) = inner.config.resume {
         options = options.resume(policy);
@@ -749,7 +750,9 @@ async fn produce(
                 e = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)) => e,
             };
             let item = match event {
-                Some(Ok(event)) => map_event(&event, stream.raw_data(), stream.snapshot()),
+                Some(Ok(event)) => {
+                    map_event(&event, stream.raw_data(), stream.snapshot(), &mut arena)
+                }
                 Some(Err(e)) => break Item::Error(error_info(&e)),
                 None => {
                     break Item::Error(ErrorInfo {

@@ -219,20 +219,44 @@ impl Item {
     }
 }
 
+/// The bytes of one stream's buffered events: each event's raw data is
+/// copied into the current block (4 KiB, or the event's size when larger)
+/// and handed out as a slice of it, so a stream's events cost their bytes
+/// and one allocation per block, not one (and a reference-count header when
+/// first shared) per event. A block is freed when the last event in it is.
+#[derive(Debug, Default)]
+pub(crate) struct Arena(BytesMut);
+
+/// The size of an [`Arena`]'s blocks.
+const ARENA_BLOCK: usize = 4096;
+
+impl Arena {
+    pub(crate) fn copy(&mut self, data: &[u8]) -> Bytes {
+        if self.0.capacity() < data.len() {
+            self.0 = BytesMut::with_capacity(data.len().max(ARENA_BLOCK));
+        }
+        self.0.extend_from_slice(data);
+        self.0.split().freeze()
+    }
+}
+
 /// Maps one upstream event to an item. `raw` is the event's data as it
 /// arrived ([`MessageStream::raw_data`](messages_stream::MessageStream::raw_data));
 /// `None` (events of a resumed continuation) serializes the typed event.
-/// `snapshot` is the message accumulated *including* this event.
+/// `snapshot` is the message accumulated *including* this event. The raw
+/// data kept is copied into `arena`, the stream's.
 pub(crate) fn map_event(
     event: &StreamEvent,
     raw: Option<&Bytes>,
     snapshot: Option<&Message>,
+    arena: &mut Arena,
 ) -> Item {
     // The raw data is copied once, out of the network buffer it is a slice
     // of: a buffered slice would keep that whole buffer (often 8 KiB or more
     // for a 150-byte event) alive for as long as the stream is kept.
-    let raw_bytes = || match raw {
-        Some(b) => Bytes::copy_from_slice(b),
+    let copied = raw.map(|b| arena.copy(b));
+    let raw_bytes = || match &copied {
+        Some(b) => b.clone(),
         None => Bytes::from(serde_json::to_vec(event).unwrap_or_default()),
     };
     let block = |index: u32| {
@@ -252,7 +276,7 @@ pub(crate) fn map_event(
         },
         StreamEvent::ContentBlockDelta(d) => match &d.delta {
             ContentBlockDelta::Text(t) => {
-                let (raw, text) = compact(raw, &t.text);
+                let (raw, text) = compact(raw, copied.as_ref(), &t.text);
                 Item::Text {
                     index: d.index,
                     text,
@@ -260,7 +284,7 @@ pub(crate) fn map_event(
                 }
             }
             ContentBlockDelta::Thinking(t) => {
-                let (raw, text) = compact(raw, &t.thinking);
+                let (raw, text) = compact(raw, copied.as_ref(), &t.thinking);
                 Item::Thinking {
                     index: d.index,
                     text,
@@ -269,7 +293,7 @@ pub(crate) fn map_event(
             }
             ContentBlockDelta::InputJson(j) => match block(d.index) {
                 BlockKind::Tool { id, .. } => {
-                    let (raw, json) = compact(raw, &j.partial_json);
+                    let (raw, json) = compact(raw, copied.as_ref(), &j.partial_json);
                     Item::ToolInput {
                         index: d.index,
                         id,
@@ -308,16 +332,16 @@ pub(crate) fn map_event(
     }
 }
 
-/// Copies a delta event's raw data once, and points its text into the copy
-/// when the text was a slice of the raw data (a delta without JSON
-/// escapes, decoded without copying); an escaped text is already its own
-/// small allocation and is copied only if it still points into a network
-/// buffer. Nothing of the network buffer is kept.
-fn compact(raw: Option<&Bytes>, text: &Text) -> (Option<Bytes>, Text) {
-    let Some(raw) = raw else {
+/// A delta's raw data (`copy`, the arena's copy of `raw`) and its text,
+/// pointed into the copy when the text was a slice of the raw data (a delta
+/// without JSON escapes, decoded without copying); an escaped text is
+/// already its own small allocation and is copied only if it still points
+/// into a network buffer. Nothing of the network buffer is kept.
+fn compact(raw: Option<&Bytes>, copy: Option<&Bytes>, text: &Text) -> (Option<Bytes>, Text) {
+    let (Some(raw), Some(copy)) = (raw, copy) else {
         return (None, Text::from(text.as_str()));
     };
-    let copy = Bytes::copy_from_slice(raw);
+    let copy = copy.clone();
     let start = raw.as_ptr() as usize;
     let at = (text.as_bytes().as_ptr() as usize).wrapping_sub(start);
     let text = match raw.get(at..at + text.len()) {

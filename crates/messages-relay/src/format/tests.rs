@@ -61,7 +61,7 @@ fn items() -> Vec<Item> {
             let raw = Bytes::from_static(data.as_bytes());
             let event = decode_event(name, &raw).unwrap();
             acc.apply(&event).unwrap();
-            map_event(&event, Some(&raw), acc.message())
+            map_event(&event, Some(&raw), acc.message(), &mut Arena::default())
         })
         .collect()
 }
@@ -226,7 +226,7 @@ fn buffered_items_do_not_pin_the_network_buffer() {
     let chunk = Bytes::from(chunk);
     let raw = chunk.slice(100..100 + data.len());
     let event = decode_event("content_block_delta", &raw).unwrap();
-    let item = map_event(&event, Some(&raw), None);
+    let item = map_event(&event, Some(&raw), None, &mut Arena::default());
     let Item::Text {
         text,
         raw: Some(kept),
@@ -248,4 +248,23 @@ fn buffered_items_do_not_pin_the_network_buffer() {
     let k = kept.as_ptr() as usize;
     let t = text.as_bytes().as_ptr() as usize;
     assert!(t >= k && t < k + kept.len());
+}
+
+#[test]
+fn arena_hands_out_slices_of_shared_blocks() {
+    let mut arena = Arena::default();
+    let a = arena.copy(b"first event");
+    let b = arena.copy(b"second");
+    assert_eq!((&a[..], &b[..]), (&b"first event"[..], &b"second"[..]));
+    // Both in one block, one after the other: no allocation of their own.
+    assert_eq!(b.as_ptr() as usize, a.as_ptr() as usize + a.len());
+    // What does not fit goes to a new block; a value larger than a block
+    // gets a block of its size.
+    let filler = vec![b'x'; ARENA_BLOCK];
+    let big = arena.copy(&filler);
+    assert_eq!(&big[..], &filler[..]);
+    let after = arena.copy(b"after");
+    assert_eq!(&after[..], b"after");
+    // Earlier slices are untouched by later copies.
+    assert_eq!((&a[..], &b[..]), (&b"first event"[..], &b"second"[..]));
 }
