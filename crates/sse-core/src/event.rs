@@ -198,6 +198,8 @@ enum Owner<'a> {
     Parser,
     /// `text` is this string.
     Str(&'a Str),
+    /// `text` is static.
+    Static(&'static str),
 }
 
 impl<'a> Src<'a> {
@@ -233,6 +235,15 @@ impl<'a> Src<'a> {
         }
     }
 
+    /// A static string: nothing to drop, nothing to count.
+    #[inline]
+    pub(crate) fn stat(s: &'static str) -> Src<'a> {
+        Src {
+            text: s,
+            owner: Owner::Static(s),
+        }
+    }
+
     #[inline]
     fn as_str(self) -> &'a str {
         self.text
@@ -247,6 +258,7 @@ impl<'a> Src<'a> {
             Owner::Chunk(bytes, start) => Str(bytes.slice(start..start + self.text.len())),
             Owner::Parser => Str::copy_from_str(self.text),
             Owner::Str(s) => s.clone(),
+            Owner::Static(s) => Str::from_static(s),
         }
     }
 
@@ -255,6 +267,7 @@ impl<'a> Src<'a> {
     pub(crate) fn to_type(self) -> Str {
         match self.owner {
             Owner::Str(s) => s.clone(),
+            Owner::Static(s) => Str::from_static(s),
             _ => well_known(self.text.as_bytes()).unwrap_or_else(|| self.to_str()),
         }
     }
@@ -391,6 +404,12 @@ const WELL_KNOWN: [&str; 9] = [
 /// is what an owned event's type costs otherwise.
 #[inline]
 pub(crate) fn well_known(name: &[u8]) -> Option<Str> {
+    well_known_static(name).map(Str::from_static)
+}
+
+/// [`well_known`] as a `&'static str`.
+#[inline]
+pub(crate) fn well_known_static(name: &[u8]) -> Option<&'static str> {
     // Most names differ in length or in their last byte; compare those
     // first.
     let last = *name.last()?;
@@ -399,7 +418,7 @@ pub(crate) fn well_known(name: &[u8]) -> Option<Str> {
         .find(|k| {
             k.len() == name.len() && k.as_bytes()[k.len() - 1] == last && k.as_bytes() == name
         })
-        .map(|k| Str::from_static(k))
+        .copied()
 }
 
 /// One Server-Sent Event, owned.

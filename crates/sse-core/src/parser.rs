@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{EventRef, MESSAGE, Src, Str, well_known};
+use crate::event::{EventRef, MESSAGE, Src, Str, well_known, well_known_static};
 use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
@@ -79,7 +79,7 @@ impl ParserConfig {
             event_type: Type::Message,
             last_type: MESSAGE,
             retry: None,
-            ready: None,
+            held: [None, None],
             size: 0,
             last_id: Str::new(),
             reconnection_time: None,
@@ -165,6 +165,8 @@ enum Type {
     /// In the current chunk, `cur[start..end]`, not yet validated, and
     /// whether it is all ASCII.
     Cur(usize, usize, bool),
+    /// A well-known type (see `well_known`), from an earlier chunk.
+    Static(&'static str),
     /// Copied or sliced out of an earlier chunk, validated.
     Owned(Str),
 }
@@ -175,8 +177,10 @@ enum Type {
 enum Ready {
     Cur(usize, usize),
     /// The whole of `Parser::buf`, validated. `buf` is left alone until
-    /// `Parser::ready` is cleared.
+    /// the next call that parses.
     Buf,
+    /// A static string ("message", a well-known type): nothing to drop.
+    Static(&'static str),
     Owned(Str),
 }
 
@@ -192,18 +196,25 @@ impl Ready {
         }
     }
 
-    fn src<'a>(&'a self, cur: &'a Bytes, buf: &'a [u8]) -> Src<'a> {
+    /// The string to hand out, borrowed from the parser: `cur`, `buf`, or
+    /// `held`, where an owned string is kept for as long as the borrow.
+    ///
+    /// `self` must come from the `dispatch` of the same `next_event` call,
+    /// so that `cur` and `buf` are as `dispatch` left them.
+    #[inline(always)]
+    fn src<'a>(self, cur: &'a Bytes, buf: &'a [u8], held: &'a mut Option<Str>) -> Src<'a> {
         match self {
             // SAFETY: `Ready::Cur` is only built by `validate`, after the
-            // range was checked to be UTF-8, and `cur` is still the chunk it
-            // refers to (`Parser::ready` is cleared before `cur` changes).
-            Ready::Cur(start, end) => unsafe { Src::chunk(cur, *start, *end) },
+            // range was checked to be UTF-8, and `cur` is the chunk it
+            // refers to (built by this call's `dispatch`, see above).
+            Ready::Cur(start, end) => unsafe { Src::chunk(cur, start, end) },
             // SAFETY: `Ready::Buf` is only built by `Parser::dispatch`, after
-            // `buf` was seen to be ASCII or checked to be UTF-8, and `buf`
-            // is not written while `Parser::ready` holds it (it is cleared
-            // before any parsing, and `buf` is only written while parsing).
+            // `buf` was seen to be ASCII or checked to be UTF-8, and nothing
+            // wrote to `buf` since (see above); the `EventRef` borrows the
+            // parser, so nothing can write to it while it is read.
             Ready::Buf => unsafe { Src::valid(buf) },
-            Ready::Owned(s) => Src::str(s),
+            Ready::Static(s) => Src::stat(s),
+            Ready::Owned(s) => Src::str(held.insert(s)),
         }
     }
 }
@@ -388,8 +399,9 @@ pub struct Parser {
     /// chunks: a repeat (the usual case) is shared, not copied again.
     last_type: Str,
     retry: Option<u64>,
-    /// The event handed out by the last `next_event` call.
-    ready: Option<Dispatched>,
+    /// The owned strings (type, data) of the event handed out by the last
+    /// `next_event` call, when it had any: the `EventRef` borrows them.
+    held: [Option<Str>; 2],
     /// Bytes held for the current event, checked against `max_event_size`.
     size: usize,
     // Stream state.
@@ -431,7 +443,6 @@ impl Parser {
         if self.pos == self.cur.len() && self.queue.is_empty() {
             // The current chunk is used up: this one takes its place now,
             // without a trip through the queue.
-            self.ready = None;
             if let Some(at) = self.continue_data(&chunk) {
                 if at < chunk.len() {
                     self.next_chunk(chunk);
@@ -468,7 +479,6 @@ impl Parser {
         }
         let mut end = None;
         if self.pos == self.cur.len() && self.queue.is_empty() {
-            self.ready = None;
             end = self.continue_data(chunk);
         }
         let Some(start) = end else {
@@ -531,18 +541,17 @@ impl Parser {
     /// `next_event` again resumes at the event after the next blank line.
     /// Callers that treat the error as fatal simply stop.
     pub fn next_event(&mut self) -> Result<Option<EventRef<'_>>, Error> {
-        self.ready = None;
-        if !self.advance()? {
+        self.held = [None, None];
+        let Some(r) = self.advance()? else {
             return Ok(None);
-        }
-        Ok(self.ready.as_ref().map(|r| {
-            EventRef::new(
-                r.event.src(&self.cur, &self.buf),
-                r.data.src(&self.cur, &self.buf),
-                &self.last_id,
-                r.retry,
-            )
-        }))
+        };
+        let [held_event, held_data] = &mut self.held;
+        Ok(Some(EventRef::new(
+            r.event.src(&self.cur, &self.buf, held_event),
+            r.data.src(&self.cur, &self.buf, held_data),
+            &self.last_id,
+            r.retry,
+        )))
     }
 
     /// [`next_event`](Parser::next_event), with the event owned.
@@ -571,11 +580,7 @@ impl Parser {
     /// # Ok::<(), sse_core::Error>(())
     /// ```
     pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
-        self.ready = None;
-        if !self.advance()? {
-            return Ok(None);
-        }
-        let Some(r) = self.ready.take() else {
+        let Some(r) = self.advance()? else {
             return Ok(None);
         };
         let data = self.take_str(r.data);
@@ -613,18 +618,19 @@ impl Parser {
                 // (see `Ready::src`), and nothing wrote to it since.
                 unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
             }
+            Ready::Static(s) => Str::from_static(s),
             Ready::Owned(s) => s,
         }
     }
 
-    /// Parses up to the next dispatched event, leaving it in `self.ready`.
-    /// Returns whether there is one.
+    /// Parses up to the next dispatched event and returns it, or `None`
+    /// when the queued input holds no further complete event.
     #[inline(always)]
-    fn advance(&mut self) -> Result<bool, Error> {
+    fn advance(&mut self) -> Result<Option<Dispatched>, Error> {
         loop {
             if self.pos == self.cur.len() {
                 let Some(next) = self.queue.pop_front() else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 self.next_chunk(next);
             }
@@ -673,8 +679,8 @@ impl Parser {
             let known = match rest[0] {
                 b'\n' | b'\r' => {
                     self.skip_line_end(start);
-                    if self.dispatch() {
-                        return Ok(true);
+                    if let Some(ready) = self.dispatch() {
+                        return Ok(Some(ready));
                     }
                     continue;
                 }
@@ -750,10 +756,10 @@ impl Parser {
         }
         if let Type::Cur(start, end, ascii) = self.event_type {
             let name = &self.cur[start..end];
-            self.event_type = Type::Owned(
-                well_known(name)
-                    .unwrap_or_else(|| Str::from_scanned(self.cur.slice(start..end), ascii)),
-            );
+            self.event_type = match well_known_static(name) {
+                Some(s) => Type::Static(s),
+                None => Type::Owned(Str::from_scanned(self.cur.slice(start..end), ascii)),
+            };
         }
     }
 
@@ -926,8 +932,8 @@ impl Parser {
                 let value = &self.line[v..];
                 self.event_type = if value.is_empty() {
                     Type::Message
-                } else if let Some(s) = well_known(value) {
-                    Type::Owned(s)
+                } else if let Some(s) = well_known_static(value) {
+                    Type::Static(s)
                 } else if value == self.last_type.as_bytes() {
                     Type::Owned(self.last_type.clone())
                 } else {
@@ -1041,19 +1047,18 @@ impl Parser {
         }
     }
 
-    /// At a blank line: dispatches the event into `self.ready` if it has
-    /// data, and returns whether it did.
+    /// At a blank line: dispatches the event, if it has data.
     #[inline(always)]
-    fn dispatch(&mut self) -> bool {
+    fn dispatch(&mut self) -> Option<Dispatched> {
         if core::mem::take(&mut self.discarding) {
             self.reset_event();
-            return false;
+            return None;
         }
         self.size = 0;
         let retry = self.retry.take();
         let event_type = core::mem::replace(&mut self.event_type, Type::Message);
         let data = match core::mem::replace(&mut self.data, Data::None) {
-            Data::None => return false,
+            Data::None => return None,
             Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
             Data::Buf => {
@@ -1069,12 +1074,12 @@ impl Parser {
             }
         };
         let event = match event_type {
-            Type::Message => Ready::Owned(MESSAGE),
+            Type::Message => Ready::Static("message"),
+            Type::Static(s) => Ready::Static(s),
             Type::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Type::Owned(s) => Ready::Owned(s),
         };
-        self.ready = Some(Dispatched { event, data, retry });
-        true
+        Some(Dispatched { event, data, retry })
     }
 
     fn reset_event(&mut self) {
