@@ -80,6 +80,7 @@ impl ParserConfig {
             last_type: MESSAGE,
             retry: None,
             held: [None, None],
+            holding: false,
             size: 0,
             last_id: Str::new(),
             reconnection_time: None,
@@ -402,6 +403,8 @@ pub struct Parser {
     /// The owned strings (type, data) of the event handed out by the last
     /// `next_event` call, when it had any: the `EventRef` borrows them.
     held: [Option<Str>; 2],
+    /// Whether `held` holds anything, so that clearing it costs one test.
+    holding: bool,
     /// Bytes held for the current event, checked against `max_event_size`.
     size: usize,
     // Stream state.
@@ -541,11 +544,14 @@ impl Parser {
     /// `next_event` again resumes at the event after the next blank line.
     /// Callers that treat the error as fatal simply stop.
     pub fn next_event(&mut self) -> Result<Option<EventRef<'_>>, Error> {
-        self.held = [None, None];
+        if core::mem::take(&mut self.holding) {
+            self.held = [None, None];
+        }
         let Some(r) = self.advance()? else {
             return Ok(None);
         };
         let [held_event, held_data] = &mut self.held;
+        self.holding = matches!(r.event, Ready::Owned(_)) || matches!(r.data, Ready::Owned(_));
         Ok(Some(EventRef::new(
             r.event.src(&self.cur, &self.buf, held_event),
             r.data.src(&self.cur, &self.buf, held_data),
