@@ -16,6 +16,12 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// with is copied into the data buffer rather than shared with the chunk.
 const SHORT_DATA: usize = 256;
 
+/// A `data` value that holds no line end in its first this many bytes, and
+/// goes on for more in its chunk, is copied into the data buffer while the
+/// rest of it is scanned (`Parser::long_data`): it is likely to continue in
+/// the next chunk.
+const LONG_DATA: usize = 512;
+
 /// `Parser::bom` once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 3;
 
@@ -693,8 +699,27 @@ impl Parser {
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let found = scan::line_end_at(&self.cur, start + value, self.avx2);
-            if !found.found(&rest[value..]) {
+            let from = start + value;
+            let found = if self.cur.len() - from > LONG_DATA
+                && matches!(known, Some((Field::Data, _)))
+                && matches!(self.data, Data::None)
+                && !self.discarding
+            {
+                // A long value may continue in the next chunk: past its
+                // first `LONG_DATA` bytes it is copied while scanned.
+                let head = scan::line_end_at(&self.cur[..from + LONG_DATA], from, self.avx2);
+                if head.at < LONG_DATA {
+                    head
+                } else {
+                    match self.long_data(start, from, head.ascii)? {
+                        Some(found) => found,
+                        None => continue,
+                    }
+                }
+            } else {
+                scan::line_end_at(&self.cur, from, self.avx2)
+            };
+            if found.at == self.cur.len() - from {
                 self.pos = self.cur.len();
                 let data = match known {
                     Some((Field::Data, v)) => Some(start + v),
@@ -728,6 +753,63 @@ impl Parser {
                 self.size += end - start;
             }
         }
+    }
+
+    /// The first `data` line of an event, whose value `cur[from..]` is
+    /// longer than `LONG_DATA` and holds no line end in its first
+    /// `LONG_DATA` bytes (`head_ascii` tells whether those were ASCII);
+    /// `start` is where the line starts.
+    ///
+    /// Copies the value into `buf` while scanning the rest of it, so that a
+    /// value that goes on in the next chunk is read once, not scanned and
+    /// then copied. When the line ends in this chunk, returns its line end
+    /// (relative to `from`) and leaves `buf` empty: the value is handed out
+    /// from the chunk as usual, and the copy was only written to `buf`'s
+    /// spare capacity. Otherwise carries the line, as `carry` does, and
+    /// returns `None`.
+    #[inline(never)]
+    fn long_data(
+        &mut self,
+        start: usize,
+        from: usize,
+        head_ascii: bool,
+    ) -> Result<Option<scan::LineEnd>, Error> {
+        self.fresh_buf();
+        let src = &self.cur[from..];
+        self.buf.reserve(src.len());
+        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        // SAFETY: `dst` has room for `src.len()` bytes (reserved above),
+        // of which the first `LONG_DATA` (`src.len() > LONG_DATA`, the
+        // caller's contract) are written here and the rest by `copy_line`,
+        // which gets a destination with room for all of its input. It does
+        // not overlap `src`: `spare_capacity_mut` hands that memory out
+        // exclusively. `avx2` comes from `scan::has_avx2`.
+        let tail = unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), dst, LONG_DATA);
+            scan::copy_line(&src[LONG_DATA..], dst.add(LONG_DATA), self.avx2)
+        };
+        let found = scan::LineEnd {
+            at: LONG_DATA + tail.at,
+            ascii: head_ascii && tail.ascii,
+        };
+        if found.at < src.len() {
+            return Ok(Some(found));
+        }
+        // Carried, as `carry` would.
+        let len = src.len();
+        self.pos = self.cur.len();
+        self.line_start = self.offset + start as u64;
+        self.carried_len = self.cur.len() - start;
+        if self.size + self.carried_len > self.max_event_size {
+            return Err(self.too_large(self.line_start));
+        }
+        // SAFETY: the `len` bytes after `buf`'s length (empty after
+        // `fresh_buf`) were written above, within its capacity.
+        unsafe { self.buf.set_len(len) };
+        self.buf_ascii = found.ascii;
+        self.data = Data::Buf;
+        self.into_buf = true;
+        Ok(None)
     }
 
     /// Moves past the line end at `cur[end]`: a CR, an LF, or a CR that an
