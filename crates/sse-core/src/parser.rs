@@ -22,6 +22,15 @@ const SHORT_DATA: usize = 256;
 /// the next chunk.
 const LONG_DATA: usize = 512;
 
+/// `Parser::fresh_buf` takes the data buffer's allocation back from events
+/// split off it only when less than this is left after them.
+const RECLAIM_BELOW: usize = 1024;
+
+/// The room `Parser::fresh_buf` makes at least when it takes the data
+/// buffer back: owned events are split off it one after the other until it
+/// is used up.
+const RECLAIM_SPAN: usize = 8 * 1024;
+
 /// `Parser::bom` once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 3;
 
@@ -82,6 +91,7 @@ impl ParserConfig {
             buf: BytesMut::new(),
             buf_ascii: true,
             buf_reclaim: 0,
+            buf_split_len: 0,
             event_type: Type::Message,
             last_type: MESSAGE,
             retry: None,
@@ -401,6 +411,8 @@ pub struct Parser {
     /// The capacity `buf` had when the last event was split off it: what
     /// `start_data_line` tries to take back.
     buf_reclaim: usize,
+    /// The length of the last event split off `buf`.
+    buf_split_len: usize,
     event_type: Type,
     /// The type of the last event whose `event` line was split across
     /// chunks: a repeat (the usual case) is shared, not copied again.
@@ -626,6 +638,7 @@ impl Parser {
             },
             Ready::Buf => {
                 self.buf_reclaim = self.buf.capacity();
+                self.buf_split_len = self.buf.len();
                 // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
                 // (see `Ready::src`), and nothing wrote to it since.
                 unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
@@ -1119,12 +1132,19 @@ impl Parser {
     fn fresh_buf(&mut self) {
         self.buf.clear();
         self.buf_ascii = true;
-        if self.buf_reclaim != 0 {
-            // The last event was split off `buf` (`next_owned`): take back
-            // the whole allocation if that event is gone, so that it is not
-            // copied or grown again. (Without it, `buf` holds only what the
-            // `split` left.)
-            let _ = self.buf.try_reclaim(core::mem::take(&mut self.buf_reclaim));
+        if self.buf_reclaim != 0 && self.buf.capacity() < RECLAIM_BELOW.max(2 * self.buf_split_len)
+        {
+            // Events were split off `buf` (`next_event_owned`) and little
+            // room is left after them (less than twice the last one): take
+            // back the whole allocation if those events are gone, so that it
+            // is not grown, or its content moved, while an event is copied
+            // in. While room is left, the next events are written after the
+            // last (a split costs less than taking the allocation back).
+            // `reserve` takes the allocation back in place when it is no
+            // longer shared, and allocates anew when it is: then this is
+            // one allocation for the next `RECLAIM_SPAN` bytes of events.
+            let span = core::mem::take(&mut self.buf_reclaim).max(RECLAIM_SPAN);
+            self.buf.reserve(span);
         }
     }
 
