@@ -561,7 +561,25 @@ impl Parser {
     /// [`Error`]. The parser then skips the rest of that event: calling
     /// `next_event` again resumes at the event after the next blank line.
     /// Callers that treat the error as fatal simply stop.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<EventRef<'_>>, Error> {
+        if self.drained() {
+            // Nothing to parse (a chunk that `push` used up, or the call
+            // after the last event of a chunk): no call.
+            return Ok(None);
+        }
+        self.next_event_parse()
+    }
+
+    /// Whether all pushed input was parsed.
+    #[inline(always)]
+    fn drained(&self) -> bool {
+        self.pos == self.cur.len() && self.queue.is_empty()
+    }
+
+    /// [`next_event`](Parser::next_event) when there is input to parse.
+    #[inline(never)]
+    fn next_event_parse(&mut self) -> Result<Option<EventRef<'_>>, Error> {
         if core::mem::take(&mut self.holding) {
             self.held = [None, None];
         }
@@ -583,8 +601,9 @@ impl Parser {
     /// Costs no copy of the text: data lying in one input chunk shares it
     /// (one reference count), and data the parser assembled in its buffer
     /// (several `data` lines, a line split across chunks) is split off that
-    /// buffer, whose capacity the parser takes back once the event is
-    /// dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
+    /// buffer: the next such events are split off the room after it, and
+    /// the parser takes the buffer back when that room runs low and the
+    /// events split off it are dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
     /// result of `next_event` copies such data instead.
     ///
     /// # Errors
