@@ -412,7 +412,7 @@ pub(crate) fn well_known(name: &[u8]) -> Option<Str> {
 /// The candidate is picked by length (and, for two pairs of names of the
 /// same length, by the last byte), then compared once: no loop over the
 /// table.
-#[inline]
+#[inline(always)]
 pub(crate) fn well_known_static(name: &[u8]) -> Option<&'static str> {
     let candidate = match (name.len(), name.last()) {
         (4, _) => WELL_KNOWN[1],

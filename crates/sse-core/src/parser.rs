@@ -983,7 +983,13 @@ impl Parser {
             self.buf.extend_from_slice(&self.cur[start..]);
             self.buf_ascii &= ascii;
         } else if let Some(value) = data {
-            self.start_data_line();
+            if matches!(self.data, Data::None) {
+                // The usual case, without the call.
+                self.data = Data::Buf;
+                self.fresh_buf();
+            } else {
+                self.start_data_line();
+            }
             self.buf.extend_from_slice(&self.cur[value..]);
             self.buf_ascii &= ascii;
             self.into_buf = true;
@@ -1039,7 +1045,7 @@ impl Parser {
             return Ok(());
         }
         self.line.extend_from_slice(&self.cur[start..end]);
-        let (field, v) = split_field(&self.line);
+        let (field, v) = known_field(&self.line).unwrap_or_else(|| split_field(&self.line));
         match field {
             Field::Data => {
                 self.size += len;
