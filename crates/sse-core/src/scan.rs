@@ -849,17 +849,25 @@ mod tests {
 
     #[test]
     fn copy_line_every_position() {
-        for len in [0_usize, 1, 15, 16, 63, 64, 65, 127, 128, 129, 200] {
+        // Every length up to two wide steps and a bit, which covers every
+        // size of the tail after zero, one and two steps.
+        for len in (0_usize..=140).chain([200]) {
             for end in 0..=len {
                 for high in [
                     len,
                     0,
+                    15,
+                    16,
                     31,
+                    32,
                     63,
                     64,
                     100,
                     127,
                     128,
+                    end.saturating_sub(1),
+                    end + 1,
+                    len.saturating_sub(16),
                     len.saturating_sub(1_usize),
                 ] {
                     let mut hay = alloc::vec![b'y'; len];
