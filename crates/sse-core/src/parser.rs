@@ -408,8 +408,9 @@ pub struct Parser {
     /// Whether the line scanner saw only ASCII in `buf`: then it needs no
     /// UTF-8 validation.
     buf_ascii: bool,
-    /// The capacity `buf` had when the last event was split off it: what
-    /// `start_data_line` tries to take back.
+    /// The capacity `buf` had when the last event was split off it (zero
+    /// when none was since `buf` was last taken back): at least what
+    /// `fresh_buf` reserves when it takes `buf` back.
     buf_reclaim: usize,
     /// The length of the last event split off `buf`.
     buf_split_len: usize,
