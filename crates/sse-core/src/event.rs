@@ -198,6 +198,8 @@ enum Owner<'a> {
     Parser,
     /// `text` is this string.
     Str(&'a Str),
+    /// `text` is static.
+    Static(&'static str),
 }
 
 impl<'a> Src<'a> {
@@ -233,6 +235,15 @@ impl<'a> Src<'a> {
         }
     }
 
+    /// A static string: nothing to drop, nothing to count.
+    #[inline]
+    pub(crate) fn stat(s: &'static str) -> Src<'a> {
+        Src {
+            text: s,
+            owner: Owner::Static(s),
+        }
+    }
+
     #[inline]
     fn as_str(self) -> &'a str {
         self.text
@@ -247,6 +258,7 @@ impl<'a> Src<'a> {
             Owner::Chunk(bytes, start) => Str(bytes.slice(start..start + self.text.len())),
             Owner::Parser => Str::copy_from_str(self.text),
             Owner::Str(s) => s.clone(),
+            Owner::Static(s) => Str::from_static(s),
         }
     }
 
@@ -255,6 +267,7 @@ impl<'a> Src<'a> {
     pub(crate) fn to_type(self) -> Str {
         match self.owner {
             Owner::Str(s) => s.clone(),
+            Owner::Static(s) => Str::from_static(s),
             _ => well_known(self.text.as_bytes()).unwrap_or_else(|| self.to_str()),
         }
     }
@@ -391,15 +404,56 @@ const WELL_KNOWN: [&str; 9] = [
 /// is what an owned event's type costs otherwise.
 #[inline]
 pub(crate) fn well_known(name: &[u8]) -> Option<Str> {
-    // Most names differ in length or in their last byte; compare those
-    // first.
-    let last = *name.last()?;
-    WELL_KNOWN
-        .iter()
-        .find(|k| {
-            k.len() == name.len() && k.as_bytes()[k.len() - 1] == last && k.as_bytes() == name
-        })
-        .map(|k| Str::from_static(k))
+    well_known_static(name).map(Str::from_static)
+}
+
+/// [`well_known`] as a `&'static str`.
+///
+/// The candidate is picked by length (and, for two pairs of names of the
+/// same length, by the last byte), then compared once: no loop over the
+/// table.
+#[inline(always)]
+pub(crate) fn well_known_static(name: &[u8]) -> Option<&'static str> {
+    let candidate = match (name.len(), name.last()) {
+        (4, _) => WELL_KNOWN[1],
+        (5, _) => WELL_KNOWN[2],
+        (7, _) => WELL_KNOWN[0],
+        (12, _) => WELL_KNOWN[5],
+        (13, Some(b't')) => WELL_KNOWN[3],
+        (13, _) => WELL_KNOWN[4],
+        (18, _) => WELL_KNOWN[8],
+        (19, Some(b't')) => WELL_KNOWN[6],
+        (19, _) => WELL_KNOWN[7],
+        _ => return None,
+    };
+    same_name(candidate.as_bytes(), name).then_some(candidate)
+}
+
+/// `a == b` for two names of 4 to 24 bytes, in two or three word
+/// comparisons (overlapping when the length is not a multiple of the word)
+/// instead of a call to `memcmp`.
+#[inline(always)]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    fn word4(s: &[u8], at: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    }
+    fn word8(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    }
+    let n = a.len();
+    if n != b.len() || !(4..=24).contains(&n) {
+        return a == b;
+    }
+    if n < 8 {
+        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
+    }
+    word8(a, 0) == word8(b, 0)
+        && word8(a, n - 8) == word8(b, n - 8)
+        && (n <= 16 || word8(a, 8) == word8(b, 8))
 }
 
 /// One Server-Sent Event, owned.
@@ -554,6 +608,17 @@ mod tests {
             assert_eq!(super::well_known(&[name.as_bytes(), b"x"].concat()), None);
         }
         assert_eq!(super::well_known(b""), None);
+        for (a, b) in [
+            (&b"ping"[..], &b"pinh"[..]),
+            (b"error", b"erroR"),
+            (b"message", b"Message"),
+            (b"message_stop", b"message_stoq"),
+            (b"content_block_delta", b"content_block_dalta"),
+            (b"content_block_delta", b"content_blocK_delta"),
+        ] {
+            assert!(super::same_name(a, a));
+            assert!(!super::same_name(a, b), "{a:?} {b:?}");
+        }
         assert_eq!(super::well_known(b"pong"), None);
         assert_eq!(super::well_known(b"content_block_deltx"), None);
     }

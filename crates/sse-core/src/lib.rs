@@ -47,6 +47,8 @@
 #![deny(missing_debug_implementations)]
 #![deny(clippy::missing_safety_doc, clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs link to `SseStream`, which exists only with `stream`.
+#![cfg_attr(not(feature = "stream"), allow(rustdoc::broken_intra_doc_links))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms))))]
 
 extern crate alloc;

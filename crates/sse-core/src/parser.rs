@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{EventRef, MESSAGE, Src, Str, well_known};
+use crate::event::{EventRef, MESSAGE, Src, Str, well_known, well_known_static};
 use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
@@ -15,6 +15,21 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// A `data` value up to this long that lies in a chunk the parser is done
 /// with is copied into the data buffer rather than shared with the chunk.
 const SHORT_DATA: usize = 256;
+
+/// A `data` value that holds no line end in its first this many bytes, and
+/// goes on for more in its chunk, is copied into the data buffer while the
+/// rest of it is scanned (`Parser::long_data`): it is likely to continue in
+/// the next chunk.
+const LONG_DATA: usize = 512;
+
+/// `Parser::fresh_buf` takes the data buffer's allocation back from events
+/// split off it only when less than this is left after them.
+const RECLAIM_BELOW: usize = 1024;
+
+/// The room `Parser::fresh_buf` makes at least when it takes the data
+/// buffer back: owned events are split off it one after the other until it
+/// is used up.
+const RECLAIM_SPAN: usize = 8 * 1024;
 
 /// `Parser::bom` once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 3;
@@ -76,10 +91,12 @@ impl ParserConfig {
             buf: BytesMut::new(),
             buf_ascii: true,
             buf_reclaim: 0,
+            buf_split_len: 0,
             event_type: Type::Message,
             last_type: MESSAGE,
             retry: None,
-            ready: None,
+            held: [None, None],
+            holding: false,
             size: 0,
             last_id: Str::new(),
             reconnection_time: None,
@@ -165,6 +182,8 @@ enum Type {
     /// In the current chunk, `cur[start..end]`, not yet validated, and
     /// whether it is all ASCII.
     Cur(usize, usize, bool),
+    /// A well-known type (see `well_known`), from an earlier chunk.
+    Static(&'static str),
     /// Copied or sliced out of an earlier chunk, validated.
     Owned(Str),
 }
@@ -175,8 +194,10 @@ enum Type {
 enum Ready {
     Cur(usize, usize),
     /// The whole of `Parser::buf`, validated. `buf` is left alone until
-    /// `Parser::ready` is cleared.
+    /// the next call that parses.
     Buf,
+    /// A static string ("message", a well-known type): nothing to drop.
+    Static(&'static str),
     Owned(Str),
 }
 
@@ -192,18 +213,25 @@ impl Ready {
         }
     }
 
-    fn src<'a>(&'a self, cur: &'a Bytes, buf: &'a [u8]) -> Src<'a> {
+    /// The string to hand out, borrowed from the parser: `cur`, `buf`, or
+    /// `held`, where an owned string is kept for as long as the borrow.
+    ///
+    /// `self` must come from the `dispatch` of the same `next_event` call,
+    /// so that `cur` and `buf` are as `dispatch` left them.
+    #[inline(always)]
+    fn src<'a>(self, cur: &'a Bytes, buf: &'a [u8], held: &'a mut Option<Str>) -> Src<'a> {
         match self {
             // SAFETY: `Ready::Cur` is only built by `validate`, after the
-            // range was checked to be UTF-8, and `cur` is still the chunk it
-            // refers to (`Parser::ready` is cleared before `cur` changes).
-            Ready::Cur(start, end) => unsafe { Src::chunk(cur, *start, *end) },
+            // range was checked to be UTF-8, and `cur` is the chunk it
+            // refers to (built by this call's `dispatch`, see above).
+            Ready::Cur(start, end) => unsafe { Src::chunk(cur, start, end) },
             // SAFETY: `Ready::Buf` is only built by `Parser::dispatch`, after
-            // `buf` was seen to be ASCII or checked to be UTF-8, and `buf`
-            // is not written while `Parser::ready` holds it (it is cleared
-            // before any parsing, and `buf` is only written while parsing).
+            // `buf` was seen to be ASCII or checked to be UTF-8, and nothing
+            // wrote to `buf` since (see above); the `EventRef` borrows the
+            // parser, so nothing can write to it while it is read.
             Ready::Buf => unsafe { Src::valid(buf) },
-            Ready::Owned(s) => Src::str(s),
+            Ready::Static(s) => Src::stat(s),
+            Ready::Owned(s) => Src::str(held.insert(s)),
         }
     }
 }
@@ -380,16 +408,22 @@ pub struct Parser {
     /// Whether the line scanner saw only ASCII in `buf`: then it needs no
     /// UTF-8 validation.
     buf_ascii: bool,
-    /// The capacity `buf` had when the last event was split off it: what
-    /// `start_data_line` tries to take back.
+    /// The capacity `buf` had when the last event was split off it (zero
+    /// when none was since `buf` was last taken back): at least what
+    /// `fresh_buf` reserves when it takes `buf` back.
     buf_reclaim: usize,
+    /// The length of the last event split off `buf`.
+    buf_split_len: usize,
     event_type: Type,
     /// The type of the last event whose `event` line was split across
     /// chunks: a repeat (the usual case) is shared, not copied again.
     last_type: Str,
     retry: Option<u64>,
-    /// The event handed out by the last `next_event` call.
-    ready: Option<Dispatched>,
+    /// The owned strings (type, data) of the event handed out by the last
+    /// `next_event` call, when it had any: the `EventRef` borrows them.
+    held: [Option<Str>; 2],
+    /// Whether `held` holds anything, so that clearing it costs one test.
+    holding: bool,
     /// Bytes held for the current event, checked against `max_event_size`.
     size: usize,
     // Stream state.
@@ -431,7 +465,6 @@ impl Parser {
         if self.pos == self.cur.len() && self.queue.is_empty() {
             // The current chunk is used up: this one takes its place now,
             // without a trip through the queue.
-            self.ready = None;
             if let Some(at) = self.continue_data(&chunk) {
                 if at < chunk.len() {
                     self.next_chunk(chunk);
@@ -468,7 +501,6 @@ impl Parser {
         }
         let mut end = None;
         if self.pos == self.cur.len() && self.queue.is_empty() {
-            self.ready = None;
             end = self.continue_data(chunk);
         }
         let Some(start) = end else {
@@ -530,19 +562,39 @@ impl Parser {
     /// [`Error`]. The parser then skips the rest of that event: calling
     /// `next_event` again resumes at the event after the next blank line.
     /// Callers that treat the error as fatal simply stop.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<EventRef<'_>>, Error> {
-        self.ready = None;
-        if !self.advance()? {
+        if self.drained() {
+            // Nothing to parse (a chunk that `push` used up, or the call
+            // after the last event of a chunk): no call.
             return Ok(None);
         }
-        Ok(self.ready.as_ref().map(|r| {
-            EventRef::new(
-                r.event.src(&self.cur, &self.buf),
-                r.data.src(&self.cur, &self.buf),
-                &self.last_id,
-                r.retry,
-            )
-        }))
+        self.next_event_parse()
+    }
+
+    /// Whether all pushed input was parsed.
+    #[inline(always)]
+    fn drained(&self) -> bool {
+        self.pos == self.cur.len() && self.queue.is_empty()
+    }
+
+    /// [`next_event`](Parser::next_event) when there is input to parse.
+    #[inline(never)]
+    fn next_event_parse(&mut self) -> Result<Option<EventRef<'_>>, Error> {
+        if core::mem::take(&mut self.holding) {
+            self.held = [None, None];
+        }
+        let Some(r) = self.advance()? else {
+            return Ok(None);
+        };
+        let [held_event, held_data] = &mut self.held;
+        self.holding = matches!(r.event, Ready::Owned(_)) || matches!(r.data, Ready::Owned(_));
+        Ok(Some(EventRef::new(
+            r.event.src(&self.cur, &self.buf, held_event),
+            r.data.src(&self.cur, &self.buf, held_data),
+            &self.last_id,
+            r.retry,
+        )))
     }
 
     /// [`next_event`](Parser::next_event), with the event owned.
@@ -550,8 +602,9 @@ impl Parser {
     /// Costs no copy of the text: data lying in one input chunk shares it
     /// (one reference count), and data the parser assembled in its buffer
     /// (several `data` lines, a line split across chunks) is split off that
-    /// buffer, whose capacity the parser takes back once the event is
-    /// dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
+    /// buffer: the next such events are split off the room after it, and
+    /// the parser takes the buffer back when that room runs low and the
+    /// events split off it are dropped. [`EventRef::to_event`](crate::EventRef::to_event) on the
     /// result of `next_event` copies such data instead.
     ///
     /// # Errors
@@ -571,11 +624,7 @@ impl Parser {
     /// # Ok::<(), sse_core::Error>(())
     /// ```
     pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
-        self.ready = None;
-        if !self.advance()? {
-            return Ok(None);
-        }
-        let Some(r) = self.ready.take() else {
+        let Some(r) = self.advance()? else {
             return Ok(None);
         };
         let data = self.take_str(r.data);
@@ -609,22 +658,24 @@ impl Parser {
             },
             Ready::Buf => {
                 self.buf_reclaim = self.buf.capacity();
+                self.buf_split_len = self.buf.len();
                 // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
                 // (see `Ready::src`), and nothing wrote to it since.
                 unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
             }
+            Ready::Static(s) => Str::from_static(s),
             Ready::Owned(s) => s,
         }
     }
 
-    /// Parses up to the next dispatched event, leaving it in `self.ready`.
-    /// Returns whether there is one.
+    /// Parses up to the next dispatched event and returns it, or `None`
+    /// when the queued input holds no further complete event.
     #[inline(always)]
-    fn advance(&mut self) -> Result<bool, Error> {
+    fn advance(&mut self) -> Result<Option<Dispatched>, Error> {
         loop {
             if self.pos == self.cur.len() {
                 let Some(next) = self.queue.pop_front() else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 self.next_chunk(next);
             }
@@ -673,16 +724,35 @@ impl Parser {
             let known = match rest[0] {
                 b'\n' | b'\r' => {
                     self.skip_line_end(start);
-                    if self.dispatch() {
-                        return Ok(true);
+                    if let Some(ready) = self.dispatch() {
+                        return Ok(Some(ready));
                     }
                     continue;
                 }
                 _ => known_field(rest),
             };
             let value = known.map_or(0, |(_, v)| v);
-            let found = scan::line_end_at(&self.cur, start + value, self.avx2);
-            if !found.found(&rest[value..]) {
+            let from = start + value;
+            let found = if self.cur.len() - from > LONG_DATA
+                && matches!(known, Some((Field::Data, _)))
+                && matches!(self.data, Data::None)
+                && !self.discarding
+            {
+                // A long value may continue in the next chunk: past its
+                // first `LONG_DATA` bytes it is copied while scanned.
+                let head = scan::line_end_at(&self.cur[..from + LONG_DATA], from, self.avx2);
+                if head.at < LONG_DATA {
+                    head
+                } else {
+                    match self.long_data(start, from, head.ascii)? {
+                        Some(found) => found,
+                        None => continue,
+                    }
+                }
+            } else {
+                scan::line_end_at(&self.cur, from, self.avx2)
+            };
+            if found.at == self.cur.len() - from {
                 self.pos = self.cur.len();
                 let data = match known {
                     Some((Field::Data, v)) => Some(start + v),
@@ -718,6 +788,63 @@ impl Parser {
         }
     }
 
+    /// The first `data` line of an event, whose value `cur[from..]` is
+    /// longer than `LONG_DATA` and holds no line end in its first
+    /// `LONG_DATA` bytes (`head_ascii` tells whether those were ASCII);
+    /// `start` is where the line starts.
+    ///
+    /// Copies the value into `buf` while scanning the rest of it, so that a
+    /// value that goes on in the next chunk is read once, not scanned and
+    /// then copied. When the line ends in this chunk, returns its line end
+    /// (relative to `from`) and leaves `buf` empty: the value is handed out
+    /// from the chunk as usual, and the copy was only written to `buf`'s
+    /// spare capacity. Otherwise carries the line, as `carry` does, and
+    /// returns `None`.
+    #[inline(never)]
+    fn long_data(
+        &mut self,
+        start: usize,
+        from: usize,
+        head_ascii: bool,
+    ) -> Result<Option<scan::LineEnd>, Error> {
+        self.fresh_buf();
+        let src = &self.cur[from..];
+        self.buf.reserve(src.len());
+        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        // SAFETY: `dst` has room for `src.len()` bytes (reserved above),
+        // of which the first `LONG_DATA` (`src.len() > LONG_DATA`, the
+        // caller's contract) are written here and the rest by `copy_line`,
+        // which gets a destination with room for all of its input. It does
+        // not overlap `src`: `spare_capacity_mut` hands that memory out
+        // exclusively. `avx2` comes from `scan::has_avx2`.
+        let tail = unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), dst, LONG_DATA);
+            scan::copy_line(&src[LONG_DATA..], dst.add(LONG_DATA), self.avx2)
+        };
+        let found = scan::LineEnd {
+            at: LONG_DATA + tail.at,
+            ascii: head_ascii && tail.ascii,
+        };
+        if found.at < src.len() {
+            return Ok(Some(found));
+        }
+        // Carried, as `carry` would.
+        let len = src.len();
+        self.pos = self.cur.len();
+        self.line_start = self.offset + start as u64;
+        self.carried_len = self.cur.len() - start;
+        if self.size + self.carried_len > self.max_event_size {
+            return Err(self.too_large(self.line_start));
+        }
+        // SAFETY: the `len` bytes after `buf`'s length (empty after
+        // `fresh_buf`) were written above, within its capacity.
+        unsafe { self.buf.set_len(len) };
+        self.buf_ascii = found.ascii;
+        self.data = Data::Buf;
+        self.into_buf = true;
+        Ok(None)
+    }
+
     /// Moves past the line end at `cur[end]`: a CR, an LF, or a CR that an
     /// LF follows, here or at the start of the next chunk.
     #[inline]
@@ -750,10 +877,10 @@ impl Parser {
         }
         if let Type::Cur(start, end, ascii) = self.event_type {
             let name = &self.cur[start..end];
-            self.event_type = Type::Owned(
-                well_known(name)
-                    .unwrap_or_else(|| Str::from_scanned(self.cur.slice(start..end), ascii)),
-            );
+            self.event_type = match well_known_static(name) {
+                Some(s) => Type::Static(s),
+                None => Type::Owned(Str::from_scanned(self.cur.slice(start..end), ascii)),
+            };
         }
     }
 
@@ -857,7 +984,13 @@ impl Parser {
             self.buf.extend_from_slice(&self.cur[start..]);
             self.buf_ascii &= ascii;
         } else if let Some(value) = data {
-            self.start_data_line();
+            if matches!(self.data, Data::None) {
+                // The usual case, without the call.
+                self.data = Data::Buf;
+                self.fresh_buf();
+            } else {
+                self.start_data_line();
+            }
             self.buf.extend_from_slice(&self.cur[value..]);
             self.buf_ascii &= ascii;
             self.into_buf = true;
@@ -913,7 +1046,7 @@ impl Parser {
             return Ok(());
         }
         self.line.extend_from_slice(&self.cur[start..end]);
-        let (field, v) = split_field(&self.line);
+        let (field, v) = known_field(&self.line).unwrap_or_else(|| split_field(&self.line));
         match field {
             Field::Data => {
                 self.size += len;
@@ -926,8 +1059,8 @@ impl Parser {
                 let value = &self.line[v..];
                 self.event_type = if value.is_empty() {
                     Type::Message
-                } else if let Some(s) = well_known(value) {
-                    Type::Owned(s)
+                } else if let Some(s) = well_known_static(value) {
+                    Type::Static(s)
                 } else if value == self.last_type.as_bytes() {
                     Type::Owned(self.last_type.clone())
                 } else {
@@ -1025,12 +1158,19 @@ impl Parser {
     fn fresh_buf(&mut self) {
         self.buf.clear();
         self.buf_ascii = true;
-        if self.buf_reclaim != 0 {
-            // The last event was split off `buf` (`next_owned`): take back
-            // the whole allocation if that event is gone, so that it is not
-            // copied or grown again. (Without it, `buf` holds only what the
-            // `split` left.)
-            let _ = self.buf.try_reclaim(core::mem::take(&mut self.buf_reclaim));
+        if self.buf_reclaim != 0 && self.buf.capacity() < RECLAIM_BELOW.max(2 * self.buf_split_len)
+        {
+            // Events were split off `buf` (`next_event_owned`) and little
+            // room is left after them (less than twice the last one): take
+            // back the whole allocation if those events are gone, so that it
+            // is not grown, or its content moved, while an event is copied
+            // in. While room is left, the next events are written after the
+            // last (a split costs less than taking the allocation back).
+            // `reserve` takes the allocation back in place when it is no
+            // longer shared, and allocates anew when it is: then this is
+            // one allocation for the next `RECLAIM_SPAN` bytes of events.
+            let span = core::mem::take(&mut self.buf_reclaim).max(RECLAIM_SPAN);
+            self.buf.reserve(span);
         }
     }
 
@@ -1041,19 +1181,18 @@ impl Parser {
         }
     }
 
-    /// At a blank line: dispatches the event into `self.ready` if it has
-    /// data, and returns whether it did.
+    /// At a blank line: dispatches the event, if it has data.
     #[inline(always)]
-    fn dispatch(&mut self) -> bool {
+    fn dispatch(&mut self) -> Option<Dispatched> {
         if core::mem::take(&mut self.discarding) {
             self.reset_event();
-            return false;
+            return None;
         }
         self.size = 0;
         let retry = self.retry.take();
         let event_type = core::mem::replace(&mut self.event_type, Type::Message);
         let data = match core::mem::replace(&mut self.data, Data::None) {
-            Data::None => return false,
+            Data::None => return None,
             Data::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Data::One(bytes, ascii) => Ready::Owned(Str::from_scanned(bytes, ascii)),
             Data::Buf => {
@@ -1069,12 +1208,12 @@ impl Parser {
             }
         };
         let event = match event_type {
-            Type::Message => Ready::Owned(MESSAGE),
+            Type::Message => Ready::Static("message"),
+            Type::Static(s) => Ready::Static(s),
             Type::Cur(start, end, ascii) => Ready::validate(&self.cur, start, end, ascii),
             Type::Owned(s) => Ready::Owned(s),
         };
-        self.ready = Some(Dispatched { event, data, retry });
-        true
+        Some(Dispatched { event, data, retry })
     }
 
     fn reset_event(&mut self) {

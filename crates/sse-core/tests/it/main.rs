@@ -10,6 +10,7 @@ mod fixtures;
 mod limits;
 mod props;
 mod reference;
+#[cfg(feature = "stream")]
 mod stream;
 mod support;
 

@@ -61,6 +61,24 @@ fn long_line_input() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(token, 0..30).prop_map(|t| t.concat())
 }
 
+/// Inputs with `data` values of hundreds to thousands of bytes: past the
+/// parser's `LONG_DATA` (512), where a value is copied while scanned when
+/// it starts a chunk's long tail.
+fn very_long_line_input() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        4 => Just(b"data: ".to_vec()),
+        1 => Just(b"event: x".to_vec()),
+        4 => (400usize..1500).prop_map(|n| b"0123456789abcdef".iter().copied().cycle().take(n).collect()),
+        1 => (100usize..400).prop_map(|n| "\u{4e2d}\u{e9}".repeat(n).into_bytes()),
+        1 => Just(b"\xFF".to_vec()),
+        3 => Just(b"\n".to_vec()),
+        1 => Just(b"\r".to_vec()),
+        1 => Just(b"\r\n".to_vec()),
+        3 => Just(b"\n\n".to_vec()),
+    ];
+    prop::collection::vec(token, 0..16).prop_map(|t| t.concat())
+}
+
 /// Sorted split points within `0..=len`.
 fn with_splits(
     input: impl Strategy<Value = Vec<u8>>,
@@ -136,6 +154,33 @@ proptest! {
         prop_assert_eq!(&run_chunks_to_event(&ParserConfig::default(), &small).0, &expected_out);
         prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &small).0, &expected_out);
         prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &chunks).0, &expected_out);
+    }
+
+    #[test]
+    fn very_long_lines_agree_with_reference((input, points) in with_splits(very_long_line_input())) {
+        let expected = reference::parse(&input);
+        let expected_out: Vec<Out> = expected.events.into_iter().map(Out::Event).collect();
+        let chunks = split_at_points(&input, &points);
+        let (out, finish) = run_chunks(&ParserConfig::default(), &chunks);
+        prop_assert_eq!(&out, &expected_out);
+        prop_assert_eq!(finish == Finish::Unterminated, expected.unterminated);
+        prop_assert_eq!(&run_chunks(&ParserConfig::default(), &[&input]).0, &expected_out);
+        prop_assert_eq!(&run_chunks_owned(&ParserConfig::default(), &chunks).0, &expected_out);
+        prop_assert_eq!(&run_chunks_slices(&ParserConfig::default(), &chunks).0, &expected_out);
+        prop_assert_eq!(&run_chunks_to_event(&ParserConfig::default(), &chunks).0, &expected_out);
+        let small: Vec<&[u8]> = input.chunks(700).collect();
+        prop_assert_eq!(&run_chunks(&ParserConfig::default(), &small).0, &expected_out);
+    }
+
+    #[test]
+    fn very_long_line_size_limit_does_not_depend_on_chunking((input, points) in with_splits(very_long_line_input()), limit in 0usize..4000) {
+        let mut config = ParserConfig::default();
+        config.max_event_size(limit);
+        let whole = run_chunks(&config, &[&input]);
+        let chunks = split_at_points(&input, &points);
+        prop_assert_eq!(&run_chunks(&config, &chunks), &whole);
+        prop_assert_eq!(&run_chunks_owned(&config, &chunks), &whole);
+        prop_assert_eq!(&run_chunks_slices(&config, &chunks), &whole);
     }
 
     #[test]
