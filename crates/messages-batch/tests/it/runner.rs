@@ -207,10 +207,19 @@ async fn a_checkpoint_of_another_job_is_refused_and_left_alone() {
 
 #[tokio::test]
 async fn a_failure_without_an_api_answer_stops_the_run_and_keeps_results() {
-    // Nothing listens on this port once the emulator is gone.
+    // Nothing listens on this port once the emulator is gone. The address is
+    // 127.0.0.2, not the emulator's 127.0.0.1: another test's server may be
+    // handed the freed port on 127.0.0.1 meanwhile (it then reset this
+    // test's connection instead of refusing it).
     let emu = emulator().start().await.unwrap();
-    let transport = transport_builder(&emu).max_retries(0).build().unwrap();
+    let port = emu.local_addr().port();
     emu.shutdown().await;
+    let transport = messages_http::Transport::builder()
+        .api_key("test-key")
+        .base_url(format!("http://127.0.0.2:{port}"))
+        .max_retries(0)
+        .build()
+        .unwrap();
     let dir = TempDir::new("refused");
     let checkpoint = dir.path("checkpoint.jsonl");
     let err = LocalRunner::new(transport)

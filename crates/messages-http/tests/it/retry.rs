@@ -226,7 +226,8 @@ async fn refused_connection_is_a_connect_error_after_retries() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let t = transport(&format!("http://127.0.0.1:{port}"))
+    // 127.0.0.2: another test may be handed the freed port on 127.0.0.1.
+    let t = transport(&format!("http://127.0.0.2:{port}"))
         .build()
         .unwrap();
     let start = Instant::now();

@@ -270,7 +270,8 @@ async fn the_error_chain_names_each_cause_once() {
     };
     let client = Client::builder()
         .api_key("k")
-        .base_url(format!("http://127.0.0.1:{port}"))
+        // 127.0.0.2: another test may be handed the freed port on 127.0.0.1.
+        .base_url(format!("http://127.0.0.2:{port}"))
         .max_retries(0)
         .build()
         .expect("client");
