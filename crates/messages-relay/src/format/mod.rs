@@ -220,23 +220,42 @@ impl Item {
 }
 
 /// The bytes of one stream's buffered events: each event's raw data is
-/// copied into the current block (4 KiB, or the event's size when larger)
+/// copied into the current block (1 KiB, or the event's size when larger)
 /// and handed out as a slice of it, so a stream's events cost their bytes
 /// and one allocation per block, not one (and a reference-count header when
 /// first shared) per event. A block is freed when the last event in it is.
+///
+/// Text deltas have blocks of their own ([`Arena::copy_text`]): a store
+/// that keeps a text delta's text alone ([`MemoryStore`](crate::MemoryStore)
+/// does when the raw data is the canonical encoding) drops its raw data, and
+/// a `ping` or another event kept whole in the same block would keep the
+/// whole block alive.
 #[derive(Debug, Default)]
-pub(crate) struct Arena(BytesMut);
+pub(crate) struct Arena {
+    other: BytesMut,
+    text: BytesMut,
+}
 
 /// The size of an [`Arena`]'s blocks.
-const ARENA_BLOCK: usize = 4096;
+const ARENA_BLOCK: usize = 1024;
 
 impl Arena {
+    /// A copy of `data`, in the blocks of everything but text deltas.
     pub(crate) fn copy(&mut self, data: &[u8]) -> Bytes {
-        if self.0.capacity() < data.len() {
-            self.0 = BytesMut::with_capacity(data.len().max(ARENA_BLOCK));
+        Arena::copy_into(&mut self.other, data)
+    }
+
+    /// A copy of a text delta's `data`, in the blocks of text deltas.
+    pub(crate) fn copy_text(&mut self, data: &[u8]) -> Bytes {
+        Arena::copy_into(&mut self.text, data)
+    }
+
+    fn copy_into(block: &mut BytesMut, data: &[u8]) -> Bytes {
+        if block.capacity() < data.len() {
+            *block = BytesMut::with_capacity(data.len().max(ARENA_BLOCK));
         }
-        self.0.extend_from_slice(data);
-        self.0.split().freeze()
+        block.extend_from_slice(data);
+        block.split().freeze()
     }
 }
 
@@ -254,7 +273,12 @@ pub(crate) fn map_event(
     // The raw data is copied once, out of the network buffer it is a slice
     // of: a buffered slice would keep that whole buffer (often 8 KiB or more
     // for a 150-byte event) alive for as long as the stream is kept.
-    let copied = raw.map(|b| arena.copy(b));
+    let copied = raw.map(|b| match event {
+        StreamEvent::ContentBlockDelta(d) if matches!(d.delta, ContentBlockDelta::Text(_)) => {
+            arena.copy_text(b)
+        }
+        _ => arena.copy(b),
+    });
     let raw_bytes = || match &copied {
         Some(b) => b.clone(),
         None => Bytes::from(serde_json::to_vec(event).unwrap_or_default()),
@@ -495,6 +519,43 @@ enum SimpleJson<'a> {
     },
 }
 
+/// A text delta as the `anthropic` format writes one that has no raw data.
+fn text_delta_json(index: u32, text: &str) -> TextDeltaJson<'_> {
+    TextDeltaJson {
+        kind: "content_block_delta",
+        index,
+        delta: TextDeltaInner {
+            kind: "text_delta",
+            text,
+        },
+    }
+}
+
+/// Whether `raw` is byte for byte what the `anthropic` format writes for a
+/// text delta of block `index` holding `text` when it has no raw data (the
+/// API's own encoding, unpadded): keeping the text alone then loses nothing.
+/// Compares while serializing, without allocating.
+pub(crate) fn is_canonical_text_delta(index: u32, text: &str, raw: &[u8]) -> bool {
+    /// Compares what is written with the rest of `.0`.
+    struct Same<'a>(&'a [u8], bool);
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.0.strip_prefix(buf) {
+                Some(rest) if self.1 => self.0 = rest,
+                _ => self.1 = false,
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same(raw, true);
+    serde_json::to_writer(&mut same, &text_delta_json(index, text)).is_ok()
+        && same.1
+        && same.0.is_empty()
+}
+
 fn json<T: Serialize>(value: &T) -> Bytes {
     // Serializing these plain structs cannot fail.
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
@@ -537,16 +598,9 @@ impl Writer {
                     emit(self, Some("content_block_start"), raw.clone(), out)
                 }
                 Item::Text { index, text, raw } => {
-                    let data = raw.clone().unwrap_or_else(|| {
-                        json(&TextDeltaJson {
-                            kind: "content_block_delta",
-                            index: *index,
-                            delta: TextDeltaInner {
-                                kind: "text_delta",
-                                text,
-                            },
-                        })
-                    });
+                    let data = raw
+                        .clone()
+                        .unwrap_or_else(|| json(&text_delta_json(*index, text)));
                     emit(self, Some("content_block_delta"), data, out)
                 }
                 Item::Thinking { raw, .. } | Item::ToolInput { raw, .. } => {

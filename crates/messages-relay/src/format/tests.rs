@@ -268,3 +268,79 @@ fn arena_hands_out_slices_of_shared_blocks() {
     // Earlier slices are untouched by later copies.
     assert_eq!((&a[..], &b[..]), (&b"first event"[..], &b"second"[..]));
 }
+
+#[tokio::test]
+async fn the_memory_store_keeps_canonical_text_deltas_as_text_and_writes_them_the_same() {
+    use crate::store::{BufferStore, Entry, MemoryStore};
+    let store = MemoryStore::new();
+    store.create("s").await.unwrap();
+    let deltas = [
+        // The API's encoding, with escapes and non-ASCII text: kept as text.
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"you\"\n ünï 😀"}}"#,
+        // Padded (the API sometimes pads): the raw data must be kept.
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}  }"#,
+        // Another key order: kept too.
+        r#"{"index":1,"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
+    ];
+    let mut appended = Vec::new();
+    for (i, data) in deltas.iter().enumerate() {
+        let raw = Bytes::copy_from_slice(data.as_bytes());
+        let event = decode_event("content_block_delta", &raw).unwrap();
+        let item = map_event(&event, Some(&raw), None, &mut Arena::default());
+        let entry = Entry::new(i as u64 + 1, item);
+        store.append("s", entry.clone()).await.unwrap();
+        appended.push(entry);
+    }
+    let read = store.read("s", 0, 10).await.unwrap().entries;
+    assert_eq!(read.len(), 3);
+    let raw_kept: Vec<bool> = read
+        .iter()
+        .map(|e| matches!(&e.item, Item::Text { raw: Some(_), .. }))
+        .collect();
+    assert_eq!(raw_kept, [false, true, true]);
+    // Every format writes the same bytes for what was read as for what was
+    // appended: in `anthropic`, byte for byte the upstream data.
+    for format in [Format::Anthropic, Format::UiMessageStream, Format::Simple] {
+        for (a, r) in appended.iter().zip(&read) {
+            let (mut wa, mut wr) = (Writer::new(format), Writer::new(format));
+            let (mut oa, mut or) = (BytesMut::new(), BytesMut::new());
+            wa.write(a.id(), &a.item, &mut oa);
+            wr.write(r.id(), &r.item, &mut or);
+            assert_eq!(oa, or, "{format:?}");
+        }
+    }
+    let mut w = Writer::new(Format::Anthropic);
+    let mut out = BytesMut::new();
+    w.write(read[0].id(), &read[0].item, &mut out);
+    let frame = std::str::from_utf8(&out).unwrap();
+    assert!(frame.contains(deltas[0]), "{frame}");
+}
+
+#[tokio::test]
+async fn events_kept_whole_do_not_pin_the_blocks_of_dropped_text_deltas() {
+    use crate::store::{BufferStore, Entry, MemoryStore};
+    let store = MemoryStore::new();
+    store.create("s").await.unwrap();
+    let mut arena = Arena::default();
+    let mut map = |name: &str, data: &str| {
+        let raw = Bytes::copy_from_slice(data.as_bytes());
+        let event = decode_event(name, &raw).unwrap();
+        map_event(&event, Some(&raw), None, &mut arena)
+    };
+    let text = map(
+        "content_block_delta",
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+    );
+    let Item::Text { raw: Some(raw), .. } = &text else {
+        panic!("{text:?}")
+    };
+    let probe = raw.clone();
+    let ping = map("ping", r#"{"type": "ping"}"#);
+    store.append("s", Entry::new(1, text)).await.unwrap();
+    // The ping is kept whole, raw data and all.
+    store.append("s", Entry::new(2, ping)).await.unwrap();
+    // Once the text block is full, nothing holds it but the probe: the
+    // store kept "Hi" alone, and the ping lives in another block.
+    drop(arena.copy_text(&[b' '; ARENA_BLOCK]));
+    assert!(probe.is_unique());
+}
