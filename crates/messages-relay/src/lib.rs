@@ -62,13 +62,17 @@
 //! reply is cut with an error event, never silently). Per connection: one
 //! batch of at most [`RelayBuilder::batch`] events while it is written.
 //!
-//! Measured (`benches/relay/run.sh`, `docs/benchmarks.md`): about 41-51 KiB
-//! of anonymous memory per active stream at 100 to 10,000 streams when the
-//! upstream requests are HTTP/2 streams (the transport's
-//! `http2_prior_knowledge`, or HTTP/2 chosen by ALPN over TLS), and 65-70 KiB
-//! when each is its own HTTP/1.1 connection: most of it is the two
-//! connections' buffers (hyper gives each HTTP/1.1 connection an 8 KiB read
-//! and an 8 KiB write buffer).
+//! The [`MemoryStore`] keeps a text delta whose raw data is the canonical
+//! encoding (what the API sends, unpadded) as its text alone: 48 bytes and
+//! the text, the `anthropic` format writing the same bytes again.
+//!
+//! Measured (`benches/relay/sweep.sh`, `docs/benchmarks.md`): 35-38 KiB of
+//! anonymous memory per active stream for short replies and 55-57 KiB for
+//! 500-token ones, at 100 to 10,000 streams, when the upstream requests are
+//! HTTP/2 streams (the transport's `http2_prior_knowledge`, or HTTP/2 chosen
+//! by ALPN over TLS); 58-61 KiB and 82-83 KiB when each is its own HTTP/1.1
+//! connection. The rest is mostly hyper's: a 16 KiB read buffer and 8 KiB of
+//! state for each browser connection.
 //!
 //! # Cancellation and drop
 //!
