@@ -311,8 +311,14 @@ async fn workers_ride_out_a_redis_restart_with_aof() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Let the last callbacks be recorded.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait for every callback. Most are in already; but a result stored
+    // just before the crash, whose reply the crash lost, reads on the retry
+    // as another worker's, and its callback waits until that delivery is
+    // reclaimed after the visibility timeout (30 s) and taken again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while rx.counts().len() < ids.len() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _ = tx.send(());
     run.await.unwrap().unwrap();
     let counts = rx.counts();
