@@ -102,3 +102,15 @@ pub(crate) fn http2(
         None => t,
     }
 }
+
+/// Binds the listener of `msgs serve` and `msgs queue dashboard` and prints
+/// `listening on http://ADDR` (the bound address, a free port for `:0`).
+pub(crate) async fn listen(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), CliError> {
+    let fail = |e: std::io::Error| CliError::other(format!("cannot listen on {addr}: {e}"));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(fail)?;
+    let bound = listener.local_addr().map_err(fail)?;
+    println!("listening on http://{bound}");
+    Ok((listener, bound))
+}

@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 use sse_core::{Encoder, Event, Str};
 use tokio::sync::watch;
 
+use crate::connect;
 use crate::error::CliError;
 use crate::queue::QueueAt;
 
@@ -531,13 +532,7 @@ pub(crate) async fn run(args: DashboardArgs) -> Result<(), CliError> {
     });
     let first = sampler.next().await;
     hub.push(sampler.seq, first);
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| CliError::other(format!("cannot listen on {}: {e}", args.addr)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::other(format!("cannot listen on {}: {e}", args.addr)))?;
-    println!("listening on http://{addr}");
+    let (listener, addr) = connect::listen(args.addr).await?;
     match &hub.chart {
         Some(c) => eprintln!(
             "msgs: dashboard of the {} at http://{addr}/ (charts: {})",

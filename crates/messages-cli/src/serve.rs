@@ -125,13 +125,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
         builder = builder.store(store);
     }
     let relay = builder.build();
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| CliError::other(format!("cannot listen on {}: {e}", args.addr)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::other(format!("cannot listen on {}: {e}", args.addr)))?;
-    println!("listening on http://{addr}");
+    let (listener, addr) = connect::listen(args.addr).await?;
     eprintln!("msgs: open http://{addr}/ for the demo chat; POST /chat for the relay");
     let app = App {
         relay: WithDemoPage::new(relay),

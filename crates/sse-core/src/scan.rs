@@ -707,6 +707,27 @@ mod tests {
         }
     }
 
+    /// `line_end_at(chunk, from)` against the naive scan, both
+    /// implementations, for a chunk of `len` bytes with a line end at `end`
+    /// and the byte `high` at `high` (each only when inside the chunk).
+    fn check_line_end_at(len: usize, from: usize, end: usize, high: usize, byte: u8) {
+        let mut chunk = alloc::vec![b'q'; len];
+        if high < len {
+            chunk[high] = byte;
+        }
+        if end < len {
+            chunk[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
+        }
+        let expected = reference(&chunk[from..]);
+        for avx2 in [false, has_avx2()] {
+            assert_eq!(
+                super::line_end_at(&chunk, from, avx2),
+                expected,
+                "len {len} from {from} end {end} high {high}"
+            );
+        }
+    }
+
     /// `line_end_at` from every start in chunks of every length up to three
     /// blocks, with a line end and a high byte anywhere (or nowhere).
     #[test]
@@ -728,21 +749,7 @@ mod tests {
                         len.saturating_sub(1),
                         from.saturating_sub(1),
                     ] {
-                        let mut chunk = alloc::vec![b'z'; len];
-                        if high < len {
-                            chunk[high] = 0xC3;
-                        }
-                        if end < len {
-                            chunk[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
-                        }
-                        let expected = reference(&chunk[from..]);
-                        for avx2 in [false, has_avx2()] {
-                            assert_eq!(
-                                super::line_end_at(&chunk, from, avx2),
-                                expected,
-                                "len {len} from {from} end {end} high {high}"
-                            );
-                        }
+                        check_line_end_at(len, from, end, high, 0xC3);
                     }
                 }
             }
@@ -767,21 +774,7 @@ mod tests {
                         len.saturating_sub(1),
                         len,
                     ] {
-                        let mut chunk = alloc::vec![b'q'; len];
-                        if high < len && high >= from {
-                            chunk[high] = 0xE2;
-                        }
-                        if end < len {
-                            chunk[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
-                        }
-                        let expected = reference(&chunk[from..]);
-                        for avx2 in [false, has_avx2()] {
-                            assert_eq!(
-                                super::line_end_at(&chunk, from, avx2),
-                                expected,
-                                "len {len} from {from} end {end} high {high}"
-                            );
-                        }
+                        check_line_end_at(len, from, end, high, 0xE2);
                     }
                 }
             }

@@ -46,17 +46,31 @@ where
 /// text (lossily decoded). A connection that closes early gives what was
 /// read (empty if the head did not end).
 pub async fn read_request(conn: &mut TcpStream) -> String {
+    String::from_utf8_lossy(&read(conn).await.0).into_owned()
+}
+
+/// Reads one HTTP/1.1 message, a request or a response: its head and its
+/// `content-length` body. `None` when the connection closes before the
+/// message ends.
+pub async fn read_message(conn: &mut TcpStream) -> Option<Vec<u8>> {
+    let (buf, whole) = read(conn).await;
+    whole.then_some(buf)
+}
+
+/// The message read, and whether it was read whole (empty when its head
+/// did not end).
+async fn read(conn: &mut TcpStream) -> (Vec<u8>, bool) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
-        let n = conn.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return String::new();
-        }
-        buf.extend_from_slice(&chunk[..n]);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
+        let n = conn.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return (Vec::new(), false);
+        }
+        buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     let len: usize = head
@@ -67,9 +81,9 @@ pub async fn read_request(conn: &mut TcpStream) -> String {
     while buf.len() < head_end + len {
         let n = conn.read(&mut chunk).await.unwrap_or(0);
         if n == 0 {
-            break;
+            return (buf, false);
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    String::from_utf8_lossy(&buf).into_owned()
+    (buf, true)
 }
