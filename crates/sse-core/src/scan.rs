@@ -716,7 +716,7 @@ mod tests {
             chunk[high] = byte;
         }
         if end < len {
-            chunk[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
+            chunk[end] = if end.is_multiple_of(2) { b'\n' } else { b'\r' };
         }
         let expected = reference(&chunk[from..]);
         for avx2 in [false, has_avx2()] {
