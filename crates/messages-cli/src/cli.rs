@@ -66,6 +66,12 @@ pub(crate) struct Global {
     /// another connection is opened (default 100).
     #[arg(long, global = true, value_name = "N")]
     pub(crate) http2_max_streams: Option<usize>,
+    /// Read each HTTP/1.1 response through a buffer of exactly BYTES
+    /// (at least 1024; a response head must fit in it) instead of one
+    /// that grows with the traffic. `msgs serve` uses 4096, which keeps
+    /// each upstream connection to about 8 KiB.
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub(crate) http1_read_buf: Option<usize>,
     /// A prices file (the format of messages-batch's data/prices.json) for
     /// cost estimates instead of the built-in, dated table.
     #[arg(long, global = true, value_name = "FILE")]

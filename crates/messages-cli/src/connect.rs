@@ -81,7 +81,7 @@ pub(crate) async fn connect_with(
         if let Some(d) = header_timeout {
             t = t.header_timeout(Some(d));
         }
-        http2(t, global)
+        http_flags(t, global)
     });
     let builder = match timeout {
         Some(t) => builder.timeout(t),
@@ -91,12 +91,15 @@ pub(crate) async fn connect_with(
     Ok(Conn { client, embedded })
 }
 
-/// The HTTP/2 flags (`--http2-prior-knowledge`, `--http2-max-streams`).
-pub(crate) fn http2(
+/// The HTTP version flags (`--http2-prior-knowledge`, `--http2-max-streams`,
+/// `--http1-read-buf`).
+pub(crate) fn http_flags(
     t: messages::http::TransportBuilder,
     global: &Global,
 ) -> messages::http::TransportBuilder {
-    let t = t.http2_prior_knowledge(global.http2_prior_knowledge);
+    let t = t
+        .http2_prior_knowledge(global.http2_prior_knowledge)
+        .http1_read_buf_size(global.http1_read_buf);
     match global.http2_max_streams {
         Some(n) => t.http2_max_streams(n),
         None => t,

@@ -71,6 +71,12 @@ fn set(name: &str) -> bool {
 
 /// `msgs serve`.
 pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError> {
+    // A relay holds an upstream connection per stream over HTTP/1.1: a
+    // fixed 4 KiB read buffer keeps each to about 8 KiB (hyper's adaptive
+    // one reaches 16 KiB); see docs/benchmarks.md.
+    let mut global = global.clone();
+    global.http1_read_buf.get_or_insert(4096);
+    let global = &global;
     let use_emulator = global.base_url.is_none()
         && !set("ANTHROPIC_API_KEY")
         && !set("ANTHROPIC_AUTH_TOKEN")
@@ -78,7 +84,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<(), CliError
     let (transport, emulator, _conn) = if use_emulator {
         let builder = Emulator::builder().token_delay(Duration::from_millis(args.token_delay_ms));
         let handle = connect::embedded_emulator(builder).await?;
-        let transport = connect::http2(Transport::builder(), global)
+        let transport = connect::http_flags(Transport::builder(), global)
             .api_key("embedded-emulator")
             .base_url(handle.base_url())
             .build()

@@ -81,7 +81,8 @@ use bytes::Bytes;
 
 pub use crate::client::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT, DEFAULT_VERSION, Transport, TransportBuilder,
+    DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT, DEFAULT_VERSION, MIN_HTTP1_READ_BUF_SIZE, Transport,
+    TransportBuilder,
 };
 pub use crate::error::{Error, Result};
 pub use crate::pages::{ListParams, Pages};

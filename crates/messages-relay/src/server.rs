@@ -68,11 +68,48 @@ where
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
+            let builder = match sniff(&tcp).await {
+                Some(Sniffed::Http1) => builder.http1_only(),
+                Some(Sniffed::Http2) => builder.http2_only(),
+                None => builder,
+            };
             if let Err(e) = builder.serve_connection(TokioIo::new(tcp), service).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
+}
+
+/// What a connection speaks, told from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    Http1,
+    Http2,
+}
+
+/// The HTTP/2 connection preface's first bytes (RFC 9113, section 3.4); no
+/// HTTP/1.1 method is `PRI`.
+const H2_PREFACE: &[u8] = b"PRI";
+
+/// Tells HTTP/1.1 from HTTP/2 by peeking at the connection's first bytes,
+/// without consuming them; `None` when they do not tell yet (fewer than
+/// three bytes, all of them the preface's) or the peek failed.
+///
+/// The connection is then served by a builder fixed to that version. Left
+/// to find out itself, hyper-util's `auto` builder reads the first bytes
+/// into a buffer of its own and hands them back ahead of the socket, and
+/// hyper's read buffer then grows from 8 to 16 KiB to hold the rest, for
+/// the connection's whole life: 8 KiB more per browser stream.
+async fn sniff(tcp: &tokio::net::TcpStream) -> Option<Sniffed> {
+    let mut first = [0u8; 3];
+    let n = tcp.peek(&mut first).await.ok()?;
+    if n == 0 {
+        return None;
+    }
+    if !H2_PREFACE.starts_with(&first[..n]) {
+        return Some(Sniffed::Http1);
+    }
+    (n == H2_PREFACE.len()).then_some(Sniffed::Http2)
 }
 
 /// A service that answers `GET /` with the [`DEMO_PAGE`] and hands every

@@ -738,7 +738,10 @@ async fn produce(
     let opened = tokio::select! {
         biased;
         _ = &mut cancel => None,
-        r = MessageStream::open(&inner.transport, &request, options) => Some(r),
+        // Boxed: opening (the transport's retries and timeouts) is the
+        // largest state of this task, and boxing frees it once the stream is
+        // open instead of keeping its room for the whole reply.
+        r = Box::pin(MessageStream::open(&inner.transport, &request, options)) => Some(r),
     };
     let last = match opened {
         None => Item::Stopped,

@@ -65,6 +65,7 @@ pub struct TransportBuilder {
     pool_max_idle_per_host: usize,
     http2_prior_knowledge: bool,
     http2_max_streams: usize,
+    http1_read_buf_size: Option<usize>,
     error: Option<Error>,
 }
 
@@ -102,6 +103,7 @@ impl TransportBuilder {
             pool_max_idle_per_host: usize::MAX,
             http2_prior_knowledge: false,
             http2_max_streams: DEFAULT_HTTP2_MAX_STREAMS,
+            http1_read_buf_size: None,
             error: None,
         }
     }
@@ -360,6 +362,34 @@ impl TransportBuilder {
         self
     }
 
+    /// Reads each HTTP/1.1 response through a buffer of exactly `bytes`,
+    /// instead of hyper's adaptive buffer (8 KiB, doubling while reads fill
+    /// it). `None`, the default, keeps the adaptive buffer. Values below
+    /// [`MIN_HTTP1_READ_BUF_SIZE`](crate::MIN_HTTP1_READ_BUF_SIZE) fail
+    /// [`build`](Self::build).
+    ///
+    /// For a process holding many slow streams at once, such as a relay: an
+    /// HTTP/1.1 connection keeps its read buffer for its whole life, and a
+    /// stream's events are a few hundred bytes each, so a 4 KiB buffer
+    /// holds each connection to about 8 KiB instead of 16 KiB. The costs:
+    /// a response head larger than `bytes` fails the request with a
+    /// protocol error (the API's heads are about 1 KiB), and a large body
+    /// takes more reads. HTTP/2 connections are not affected.
+    pub fn http1_read_buf_size(mut self, bytes: Option<usize>) -> TransportBuilder {
+        if let Some(n) = bytes
+            && n < crate::MIN_HTTP1_READ_BUF_SIZE
+        {
+            self.error.get_or_insert_with(|| {
+                Error::builder_msg(format!(
+                    "http1_read_buf_size: {n} bytes is below the least allowed, {}",
+                    crate::MIN_HTTP1_READ_BUF_SIZE
+                ))
+            });
+        }
+        self.http1_read_buf_size = bytes;
+        self
+    }
+
     /// Adds a user tower layer over the boxed per-attempt service (see the
     /// layer order above). The first layer added is the outermost.
     ///
@@ -455,6 +485,9 @@ impl TransportBuilder {
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .http2_only(self.http2_prior_knowledge);
+        if let Some(n) = self.http1_read_buf_size {
+            client.http1_read_buf_exact_size(n);
+        }
         let lanes = Lanes::new(
             client,
             connector,

@@ -57,6 +57,10 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`TransportBuilder::max_body_size`].
 pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024 * 1024;
 
+/// The least [`TransportBuilder::http1_read_buf_size`] allowed (1 KiB): an
+/// HTTP/1.1 response head must fit in the read buffer.
+pub const MIN_HTTP1_READ_BUF_SIZE: usize = 1024;
+
 /// A string that never shows in `Debug` output.
 #[derive(Clone)]
 struct Secret(String);

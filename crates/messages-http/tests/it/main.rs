@@ -2,6 +2,7 @@
 
 mod errors;
 mod hostile;
+mod http1;
 mod http2;
 mod retry;
 mod secrets;

@@ -9,4 +9,5 @@ mod policy;
 #[cfg(feature = "redis")]
 mod redis;
 mod resume;
+mod server;
 mod support;
