@@ -731,17 +731,23 @@ async fn produce(
 ) {
     let mut next = 1u64;
     let mut arena = Arena::default();
-    let mut options = StreamOptions::new();
-    if let Some(policy) = inner.config.resume {
-        options = options.resume(policy);
-    }
+    // The items need the snapshot's block kinds, tool inputs and usage; its
+    // text (a second copy of the reply, beside the store's) only to resume.
+    let options = match inner.config.resume {
+        Some(policy) => StreamOptions::new().resume(policy),
+        None => StreamOptions::new().discard_text(true),
+    };
     let opened = tokio::select! {
         biased;
         _ = &mut cancel => None,
-        // Boxed: opening (the transport's retries and timeouts) is the
-        // largest state of this task, and boxing frees it once the stream is
-        // open instead of keeping its room for the whole reply.
-        r = Box::pin(MessageStream::open(&inner.transport, &request, options)) => Some(r),
+        // Boxed, with the request moved in: opening (the transport's retries
+        // and timeouts) is the largest state of this task, and the box (and
+        // the request, which a resumable stream keeps its own copy of) is
+        // freed once the stream is open instead of held for the whole reply.
+        r = Box::pin(async {
+            let request = request;
+            MessageStream::open(&inner.transport, &request, options).await
+        }) => Some(r),
     };
     let last = match opened {
         None => Item::Stopped,
