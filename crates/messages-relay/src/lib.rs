@@ -57,14 +57,17 @@
 //!
 //! Per stream: the buffered events (each event's data copied once out of the
 //! network buffer it arrived in, so about the upstream body's size, plus
-//! about 100 bytes per event),
+//! about 140 bytes per event; a text delta as the API sends it, 16 bytes
+//! and its text),
 //! bounded by [`MemoryStore::with_max_bytes`] (4 MiB by default: past it the
 //! reply is cut with an error event, never silently). Per connection: one
 //! batch of at most [`RelayBuilder::batch`] events while it is written.
 //!
 //! The [`MemoryStore`] keeps a text delta whose raw data is the canonical
-//! encoding (what the API sends, unpadded) as its text alone: 48 bytes and
-//! the text, the `anthropic` format writing the same bytes again.
+//! encoding (what the API sends, unpadded) as its text alone: 16 bytes and
+//! the text, the `anthropic` format writing the same bytes again. Without
+//! a [`RelayBuilder::resume`] policy the upstream stream does not keep the
+//! reply's text a second time.
 //!
 //! Measured (`benches/relay/sweep.sh`, `docs/benchmarks.md`): 35-38 KiB of
 //! anonymous memory per active stream for short replies and 55-57 KiB for

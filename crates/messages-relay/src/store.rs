@@ -156,9 +156,10 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
 
 /// The in-memory [`BufferStore`]: a map from stream id to its events.
 ///
-/// Memory per stream: the events' raw data (about the size of the upstream
-/// body) plus about 100 bytes per
-/// event, capped by [`max_bytes`](MemoryStore::max_bytes). Ended streams are
+/// Memory per stream: a text delta in the API's own encoding costs its
+/// text and 16 bytes; any other event its raw data and about 140 bytes;
+/// capped by [`max_bytes`](MemoryStore::max_bytes). Reading a kept text
+/// delta copies its text (a few bytes) into the [`Entry`] returned. Ended streams are
 /// dropped once their retention has passed: all of them by a sweep when a
 /// stream is created (at most once a second, so that creating a stream
 /// stays cheap with many kept), and each one when it is looked up. An idle
@@ -480,6 +481,25 @@ mod tests {
         assert!(b.end);
         let b = store.read("s", 3, 10).await.unwrap();
         assert!(b.entries.is_empty() && b.end);
+    }
+
+    #[tokio::test]
+    async fn a_text_delta_whose_id_is_not_its_position_keeps_its_id() {
+        let store = MemoryStore::new();
+        store.create("s").await.unwrap();
+        store.append("s", text(1, "a")).await.unwrap();
+        store.append("s", text(7, "b")).await.unwrap();
+        store.append("s", text(3, "c")).await.unwrap();
+        let b = store.read("s", 0, 10).await.unwrap();
+        let got: Vec<(u64, String)> = b
+            .entries
+            .iter()
+            .map(|e| match &e.item {
+                Item::Text { text, .. } => (e.id(), text.to_string()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [(1, "a".into()), (7, "b".into()), (3, "c".into())]);
     }
 
     #[tokio::test(start_paused = true)]

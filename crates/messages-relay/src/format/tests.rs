@@ -281,6 +281,9 @@ async fn the_memory_store_keeps_canonical_text_deltas_as_text_and_writes_them_th
         r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}  }"#,
         // Another key order: kept too.
         r#"{"index":1,"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
+        // Canonical again, after two kept whole: its text follows the
+        // first one's in the stream's text log.
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":" tail"}}"#,
     ];
     let mut appended = Vec::new();
     for (i, data) in deltas.iter().enumerate() {
@@ -292,12 +295,21 @@ async fn the_memory_store_keeps_canonical_text_deltas_as_text_and_writes_them_th
         appended.push(entry);
     }
     let read = store.read("s", 0, 10).await.unwrap().entries;
-    assert_eq!(read.len(), 3);
+    assert_eq!(read.len(), 4);
     let raw_kept: Vec<bool> = read
         .iter()
         .map(|e| matches!(&e.item, Item::Text { raw: Some(_), .. }))
         .collect();
-    assert_eq!(raw_kept, [false, true, true]);
+    assert_eq!(raw_kept, [false, true, true, false]);
+    let text = |e: &Entry| match &e.item {
+        Item::Text { index, text, .. } => (e.id(), *index, text.to_string()),
+        other => panic!("{other:?}"),
+    };
+    let want: Vec<_> = appended.iter().map(text).collect();
+    assert_eq!(read.iter().map(text).collect::<Vec<_>>(), want);
+    // Read from the middle: the same entries.
+    let rest = store.read("s", 2, 10).await.unwrap().entries;
+    assert_eq!(rest.iter().map(text).collect::<Vec<_>>(), want[2..]);
     // Every format writes the same bytes for what was read as for what was
     // appended: in `anthropic`, byte for byte the upstream data.
     for format in [Format::Anthropic, Format::UiMessageStream, Format::Simple] {
