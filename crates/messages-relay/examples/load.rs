@@ -79,6 +79,8 @@ struct Outcome {
     behind_us: Vec<(Instant, i64)>,
     /// When the first text event arrived.
     first_at: Option<Instant>,
+    /// Why the stream did not complete (printed for the first such stream).
+    failure: Option<String>,
 }
 
 /// Microseconds since the Unix epoch.
@@ -111,12 +113,19 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
         url.host().unwrap_or("127.0.0.1"),
         url.port_u16().unwrap_or(80)
     );
-    let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
-        return out;
+    let tcp = match tokio::net::TcpStream::connect(&addr).await {
+        Ok(tcp) => tcp,
+        Err(e) => {
+            out.failure = Some(format!("connecting to {addr}: {e}"));
+            return out;
+        }
     };
-    let Ok((mut send, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await
-    else {
-        return out;
+    let (mut send, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await {
+        Ok(h) => h,
+        Err(e) => {
+            out.failure = Some(format!("handshake: {e}"));
+            return out;
+        }
     };
     tokio::spawn(conn);
     let prompt = "Tell me a long story about relays and browsers";
@@ -135,12 +144,18 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
         .header("anthropic-version", "2023-06-01")
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("a request");
-    let Ok(res) = send.send_request(req).await else {
-        return out;
+    let res = match send.send_request(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            out.failure = Some(format!("sending the request: {e}"));
+            return out;
+        }
     };
     if !res.status().is_success() {
+        out.failure = Some(format!("status {}", res.status()));
         return out;
     }
+    let mut last_data = String::new();
     let mut body = res.into_body();
     let mut parser = Parser::new();
     let mut in_word = false;
@@ -148,6 +163,7 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     loop {
         while let Ok(Some(e)) = parser.next_event() {
             let now = Instant::now();
+            e.data().clone_into(&mut last_data);
             let v: serde_json::Value = match serde_json::from_str(e.data()) {
                 Ok(v) => v,
                 Err(_) => continue,
@@ -184,8 +200,17 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
                     parser.push(d);
                 }
             }
-            _ => break,
+            Some(Err(e)) => {
+                out.failure = Some(format!("reading the body: {e}"));
+                break;
+            }
+            None => break,
         }
+    }
+    if !out.ok && out.failure.is_none() {
+        out.failure = Some(format!(
+            "ended without its last event; last data: {last_data}"
+        ));
     }
     out
 }
@@ -266,9 +291,11 @@ async fn main() {
     let mut behind = Vec::new();
     let mut firsts = Vec::new();
     let mut all_started: Option<Instant> = None;
+    let mut failure = None;
     while let Some(r) = tasks.join_next().await {
         let o = r.expect("a stream task");
         ok += usize::from(o.ok);
+        failure = failure.or(o.failure);
         events += o.events;
         lateness.extend(o.lateness_us);
         behind.extend(o.behind_us);
@@ -280,6 +307,9 @@ async fn main() {
         }
     }
     let elapsed = started.elapsed();
+    if let Some(f) = failure {
+        eprintln!("{} of {} streams failed; the first: {f}", a.n - ok, a.n);
+    }
     let (peak, cpu) = match (a.pid, sampler) {
         (Some(pid), Some(s)) => {
             let (rss_now, cpu1) = proc_stats(pid);
