@@ -123,7 +123,7 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            match this.parser.next_event_owned() {
+            match this.parser.next_event_owned_inline() {
                 Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                 Err(e) => return Poll::Ready(Some(Err(StreamError::Parse(e)))),
                 Ok(None) => {}
