@@ -289,7 +289,7 @@ mod avx2 {
         _mm256_set1_epi8,
     };
 
-    use super::{LineEnd, SHORT, found, wide};
+    use super::{LineEnd, found, wide};
 
     /// Masks of the line ends and of the non-ASCII bytes in `hay[at..at + 32]`.
     #[inline]
@@ -320,6 +320,19 @@ mod avx2 {
         }
         let mut at = 0;
         let mut seen = false;
+        if len >= 64 {
+            // 64 bytes a step from the start: `line_end_at` has already
+            // seen the first 32 bytes hold no line end, so the line is
+            // longer than one block.
+            // SAFETY: the caller guarantees AVX2.
+            match unsafe { wide::avx2(hay, 0) } {
+                Ok(end) => return end,
+                Err((to, high)) => {
+                    at = to;
+                    seen = high;
+                }
+            }
+        }
         while at + 32 <= len {
             let (ends, high) = block(hay, at);
             if ends != 0 {
@@ -327,21 +340,6 @@ mod avx2 {
             }
             seen |= high != 0;
             at += 32;
-            if at == SHORT && len - at >= 64 {
-                // SAFETY: the caller guarantees AVX2.
-                match unsafe { wide::avx2(hay, at) } {
-                    Ok(end) => {
-                        return LineEnd {
-                            at: end.at,
-                            ascii: end.ascii && !seen,
-                        };
-                    }
-                    Err((to, high)) => {
-                        at = to;
-                        seen |= high;
-                    }
-                }
-            }
         }
         if at == len {
             return LineEnd { at, ascii: !seen };
@@ -430,7 +428,7 @@ pub(crate) mod wide {
     ///
     /// The processor must support AVX2.
     #[cfg(any(feature = "std", target_feature = "avx2"))]
-    #[inline(never)]
+    #[inline]
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn avx2(hay: &[u8], from: usize) -> Result<LineEnd, (usize, bool)> {
         use core::arch::x86_64::{
