@@ -39,9 +39,11 @@ fn main() {
     let n = match parser.as_str() {
         "none" => 0,
         "memchr_scan" => sse_peers::memchr_scan(&chunks),
-        p if sse_peers::PARSERS.contains(&p) || sse_peers::VARIANTS.contains(&p) => sse_peers::run(p, &chunks, |event, data| {
-            black_box((event, data));
-        }),
+        p if sse_peers::PARSERS.contains(&p) || sse_peers::VARIANTS.contains(&p) => {
+            sse_peers::run(p, &chunks, |event, data| {
+                black_box((event, data));
+            })
+        }
         other => {
             eprintln!("unknown parser {other}");
             std::process::exit(2);

@@ -812,6 +812,48 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_line_end_past_the_first_block() {
+        // Lines longer than the 32 bytes `line_end_at` looks at inline go
+        // to `line_end`, whose AVX2 scan starts with 64-byte steps when 64
+        // bytes are left: every line-end position of every length from one
+        // to three such steps, with a high byte at the block and step
+        // edges and next to the line end.
+        for len in 32usize..=200 {
+            for end in 0..=len {
+                let highs = [
+                    len,
+                    0,
+                    31,
+                    32,
+                    63,
+                    64,
+                    95,
+                    96,
+                    127,
+                    128,
+                    len - 1,
+                    end.saturating_sub(1),
+                    end + 1,
+                ];
+                for high in highs {
+                    let mut hay = alloc::vec![b'x'; len];
+                    if high < len {
+                        hay[high] = 0xF0;
+                    }
+                    if end < len {
+                        hay[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
+                    }
+                    assert_eq!(
+                        line_ends(&hay),
+                        [reference(&hay); 3],
+                        "len {len} end {end} high {high}"
+                    );
+                }
+            }
+        }
+    }
+
     /// `copy_line` copies exactly the bytes before the line end.
     fn check_copy(hay: &[u8]) {
         let expected = reference(hay);
