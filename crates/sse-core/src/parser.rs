@@ -458,6 +458,7 @@ impl Parser {
     ///
     /// Chunks may be any size, including empty, and may split lines, line
     /// ends and UTF-8 sequences anywhere.
+    #[inline]
     pub fn push(&mut self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
