@@ -132,7 +132,7 @@ where
                 return Poll::Ready(None);
             }
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => this.parser.push(chunk),
+                Poll::Ready(Some(Ok(chunk))) => this.parser.push_inline(chunk),
                 Poll::Ready(Some(Err(e))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(e))));
                 }
