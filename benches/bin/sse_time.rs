@@ -20,7 +20,8 @@
 //!
 //! times only the named parsers (those of `PARSERS` and `VARIANTS`, and
 //! `memchr_scan`; for example `memchr_scan,sse_core,sse_core_stream`), in the same
-//! interleaved rounds, and prints their MiB/s per cell.
+//! interleaved rounds, and prints their MiB/s per cell (only the chunk
+//! size `SSE_TIME_CHUNK`, when that is set).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -115,10 +116,15 @@ fn only_these(only: &[String], args: &[String]) {
     };
     println!("| corpus | chunk | {} |", only.join(" | "));
     println!("|{}", "---|".repeat(2 + only.len()));
+    // `SSE_TIME_CHUNK=N` times only that chunk size (for a profiler).
+    let sizes: Vec<usize> = match std::env::var("SSE_TIME_CHUNK") {
+        Ok(n) => vec![n.parse().expect("SSE_TIME_CHUNK is a number")],
+        Err(_) => CHUNK_SIZES.to_vec(),
+    };
     for name in names {
         let corpus = sse_peers::corpus(name, 2 * 1024 * 1024).expect("known corpus");
         let mib = corpus.bytes.len() as f64 / (1024.0 * 1024.0);
-        for size in CHUNK_SIZES {
+        for &size in &sizes {
             let chunks = sse_peers::chunked(&corpus.bytes, size);
             let mut best = vec![Duration::MAX; only.len()];
             for _ in 0..rounds {
