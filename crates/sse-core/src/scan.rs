@@ -151,9 +151,11 @@ fn line_end_bytes(hay: &[u8], from: usize, mut high: bool) -> LineEnd {
     }
 }
 
-/// Bytes scanned one block at a time before a line counts as long and the
-/// scan switches to 64-byte steps ([`wide`]): Claude's `event` lines end
-/// before this, and its `data` lines within the first wide step.
+/// Bytes the SSE2 scan looks at one block at a time before a line counts as
+/// long and it switches to 64-byte steps ([`wide`]). The AVX2 scan takes
+/// 64-byte steps from the start when 64 bytes are left: it is only called
+/// for lines whose first 32 bytes `line_end_at` has looked at already, so
+/// Claude's `data` lines (about 100 bytes) end in its second step.
 #[cfg(target_arch = "x86_64")]
 const SHORT: usize = 64;
 
@@ -321,9 +323,10 @@ mod avx2 {
         let mut at = 0;
         let mut seen = false;
         if len >= 64 {
-            // 64 bytes a step from the start: `line_end_at` has already
-            // seen the first 32 bytes hold no line end, so the line is
-            // longer than one block.
+            // 64 bytes a step from the start: `line_end_at`, the only
+            // caller with this much left, has already seen that the first
+            // 32 bytes hold no line end, so the line is longer than one
+            // block.
             // SAFETY: the caller guarantees AVX2.
             match unsafe { wide::avx2(hay, 0) } {
                 Ok(end) => return end,
