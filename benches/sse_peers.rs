@@ -189,6 +189,12 @@ pub const PARSERS: [&str; 8] = [
     "eventsource_stream",
 ];
 
+/// Further ways of driving this workspace's parser, accepted by [`run`] and
+/// `sse_count` but not timed by `sse_time`: `sse_core_owned` is `push` and
+/// `Parser::next_event_owned`, the path of `SseStream` without the
+/// `Stream` plumbing around it.
+pub const VARIANTS: [&str; 1] = ["sse_core_owned"];
+
 /// The peers only (not this workspace's parser).
 pub const PEERS: [&str; 5] = [
     "crates_sse_core",
@@ -229,6 +235,16 @@ pub fn run(parser: &str, chunks: &[Bytes], mut sink: impl FnMut(&str, &str)) -> 
             for chunk in chunks {
                 p.push_slice(chunk);
                 while let Some(e) = p.next_event().unwrap() {
+                    sink(e.event(), e.data());
+                }
+            }
+            assert!(p.finish().is_clean());
+        }
+        "sse_core_owned" => {
+            let mut p = sse_core::Parser::new();
+            for chunk in chunks {
+                p.push(chunk.clone());
+                while let Some(e) = p.next_event_owned().unwrap() {
                     sink(e.event(), e.data());
                 }
             }

@@ -14,7 +14,7 @@
 //! events printed.
 //!
 //! Parsers: `none` (corpus setup only, to subtract), `memchr_scan`, and
-//! those of `benches::sse_peers::PARSERS`. Corpora: claude (default), tiny,
+//! those of `benches::sse_peers::PARSERS` and `VARIANTS`. Corpora: claude (default), tiny,
 //! long, cjk, crlf, all 2 MiB as in the criterion bench.
 
 use std::hint::black_box;
@@ -39,9 +39,11 @@ fn main() {
     let n = match parser.as_str() {
         "none" => 0,
         "memchr_scan" => sse_peers::memchr_scan(&chunks),
-        p if sse_peers::PARSERS.contains(&p) => sse_peers::run(p, &chunks, |event, data| {
-            black_box((event, data));
-        }),
+        p if sse_peers::PARSERS.contains(&p) || sse_peers::VARIANTS.contains(&p) => {
+            sse_peers::run(p, &chunks, |event, data| {
+                black_box((event, data));
+            })
+        }
         other => {
             eprintln!("unknown parser {other}");
             std::process::exit(2);

@@ -13,14 +13,29 @@
 //! of sse-core (`Parser::push`, `SseStream`, `Parser::push_slice`) and of
 //! each peer, the ratios to the fastest peer, and sse-core's share of the
 //! ceiling.
+//!
+//! ```text
+//! cargo run --profile bench -p benches --bin sse_time -- --only P1,P2,... [ROUNDS] [CORPUS...]
+//! ```
+//!
+//! times only the named parsers (those of `PARSERS` and `VARIANTS`, and
+//! `memchr_scan`; for example `memchr_scan,sse_core,sse_core_stream`), in the same
+//! interleaved rounds, and prints their MiB/s per cell (only the chunk
+//! size `SSE_TIME_CHUNK`, when that is set).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use benches::sse_peers::{self, CHUNK_SIZES, PARSERS, PEERS};
+use benches::sse_peers::{self, CHUNK_SIZES, PARSERS, PEERS, VARIANTS};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--only") && args.len() > 1 {
+        let only: Vec<String> = args[1].split(',').map(str::to_owned).collect();
+        args.drain(..2);
+        only_these(&only, &args);
+        return;
+    }
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(15);
     let names: Vec<&str> = if args.len() > 1 {
         args[1..].iter().map(String::as_str).collect()
@@ -80,6 +95,58 @@ fn main() {
                 slice / fastest,
                 100.0 * ours / ceiling
             );
+        }
+    }
+}
+
+/// `--only`: times the parsers in `only`, interleaved, on every chunking of
+/// the corpora named in `args` (after the rounds).
+fn only_these(only: &[String], args: &[String]) {
+    for p in only {
+        assert!(
+            p == "memchr_scan" || PARSERS.contains(&p.as_str()) || VARIANTS.contains(&p.as_str()),
+            "unknown parser {p}"
+        );
+    }
+    let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(15);
+    let names: Vec<&str> = if args.len() > 1 {
+        args[1..].iter().map(String::as_str).collect()
+    } else {
+        vec!["claude", "tiny", "long", "cjk", "crlf"]
+    };
+    println!("| corpus | chunk | {} |", only.join(" | "));
+    println!("|{}", "---|".repeat(2 + only.len()));
+    // `SSE_TIME_CHUNK=N` times only that chunk size (for a profiler).
+    let sizes: Vec<usize> = match std::env::var("SSE_TIME_CHUNK") {
+        Ok(n) => vec![n.parse().expect("SSE_TIME_CHUNK is a number")],
+        Err(_) => CHUNK_SIZES.to_vec(),
+    };
+    for name in names {
+        let corpus = sse_peers::corpus(name, 2 * 1024 * 1024).expect("known corpus");
+        let mib = corpus.bytes.len() as f64 / (1024.0 * 1024.0);
+        for &size in &sizes {
+            let chunks = sse_peers::chunked(&corpus.bytes, size);
+            let mut best = vec![Duration::MAX; only.len()];
+            for _ in 0..rounds {
+                for (i, parser) in only.iter().enumerate() {
+                    let t = Instant::now();
+                    if parser == "memchr_scan" {
+                        black_box(sse_peers::memchr_scan(&chunks));
+                        best[i] = best[i].min(t.elapsed());
+                        continue;
+                    }
+                    let n = sse_peers::run(parser, &chunks, |event, data| {
+                        black_box((event, data));
+                    });
+                    best[i] = best[i].min(t.elapsed());
+                    assert_eq!(n, corpus.events, "{parser} on {name} at {size} B");
+                }
+            }
+            let cells: Vec<String> = best
+                .iter()
+                .map(|d| format!("{:.0}", mib / d.as_secs_f64()))
+                .collect();
+            println!("| {name} | {size} | {} |", cells.join(" | "));
         }
     }
 }

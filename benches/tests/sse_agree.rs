@@ -2,7 +2,7 @@
 //! data, in order) on every corpus and chunking, and as many as the corpus
 //! generator wrote: the throughput comparison compares equal work.
 
-use benches::sse_peers::{self, CHUNK_SIZES, PARSERS};
+use benches::sse_peers::{self, CHUNK_SIZES, PARSERS, VARIANTS};
 
 fn events(parser: &str, chunks: &[bytes::Bytes]) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -27,7 +27,7 @@ fn all_parsers_agree_on_every_corpus_and_chunking() {
         );
         for size in CHUNK_SIZES.into_iter().chain([7]) {
             let chunks = sse_peers::chunked(&corpus.bytes, size);
-            for parser in PARSERS {
+            for parser in PARSERS.into_iter().chain(VARIANTS) {
                 let got = events(parser, &chunks);
                 assert_eq!(
                     got.len(),

@@ -5,7 +5,7 @@ use core::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::{EventRef, MESSAGE, Src, Str, well_known, well_known_static};
+use crate::event::{EventRef, MESSAGE, Src, Str, well_known_static};
 use crate::scan;
 
 /// The default [`ParserConfig::max_event_size`]: 16 MiB.
@@ -459,6 +459,15 @@ impl Parser {
     /// Chunks may be any size, including empty, and may split lines, line
     /// ends and UTF-8 sequences anywhere.
     pub fn push(&mut self, chunk: Bytes) {
+        self.push_inline(chunk);
+    }
+
+    /// [`push`](Parser::push), compiled into the caller: `SseStream`
+    /// hands over the chunk its inner stream just returned, and a call
+    /// would copy it first, reading back as 16-byte words what the inner
+    /// stream wrote as 8-byte ones (a store-forwarding stall per chunk).
+    #[inline(always)]
+    pub(crate) fn push_inline(&mut self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
         }
@@ -584,7 +593,7 @@ impl Parser {
         if core::mem::take(&mut self.holding) {
             self.held = [None, None];
         }
-        let Some(r) = self.advance()? else {
+        let Some(r) = self.advance(Parser::dispatch)? else {
             return Ok(None);
         };
         let [held_event, held_data] = &mut self.held;
@@ -623,55 +632,46 @@ impl Parser {
     /// assert_eq!(event.data(), "a\nb");
     /// # Ok::<(), sse_core::Error>(())
     /// ```
-    pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
-        let Some(r) = self.advance()? else {
-            return Ok(None);
-        };
-        let data = self.take_str(r.data);
-        let event = match r.event {
-            Ready::Cur(start, end) => well_known(&self.cur[start..end])
-                .unwrap_or_else(|| self.take_str(Ready::Cur(start, end))),
-            other => self.take_str(other),
-        };
-        Ok(Some(crate::Event::from_parts(
-            event,
-            data,
-            // An empty id is the common case: no call through the vtable.
-            if self.last_id.is_empty() {
-                Str::new()
-            } else {
-                self.last_id.clone()
-            },
-            r.retry,
-        )))
-    }
-
-    /// A dispatched string, owned: a slice of the current chunk, split off
-    /// `buf`, or the string itself.
     #[inline]
-    fn take_str(&mut self, ready: Ready) -> Str {
-        match ready {
-            // SAFETY: `Ready::Cur` ranges of the current chunk were checked
-            // to be UTF-8 (see `Ready::src`).
-            Ready::Cur(start, end) => unsafe {
-                Str::from_utf8_unchecked(self.cur.slice(start..end))
-            },
-            Ready::Buf => {
-                self.buf_reclaim = self.buf.capacity();
-                self.buf_split_len = self.buf.len();
-                // SAFETY: `Ready::Buf` means `buf` was checked to be UTF-8
-                // (see `Ready::src`), and nothing wrote to it since.
-                unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
-            }
-            Ready::Static(s) => Str::from_static(s),
-            Ready::Owned(s) => s,
+    pub fn next_event_owned(&mut self) -> Result<Option<crate::Event>, Error> {
+        if self.drained() {
+            // As in `next_event`: nothing to parse, no call.
+            return Ok(None);
         }
+        self.next_event_owned_parse()
     }
 
-    /// Parses up to the next dispatched event and returns it, or `None`
-    /// when the queued input holds no further complete event.
+    /// [`next_event_owned`](Parser::next_event_owned) when there is input
+    /// to parse.
+    #[inline(never)]
+    fn next_event_owned_parse(&mut self) -> Result<Option<crate::Event>, Error> {
+        self.advance(Parser::dispatch_owned)
+    }
+
+    /// [`next_event_owned`](Parser::next_event_owned), compiled into the
+    /// caller (`SseStream::poll_next`): the event is built where the caller
+    /// moves it, instead of being written by a call and read back, which
+    /// stalls the processor (a store-forwarding failure on the 112-byte
+    /// `Event`).
+    #[cfg(feature = "stream")]
     #[inline(always)]
-    fn advance(&mut self) -> Result<Option<Dispatched>, Error> {
+    pub(crate) fn next_event_owned_inline(&mut self) -> Result<Option<crate::Event>, Error> {
+        if self.drained() {
+            return Ok(None);
+        }
+        self.advance(Parser::dispatch_owned)
+    }
+
+    /// Parses up to the next dispatched event and returns it, as
+    /// `dispatch` makes it at the blank line that ends it, or `None` when
+    /// the queued input holds no further complete event.
+    ///
+    /// `dispatch` is `Parser::dispatch` (borrowed events) or
+    /// `Parser::dispatch_owned`: each caller gets its own copy of the loop,
+    /// and the owned event is built where the event ends, not converted
+    /// from a `Dispatched` after the loop.
+    #[inline(always)]
+    fn advance<T>(&mut self, dispatch: fn(&mut Parser) -> Option<T>) -> Result<Option<T>, Error> {
         loop {
             if self.pos == self.cur.len() {
                 let Some(next) = self.queue.pop_front() else {
@@ -724,7 +724,7 @@ impl Parser {
             let known = match rest[0] {
                 b'\n' | b'\r' => {
                     self.skip_line_end(start);
-                    if let Some(ready) = self.dispatch() {
+                    if let Some(ready) = dispatch(self) {
                         return Ok(Some(ready));
                     }
                     continue;
@@ -1214,6 +1214,63 @@ impl Parser {
             Type::Owned(s) => Ready::Owned(s),
         };
         Some(Dispatched { event, data, retry })
+    }
+
+    /// `dispatch` for `next_event_owned`: the event, owned. Data lying in
+    /// the current chunk shares it (a reference count); data assembled in
+    /// `buf` is split off it (see `fresh_buf`); a well-known type is static.
+    #[inline(always)]
+    fn dispatch_owned(&mut self) -> Option<crate::Event> {
+        if core::mem::take(&mut self.discarding) {
+            self.reset_event();
+            return None;
+        }
+        self.size = 0;
+        let retry = self.retry.take();
+        let event_type = core::mem::replace(&mut self.event_type, Type::Message);
+        let data = match core::mem::replace(&mut self.data, Data::None) {
+            Data::None => return None,
+            Data::Cur(start, end, ascii) => {
+                if ascii || crate::utf8::valid(&self.cur[start..end]) {
+                    // SAFETY: ASCII, or just checked to be UTF-8.
+                    unsafe { Str::from_utf8_unchecked(self.cur.slice(start..end)) }
+                } else {
+                    Str::from_utf8_lossy(self.cur.slice(start..end))
+                }
+            }
+            Data::Buf => {
+                if core::mem::replace(&mut self.buf_ascii, true) || crate::utf8::valid(&self.buf) {
+                    self.buf_reclaim = self.buf.capacity();
+                    self.buf_split_len = self.buf.len();
+                    // SAFETY: ASCII, or just checked to be UTF-8; once split
+                    // off `buf`, nothing writes to it.
+                    unsafe { Str::from_utf8_unchecked(self.buf.split().freeze()) }
+                } else {
+                    Str::from(alloc::string::String::from_utf8_lossy(&self.buf).into_owned())
+                }
+            }
+            Data::One(bytes, ascii) => Str::from_scanned(bytes, ascii),
+        };
+        let event = match event_type {
+            Type::Message => MESSAGE,
+            Type::Static(s) => Str::from_static(s),
+            Type::Cur(start, end, ascii) => match well_known_static(&self.cur[start..end]) {
+                Some(s) => Str::from_static(s),
+                None => Str::from_scanned(self.cur.slice(start..end), ascii),
+            },
+            Type::Owned(s) => s,
+        };
+        Some(crate::Event::from_parts(
+            event,
+            data,
+            // An empty id is the common case: no call through the vtable.
+            if self.last_id.is_empty() {
+                Str::new()
+            } else {
+                self.last_id.clone()
+            },
+            retry,
+        ))
     }
 
     fn reset_event(&mut self) {

@@ -151,9 +151,11 @@ fn line_end_bytes(hay: &[u8], from: usize, mut high: bool) -> LineEnd {
     }
 }
 
-/// Bytes scanned one block at a time before a line counts as long and the
-/// scan switches to 64-byte steps ([`wide`]): Claude's `event` lines end
-/// before this, and its `data` lines within the first wide step.
+/// Bytes the SSE2 scan looks at one block at a time before a line counts as
+/// long and it switches to 64-byte steps ([`wide`]). The AVX2 scan takes
+/// 64-byte steps from the start when 64 bytes are left: it is only called
+/// for lines whose first 32 bytes `line_end_at` has looked at already, so
+/// Claude's `data` lines (about 100 bytes) end in its second step.
 #[cfg(target_arch = "x86_64")]
 const SHORT: usize = 64;
 
@@ -289,7 +291,7 @@ mod avx2 {
         _mm256_set1_epi8,
     };
 
-    use super::{LineEnd, SHORT, found, wide};
+    use super::{LineEnd, found, wide};
 
     /// Masks of the line ends and of the non-ASCII bytes in `hay[at..at + 32]`.
     #[inline]
@@ -320,6 +322,20 @@ mod avx2 {
         }
         let mut at = 0;
         let mut seen = false;
+        if len >= 64 {
+            // 64 bytes a step from the start: `line_end_at`, the only
+            // caller with this much left, has already seen that the first
+            // 32 bytes hold no line end, so the line is longer than one
+            // block.
+            // SAFETY: the caller guarantees AVX2.
+            match unsafe { wide::avx2(hay, 0) } {
+                Ok(end) => return end,
+                Err((to, high)) => {
+                    at = to;
+                    seen = high;
+                }
+            }
+        }
         while at + 32 <= len {
             let (ends, high) = block(hay, at);
             if ends != 0 {
@@ -327,21 +343,6 @@ mod avx2 {
             }
             seen |= high != 0;
             at += 32;
-            if at == SHORT && len - at >= 64 {
-                // SAFETY: the caller guarantees AVX2.
-                match unsafe { wide::avx2(hay, at) } {
-                    Ok(end) => {
-                        return LineEnd {
-                            at: end.at,
-                            ascii: end.ascii && !seen,
-                        };
-                    }
-                    Err((to, high)) => {
-                        at = to;
-                        seen |= high;
-                    }
-                }
-            }
         }
         if at == len {
             return LineEnd { at, ascii: !seen };
@@ -430,7 +431,7 @@ pub(crate) mod wide {
     ///
     /// The processor must support AVX2.
     #[cfg(any(feature = "std", target_feature = "avx2"))]
-    #[inline(never)]
+    #[inline]
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn avx2(hay: &[u8], from: usize) -> Result<LineEnd, (usize, bool)> {
         use core::arch::x86_64::{
@@ -800,6 +801,48 @@ mod tests {
                     let mut hay = alloc::vec![b'x'; len];
                     if high < len {
                         hay[high] = 0xE2;
+                    }
+                    if end < len {
+                        hay[end] = if end % 2 == 0 { b'\n' } else { b'\r' };
+                    }
+                    assert_eq!(
+                        line_ends(&hay),
+                        [reference(&hay); 3],
+                        "len {len} end {end} high {high}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_line_end_past_the_first_block() {
+        // Lines longer than the 32 bytes `line_end_at` looks at inline go
+        // to `line_end`, whose AVX2 scan starts with 64-byte steps when 64
+        // bytes are left: every line-end position of every length from one
+        // to three such steps, with a high byte at the block and step
+        // edges and next to the line end.
+        for len in 32usize..=200 {
+            for end in 0..=len {
+                let highs = [
+                    len,
+                    0,
+                    31,
+                    32,
+                    63,
+                    64,
+                    95,
+                    96,
+                    127,
+                    128,
+                    len - 1,
+                    end.saturating_sub(1),
+                    end + 1,
+                ];
+                for high in highs {
+                    let mut hay = alloc::vec![b'x'; len];
+                    if high < len {
+                        hay[high] = 0xF0;
                     }
                     if end < len {
                         hay[end] = if end % 2 == 0 { b'\n' } else { b'\r' };

@@ -123,7 +123,7 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            match this.parser.next_event_owned() {
+            match this.parser.next_event_owned_inline() {
                 Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                 Err(e) => return Poll::Ready(Some(Err(StreamError::Parse(e)))),
                 Ok(None) => {}
@@ -132,7 +132,7 @@ where
                 return Poll::Ready(None);
             }
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => this.parser.push(chunk),
+                Poll::Ready(Some(Ok(chunk))) => this.parser.push_inline(chunk),
                 Poll::Ready(Some(Err(e))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(e))));
                 }

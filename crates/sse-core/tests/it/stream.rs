@@ -2,7 +2,10 @@
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use sse_core::{ParserConfig, SseStream, StreamError};
+use proptest::prelude::*;
+use sse_core::{Finish, ParserConfig, SseStream, StreamError};
+
+use crate::support::{Out, chunks_of, run_chunks, split_at_points};
 
 type Chunk = Result<Bytes, &'static str>;
 
@@ -80,4 +83,75 @@ fn pulls_input_lazily() {
     assert_eq!(pulled.get(), 3);
     let err: StreamError<std::io::Error> = StreamError::Unterminated;
     assert!(std::error::Error::source(&err).is_none());
+}
+
+/// Events, size errors and the end of input, as the parser reports them
+/// through `next_event` over the same chunks.
+fn through_stream(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish) {
+    let chunks: Vec<Chunk> = chunks
+        .iter()
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let items: Vec<_> = futures_executor::block_on(
+        SseStream::with_parser(stream::iter(chunks), config.build()).collect::<Vec<_>>(),
+    );
+    let mut out = Vec::new();
+    let mut finish = Finish::Clean;
+    for item in items {
+        match item {
+            Ok(e) => out.push(Out::Event((
+                e.event().to_owned(),
+                e.data().to_owned(),
+                e.id().to_owned(),
+                e.retry(),
+            ))),
+            Err(StreamError::Parse(_)) => out.push(Out::TooLarge),
+            Err(StreamError::Unterminated) => finish = Finish::Unterminated,
+            Err(StreamError::Transport(e)) => panic!("no transport error was sent: {e}"),
+        }
+    }
+    (out, finish)
+}
+
+fn stream_input() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        Just(b"data: ".to_vec()),
+        Just(b"data:".to_vec()),
+        Just(b"event: ".to_vec()),
+        Just(b"event: content_block_delta".to_vec()),
+        Just(b"id: 7".to_vec()),
+        Just(b"retry: 12".to_vec()),
+        Just(b":".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n\n".to_vec()),
+        Just(b"\xFF".to_vec()),
+        Just("\u{20AC}".as_bytes().to_vec()),
+        Just(b"x".repeat(40)),
+        Just(b"y".repeat(300)),
+        Just(b"z".to_vec()),
+    ];
+    prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+}
+
+proptest! {
+    /// `SseStream` (which parses with its own inlined copy of
+    /// `next_event_owned`) hands out the events `next_event` does, at any
+    /// chunking and size limit.
+    #[test]
+    fn stream_events_are_the_borrowed_ones(
+        input in stream_input(),
+        points in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        limit in prop_oneof![Just(usize::MAX), 0usize..400],
+    ) {
+        let mut points: Vec<usize> = points.iter().map(|p| p.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let chunks = split_at_points(&input, &points);
+        let mut config = ParserConfig::default();
+        config.max_event_size(limit);
+        prop_assert_eq!(through_stream(&config, &chunks), run_chunks(&config, &chunks));
+        let bytewise = chunks_of(&input, 1);
+        prop_assert_eq!(through_stream(&config, &bytewise), run_chunks(&config, &bytewise));
+    }
 }
