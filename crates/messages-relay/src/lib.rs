@@ -69,13 +69,14 @@
 //! a [`RelayBuilder::resume`] policy the upstream stream does not keep the
 //! reply's text a second time.
 //!
-//! Measured (`benches/relay/sweep.sh`, `docs/benchmarks.md`): 35-38 KiB of
-//! anonymous memory per active stream for short replies and 55-57 KiB for
-//! 500-token ones, at 100 to 10,000 streams, when the upstream requests are
-//! HTTP/2 streams (the transport's `http2_prior_knowledge`, or HTTP/2 chosen
-//! by ALPN over TLS); 58-61 KiB and 82-83 KiB when each is its own HTTP/1.1
-//! connection. The rest is mostly hyper's: a 16 KiB read buffer and 8 KiB of
-//! state for each browser connection.
+//! Measured (`benches/relay/sweep.sh`, `docs/benchmarks.md`): 26 KiB of
+//! anonymous memory per active stream for short replies and 36 KiB for
+//! 500-token ones, at 1,000 streams, when the upstream requests are HTTP/2
+//! streams (the transport's `http2_prior_knowledge`, or HTTP/2 chosen by
+//! ALPN over TLS); 48 KiB and 59-60 KiB when each is its own HTTP/1.1
+//! connection (with `msgs serve`'s 4 KiB `http1_read_buf_size`). The rest is
+//! mostly hyper's: for each HTTP/1.1 connection an 8 KiB read buffer, an
+//! 8 KiB write buffer and, on the client side, a 9 KiB request channel.
 //!
 //! # Cancellation and drop
 //!

@@ -159,12 +159,13 @@ pub trait BufferStore: Send + Sync + fmt::Debug + 'static {
 /// Memory per stream: a text delta in the API's own encoding costs its
 /// text and 16 bytes; any other event its raw data and about 140 bytes;
 /// capped by [`max_bytes`](MemoryStore::max_bytes). Reading a kept text
-/// delta copies its text (a few bytes) into the [`Entry`] returned. Ended streams are
-/// dropped once their retention has passed: all of them by a sweep when a
-/// stream is created (at most once a second, so that creating a stream
-/// stays cheap with many kept), and each one when it is looked up. An idle
-/// relay keeps its last streams until the next one starts.
-/// Cloning is cheap and shares the streams.
+/// delta copies its text (a few bytes) into the [`Entry`] returned.
+///
+/// Ended streams are dropped once their retention has passed: all of them
+/// by a sweep when a stream is created (at most once a second, so that
+/// creating a stream stays cheap with many kept), and each one when it is
+/// looked up. An idle relay keeps its last streams until the next one
+/// starts. Cloning is cheap and shares the streams.
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
