@@ -77,6 +77,9 @@
 //! connection (with `msgs serve`'s 4 KiB `http1_read_buf_size`). The rest is
 //! mostly hyper's: for each HTTP/1.1 connection an 8 KiB read buffer, an
 //! 8 KiB write buffer and, on the client side, a 9 KiB request channel.
+//! A relay of your own over HTTP/1.1 upstream gets the same by building its
+//! transport with `TransportBuilder::http1_read_buf_size(Some(4096))`
+//! (hyper's adaptive buffer grows to 16 KiB per connection).
 //!
 //! # Cancellation and drop
 //!
