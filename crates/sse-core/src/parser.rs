@@ -1219,6 +1219,11 @@ impl Parser {
     /// `dispatch` for `next_event_owned`: the event, owned. Data lying in
     /// the current chunk shares it (a reference count); data assembled in
     /// `buf` is split off it (see `fresh_buf`); a well-known type is static.
+    ///
+    /// Its first lines (discarding, size, retry, type, data) are
+    /// `dispatch`'s, and must stay so. Shared through a function returning
+    /// the type, data and retry, they cost 1.5-2.5% more instructions per
+    /// event on the Claude corpus (callgrind), so each keeps its copy.
     #[inline(always)]
     fn dispatch_owned(&mut self) -> Option<crate::Event> {
         if core::mem::take(&mut self.discarding) {
