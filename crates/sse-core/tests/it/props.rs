@@ -14,12 +14,14 @@ use crate::{
 };
 
 /// Inputs built from the tokens that matter to the grammar, plus raw bytes.
-fn sse_input() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn sse_input() -> impl Strategy<Value = Vec<u8>> {
     let token = prop_oneof![
         Just(b"data".to_vec()),
         Just(b"data:".to_vec()),
         Just(b"data: ".to_vec()),
         Just(b"event:".to_vec()),
+        // A type the owned path hands out as a static string.
+        Just(b"event: content_block_delta".to_vec()),
         Just(b"id:".to_vec()),
         Just(b"retry:".to_vec()),
         Just(b":".to_vec()),
@@ -43,7 +45,7 @@ fn sse_input() -> impl Strategy<Value = Vec<u8>> {
 /// Inputs with long lines (past the scanner's 64-byte short path, through
 /// its wide scan), ASCII and not, and invalid UTF-8, for the paths that
 /// scan, copy and validate long values.
-fn long_line_input() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn long_line_input() -> impl Strategy<Value = Vec<u8>> {
     let token = prop_oneof![
         3 => Just(b"data: ".to_vec()),
         1 => Just(b"data:".to_vec()),

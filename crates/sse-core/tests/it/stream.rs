@@ -5,6 +5,7 @@ use futures_util::{StreamExt, stream};
 use proptest::prelude::*;
 use sse_core::{Finish, ParserConfig, SseStream, StreamError};
 
+use crate::props::{long_line_input, sse_input};
 use crate::support::{Out, chunks_of, run_chunks, split_at_points};
 
 type Chunk = Result<Bytes, &'static str>;
@@ -113,35 +114,13 @@ fn through_stream(config: &ParserConfig, chunks: &[&[u8]]) -> (Vec<Out>, Finish)
     (out, finish)
 }
 
-fn stream_input() -> impl Strategy<Value = Vec<u8>> {
-    let token = prop_oneof![
-        Just(b"data: ".to_vec()),
-        Just(b"data:".to_vec()),
-        Just(b"event: ".to_vec()),
-        Just(b"event: content_block_delta".to_vec()),
-        Just(b"id: 7".to_vec()),
-        Just(b"retry: 12".to_vec()),
-        Just(b":".to_vec()),
-        Just(b"\n".to_vec()),
-        Just(b"\r".to_vec()),
-        Just(b"\r\n".to_vec()),
-        Just(b"\n\n".to_vec()),
-        Just(b"\xFF".to_vec()),
-        Just("\u{20AC}".as_bytes().to_vec()),
-        Just(b"x".repeat(40)),
-        Just(b"y".repeat(300)),
-        Just(b"z".to_vec()),
-    ];
-    prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
-}
-
 proptest! {
     /// `SseStream` (which parses with its own inlined copy of
     /// `next_event_owned`) hands out the events `next_event` does, at any
     /// chunking and size limit.
     #[test]
     fn stream_events_are_the_borrowed_ones(
-        input in stream_input(),
+        input in prop_oneof![sse_input(), long_line_input()],
         points in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
         limit in prop_oneof![Just(usize::MAX), 0usize..400],
     ) {
