@@ -163,7 +163,6 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     loop {
         while let Ok(Some(e)) = parser.next_event() {
             let now = Instant::now();
-            e.data().clone_into(&mut last_data);
             let v: serde_json::Value = match serde_json::from_str(e.data()) {
                 Ok(v) => v,
                 Err(_) => continue,
@@ -178,7 +177,12 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
             {
                 out.ok = true;
             }
-            let Some(text) = text else { continue };
+            let Some(text) = text else {
+                // Kept for the failure report (an error event has no text);
+                // text deltas, nearly every event, are not copied.
+                e.data().clone_into(&mut last_data);
+                continue;
+            };
             out.events += 1;
             if let Some(stamp) = text.strip_prefix(" t").and_then(|t| t.parse::<i64>().ok()) {
                 out.behind_us.push((now, unix_micros() - stamp));
@@ -209,7 +213,7 @@ async fn one(url: http::Uri, emulator: bool, pace: Duration) -> Outcome {
     }
     if !out.ok && out.failure.is_none() {
         out.failure = Some(format!(
-            "ended without its last event; last data: {last_data}"
+            "ended without its last event; the last event without text: {last_data}"
         ));
     }
     out
